@@ -1,0 +1,53 @@
+from django.contrib import admin
+
+from questionnaires.models import Choice, Lens, Pillar, Question, RiskRule
+
+
+class PillarInline(admin.TabularInline):
+    model = Pillar
+    extra = 0
+    fields = ["order", "ident", "name", "framework_pillar"]
+
+
+@admin.register(Lens)
+class LensAdmin(admin.ModelAdmin):
+    list_display = ["name", "version", "is_builtin", "is_framework", "created_at"]
+    list_filter = ["is_builtin", "is_framework"]
+    search_fields = ["name"]
+    readonly_fields = ["uuid", "source_digest", "import_warnings", "created_at"]
+    inlines = [PillarInline]
+
+
+@admin.register(Pillar)
+class PillarAdmin(admin.ModelAdmin):
+    list_display = ["name", "ident", "lens", "order", "framework_pillar"]
+    list_filter = ["lens"]
+
+
+class ChoiceInline(admin.StackedInline):
+    model = Choice
+    extra = 0
+
+
+class RiskRuleInline(admin.TabularInline):
+    model = RiskRule
+    extra = 0
+
+
+@admin.register(Question)
+class QuestionAdmin(admin.ModelAdmin):
+    list_display = ["title", "ident", "pillar"]
+    list_filter = ["pillar__lens"]
+    search_fields = ["title", "ident"]
+    inlines = [ChoiceInline, RiskRuleInline]
+
+
+@admin.register(Choice)
+class ChoiceAdmin(admin.ModelAdmin):
+    list_display = ["title", "ident", "question", "is_none_of_these"]
+    search_fields = ["title", "ident"]
+
+
+@admin.register(RiskRule)
+class RiskRuleAdmin(admin.ModelAdmin):
+    list_display = ["question", "order", "condition", "risk"]

@@ -1,0 +1,19 @@
+from django import forms
+
+from questionnaires.lensfile import MAX_FILE_BYTES
+
+
+class LensUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Lens file",
+        help_text="A custom lens in the AWS lens JSON format (schemaVersion 2021-11-01), up to 500 KB.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".json,application/json"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_FILE_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size // 1024} KB; the limit is {MAX_FILE_BYTES // 1024} KB."
+            )
+        return upload

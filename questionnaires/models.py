@@ -1,0 +1,196 @@
+"""Lenses: the question banks a review is answered against.
+
+A lens row is one version of a lens; importing a lens whose name already exists adds a new
+version, so reviews stay pinned to the version they started with.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Count, Max, OuterRef, Subquery
+
+
+class Risk(models.TextChoices):
+    """Risk of one answered question. The order is the display order."""
+
+    HIGH = "HIGH", "High risk"
+    MEDIUM = "MEDIUM", "Medium risk"
+    NONE = "NONE", "No risk"
+    NOT_APPLICABLE = "NOT_APPLICABLE", "Not applicable"
+    UNANSWERED = "UNANSWERED", "Unanswered"
+
+
+class FrameworkPillar(models.TextChoices):
+    """The six pillars of the framework, by the identifiers the framework lens uses."""
+
+    OPERATIONAL_EXCELLENCE = "operationalExcellence", "Operational excellence"
+    SECURITY = "security", "Security"
+    RELIABILITY = "reliability", "Reliability"
+    PERFORMANCE = "performance", "Performance efficiency"
+    COST = "costOptimization", "Cost optimization"
+    SUSTAINABILITY = "sustainability", "Sustainability"
+
+    @classmethod
+    def guess(cls, ident: str, name: str) -> str:
+        """The framework pillar a custom lens's pillar belongs to, from its id or name
+        ("PERF", "Performance Efficiency", "costOptimization", ...); "" when none fits."""
+        text = f"{ident} {name}".lower()
+        for value, needles in (
+            (cls.OPERATIONAL_EXCELLENCE, ("operat", "opeat", "ops")),
+            (cls.SECURITY, ("secur", "sec")),
+            (cls.RELIABILITY, ("reliab", "realiab", "rel")),
+            (cls.PERFORMANCE, ("perf",)),
+            (cls.COST, ("cost",)),
+            (cls.SUSTAINABILITY, ("sustain", "sus")),
+        ):
+            if any(needle in text for needle in needles):
+                return value
+        return ""
+
+
+class LensQuerySet(models.QuerySet):
+    def latest_versions(self) -> "LensQuerySet":
+        """One row per lens name: its newest version."""
+        newest = (
+            self.model.objects.filter(name=OuterRef("name"))
+            .order_by("-version")
+            .values("version")[:1]
+        )
+        return self.filter(version=Subquery(newest))
+
+    def with_counts(self) -> "LensQuerySet":
+        return self.annotate(
+            pillar_count=Count("pillars", distinct=True),
+            question_count=Count("pillars__questions", distinct=True),
+            choice_count=Count("pillars__questions__choices", distinct=True),
+        )
+
+    def next_version_for(self, name: str) -> int:
+        current = self.filter(name=name).aggregate(top=Max("version"))["top"]
+        return (current or 0) + 1
+
+
+class Lens(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=128)
+    version = models.PositiveIntegerField(default=1)
+    description = models.TextField(blank=True)
+    schema_version = models.CharField(max_length=20, default="2021-11-01")
+    is_builtin = models.BooleanField(default=False)
+    # The framework lens is part of every review.
+    is_framework = models.BooleanField(default=False)
+    source_name = models.CharField(max_length=255, blank=True)
+    # sha256 of the imported file, so that loading the built-in lenses again is a no-op.
+    source_digest = models.CharField(max_length=64, blank=True)
+    import_warnings = models.JSONField(default=list, blank=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = LensQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "-version"]
+        verbose_name_plural = "lenses"
+        constraints = [
+            models.UniqueConstraint(fields=["name", "version"], name="lens_name_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+class Pillar(models.Model):
+    lens = models.ForeignKey(Lens, on_delete=models.CASCADE, related_name="pillars")
+    ident = models.CharField(max_length=100)
+    name = models.CharField(max_length=128)
+    order = models.PositiveSmallIntegerField()
+    # Which framework pillar this is (for custom lenses, guessed from the id and name); the
+    # workload type's pillar priority orders findings by it.
+    framework_pillar = models.CharField(max_length=32, choices=FrameworkPillar.choices, blank=True)
+
+    class Meta:
+        ordering = ["lens", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["lens", "ident"], name="pillar_lens_ident_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Question(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    pillar = models.ForeignKey(Pillar, on_delete=models.CASCADE, related_name="questions")
+    ident = models.CharField(max_length=100)
+    order = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=128)
+    description = models.TextField(blank=True)
+    helpful_text = models.TextField(blank=True)
+    helpful_url = models.URLField(max_length=2048, blank=True)
+
+    class Meta:
+        ordering = ["pillar__order", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["pillar", "ident"], name="question_pillar_ident_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def evaluate(self, selected: set[str], *, not_applicable: bool = False) -> str:
+        """The risk for this question given the selected choice ids (rules prefetched)."""
+        from questionnaires.risk import evaluate_rules
+
+        return evaluate_rules(
+            [(rule.condition, rule.risk) for rule in self.risk_rules.all()],
+            selected,
+            not_applicable=not_applicable,
+        )
+
+
+class Choice(models.Model):
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="choices")
+    ident = models.CharField(max_length=100)
+    order = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=128)
+    description = models.TextField(blank=True)
+    helpful_text = models.TextField(blank=True)
+    helpful_url = models.URLField(max_length=2048, blank=True)
+    improvement_text = models.TextField(blank=True)
+    improvement_url = models.URLField(max_length=2048, blank=True)
+    additional_resources = models.JSONField(default=list, blank=True)
+    is_none_of_these = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["question", "order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["question", "ident"], name="choice_question_ident_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class RiskRule(models.Model):
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="risk_rules")
+    order = models.PositiveSmallIntegerField()
+    condition = models.TextField()
+    risk = models.CharField(
+        max_length=16, choices=[(r.value, r.label) for r in (Risk.HIGH, Risk.MEDIUM, Risk.NONE)]
+    )
+
+    class Meta:
+        ordering = ["question", "order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["question", "order"], name="riskrule_question_order_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.condition} → {self.risk}"

@@ -1,0 +1,43 @@
+"""Who may see what. Everything a user sees belongs to one of their teams; anything else is a
+404, never a 403, so that nothing outside a user's teams is known to exist."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from reviews.models import Membership, Team, Workload
+
+
+def team_for_user(user, team_uuid: UUID, *, admin: bool = False) -> tuple[Team, Membership]:
+    membership = (
+        Membership.objects.select_related("team").filter(user=user, team__uuid=team_uuid).first()
+    )
+    if membership is None:
+        raise Http404("No such team.")
+    if admin and membership.role != Membership.Role.ADMIN:
+        raise PermissionDenied("Only a team admin can do this.")
+    return membership.team, membership
+
+
+def workload_for_user(
+    user, workload_uuid: UUID, *, edit: bool = False
+) -> tuple[Workload, Membership]:
+    workload = Workload.objects.select_related("team", "owner").filter(uuid=workload_uuid).first()
+    membership = (
+        Membership.objects.filter(user=user, team_id=workload.team_id).first() if workload else None
+    )
+    if membership is None:
+        raise Http404("No such workload.")
+    if edit and not membership.can_edit:
+        raise PermissionDenied("Your role in this team cannot change workloads.")
+    return workload, membership
+
+
+def editable_teams(user):
+    return Team.objects.filter(
+        memberships__user=user,
+        memberships__role__in=[Membership.Role.ADMIN, Membership.Role.MEMBER],
+    )

@@ -1,0 +1,622 @@
+"""Teams and their members, workloads, review sessions and everything said in them."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from questionnaires.models import FrameworkPillar
+
+User = settings.AUTH_USER_MODEL
+P = FrameworkPillar
+
+
+class Team(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MembershipQuerySet(models.QuerySet):
+    def for_user(self, user) -> MembershipQuerySet:
+        return self.filter(user=user)
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        MEMBER = "member", "Member"
+        FINANCE = "finance", "Finance"
+        VIEWER = "viewer", "Viewer"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["team", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="membership_team_user_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+    @property
+    def can_edit(self) -> bool:
+        """Admins and members create and edit workloads; finance and viewers read."""
+        return self.role in (self.Role.ADMIN, self.Role.MEMBER)
+
+
+class WorkloadType(models.TextChoices):
+    """The seeds' decision table: each type of workload puts some pillars first."""
+
+    STARTUP_MVP = "startup_mvp", "Startup MVP"
+    CRITICAL_ECOMMERCE = "critical_ecommerce", "Critical e-commerce"
+    FINANCIAL = "financial", "Financial application"
+    BATCH = "batch", "Batch workload"
+    PUBLIC_API = "public_api", "Public API"
+    INTERNAL = "internal", "Internal application"
+
+
+# (primary pillars, secondary pillars, why): the seeds' pillar prioritisation table.
+PILLAR_PRIORITIES: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
+    WorkloadType.STARTUP_MVP: ((P.COST, P.PERFORMANCE), (P.RELIABILITY,), "Optimise burn rate, iterate quickly"),
+    WorkloadType.CRITICAL_ECOMMERCE: ((P.RELIABILITY, P.SECURITY), (P.PERFORMANCE,), "Downtime is direct revenue loss"),
+    WorkloadType.FINANCIAL: ((P.SECURITY, P.RELIABILITY), (P.OPERATIONAL_EXCELLENCE,), "Strict compliance and regulation"),
+    WorkloadType.BATCH: ((P.COST, P.SUSTAINABILITY), (P.PERFORMANCE,), "Processing is not time-sensitive"),
+    WorkloadType.PUBLIC_API: ((P.PERFORMANCE, P.RELIABILITY), (P.SECURITY,), "User experience is critical"),
+    WorkloadType.INTERNAL: ((P.OPERATIONAL_EXCELLENCE, P.COST), (P.PERFORMANCE,), "Development team efficiency"),
+}  # fmt: skip
+
+
+class WorkloadQuerySet(models.QuerySet):
+    def for_user(self, user) -> WorkloadQuerySet:
+        return self.filter(team__memberships__user=user)
+
+    def with_review_dates(self) -> WorkloadQuerySet:
+        """Annotate the last review held and the next one planned."""
+        from django.utils import timezone
+
+        now = timezone.now()
+        sessions = ReviewSession.objects.filter(workload=models.OuterRef("pk"))
+        return self.annotate(
+            last_review_at=models.Subquery(
+                sessions.filter(review_starts_at__lt=now)
+                .order_by("-review_starts_at")
+                .values("review_starts_at")[:1]
+            ),
+            next_review_at=models.Subquery(
+                sessions.filter(review_starts_at__gte=now)
+                .exclude(phase=Phase.CLOSED)
+                .order_by("review_starts_at")
+                .values("review_starts_at")[:1]
+            ),
+        )
+
+
+class Workload(models.Model):
+    class Environment(models.TextChoices):
+        PRODUCTION = "production", "Production"
+        PREPRODUCTION = "preproduction", "Pre-production"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="workloads")
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    environment = models.CharField(
+        max_length=16, choices=Environment.choices, default=Environment.PRODUCTION
+    )
+    workload_type = models.CharField(max_length=24, choices=WorkloadType.choices)
+    is_critical = models.BooleanField("critical", default=False)
+    owner = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_workloads"
+    )
+    regions = models.JSONField(default=list, blank=True)
+    architecture_url = models.URLField("architecture link", max_length=500, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WorkloadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "name"], name="workload_team_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def pillar_priority(self) -> list[tuple[str, str, str]]:
+        """Every framework pillar in priority order, as (pillar id, label, rank) with rank
+        "primary", "secondary" or "other"."""
+        primary, secondary, _ = PILLAR_PRIORITIES[self.workload_type]
+        rest = [p for p in FrameworkPillar.values if p not in primary and p not in secondary]
+        ranked = [(p, "primary") for p in primary] + [(p, "secondary") for p in secondary]
+        ranked += [(p, "other") for p in rest]
+        return [(p, FrameworkPillar(p).label, rank) for p, rank in ranked]
+
+    def pillar_rank(self) -> dict[str, int]:
+        """Position of each framework pillar in this workload's priority (0 first)."""
+        return {pillar: i for i, (pillar, _, _) in enumerate(self.pillar_priority())}
+
+    @property
+    def priority_rationale(self) -> str:
+        return PILLAR_PRIORITIES[self.workload_type][2]
+
+
+class SessionKind(models.TextChoices):
+    """When a review happens, from the seeds' cadence."""
+
+    NEW_DESIGN = "new_design", "New workload, before detailed design"
+    NEW_PRODUCTION = "new_production", "New workload, before production"
+    PERIODIC = "periodic", "Periodic review (every 6–12 months)"
+    CRITICAL_QUARTERLY = "critical_quarterly", "Critical workload, quarterly"
+    MONTHLY_LIGHT = "monthly_light", "Monthly light review"
+    POST_INCIDENT = "post_incident", "Post-incident review"
+
+
+class Phase(models.TextChoices):
+    PREPARATION = "preparation", "Preparation"
+    REVIEW = "review", "Review"
+    ANALYSIS = "analysis", "Analysis"
+    ACTION_PLAN = "action_plan", "Action plan"
+    FOLLOW_UP = "follow_up", "Follow-up"
+    CLOSED = "closed", "Closed"
+
+
+# The phase machine: where each phase may go next. Forward one step, or back one step to
+# reopen the previous phase; a closed review stays closed.
+PHASE_MOVES: dict[str, tuple[str, ...]] = {
+    Phase.PREPARATION: (Phase.REVIEW,),
+    Phase.REVIEW: (Phase.ANALYSIS, Phase.PREPARATION),
+    Phase.ANALYSIS: (Phase.ACTION_PLAN, Phase.REVIEW),
+    Phase.ACTION_PLAN: (Phase.FOLLOW_UP, Phase.ANALYSIS),
+    Phase.FOLLOW_UP: (Phase.CLOSED, Phase.ACTION_PLAN),
+    Phase.CLOSED: (),
+}
+PHASE_ORDER = list(Phase.values)
+
+
+class ReviewSessionQuerySet(models.QuerySet):
+    def for_user(self, user) -> ReviewSessionQuerySet:
+        return self.filter(workload__team__memberships__user=user)
+
+    def upcoming(self) -> ReviewSessionQuerySet:
+        return self.exclude(phase=Phase.CLOSED)
+
+
+class ReviewSession(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="sessions")
+    title = models.CharField(max_length=150)
+    kind = models.CharField(
+        max_length=24, choices=SessionKind.choices, default=SessionKind.PERIODIC
+    )
+    phase = models.CharField(max_length=16, choices=Phase.choices, default=Phase.PREPARATION)
+    lenses = models.ManyToManyField(
+        "questionnaires.Lens", through="SessionLens", related_name="sessions"
+    )
+    # The plan: each phase's dates, from the seeds' cadence, all editable.
+    preparation_starts_on = models.DateField(null=True, blank=True)
+    review_starts_at = models.DateTimeField(null=True, blank=True)
+    review_duration_minutes = models.PositiveSmallIntegerField(default=300)
+    analysis_due_on = models.DateField(null=True, blank=True)
+    action_plan_due_on = models.DateField(null=True, blank=True)
+    # Live facilitation: the question the facilitator is on, and since when (pillar timers).
+    focus_question = models.ForeignKey(
+        "questionnaires.Question",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    focus_since = models.DateTimeField(null=True, blank=True)
+    plan_published_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ReviewSessionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-review_starts_at", "-created_at"]
+        indexes = [
+            # The workload page and the workload list: a workload's sessions by date.
+            models.Index(fields=["workload", "review_starts_at"], name="session_workload_date_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def allowed_moves(self) -> tuple[str, ...]:
+        return PHASE_MOVES[self.phase]
+
+    @property
+    def phase_index(self) -> int:
+        return PHASE_ORDER.index(self.phase)
+
+    @property
+    def is_live(self) -> bool:
+        """Answers can change in preparation (pre-answers) and in the review itself."""
+        return self.phase in (Phase.PREPARATION, Phase.REVIEW)
+
+
+class SessionLens(models.Model):
+    session = models.ForeignKey(
+        ReviewSession, on_delete=models.CASCADE, related_name="session_lenses"
+    )
+    lens = models.ForeignKey("questionnaires.Lens", on_delete=models.PROTECT, related_name="+")
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["session", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "lens"], name="sessionlens_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lens} in {self.session}"
+
+
+class PhaseChange(models.Model):
+    session = models.ForeignKey(
+        ReviewSession, on_delete=models.CASCADE, related_name="phase_changes"
+    )
+    from_phase = models.CharField(max_length=16, choices=Phase.choices, blank=True)
+    to_phase = models.CharField(max_length=16, choices=Phase.choices)
+    by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["session", "at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.from_phase or 'start'} → {self.to_phase}"
+
+
+class ParticipantRole(models.TextChoices):
+    FACILITATOR = "facilitator", "Facilitator"
+    NOTE_TAKER = "note_taker", "Note-taker"
+    WORKLOAD_OWNER = "workload_owner", "Workload owner"
+    OPERATIONS = "operations", "Operations"
+    SECURITY = "security", "Security"
+    FINANCE = "finance", "Finance"
+    OBSERVER = "observer", "Observer"
+
+
+# Roles that may change answers. Finance rates business impact later; observers read.
+ANSWERING_ROLES = frozenset(ParticipantRole.values) - {
+    ParticipantRole.FINANCE,
+    ParticipantRole.OBSERVER,
+}
+
+
+class Participant(models.Model):
+    session = models.ForeignKey(
+        ReviewSession, on_delete=models.CASCADE, related_name="participants"
+    )
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="participations")
+    role = models.CharField(max_length=16, choices=ParticipantRole.choices)
+    # The preparation checklist.
+    read_documentation = models.BooleanField(default=False)
+    brought_metrics = models.BooleanField(default=False)
+    confirmed_attendance = models.BooleanField(default=False)
+    # Follow the facilitator's focus on the live page.
+    follows_facilitator = models.BooleanField(default=True)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["session", "role", "user__username"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "user"], name="participant_session_user_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()})"
+
+    @property
+    def can_answer(self) -> bool:
+        return self.role in ANSWERING_ROLES
+
+    @property
+    def is_facilitator(self) -> bool:
+        return self.role == ParticipantRole.FACILITATOR
+
+    @property
+    def is_ready(self) -> bool:
+        return self.read_documentation and self.brought_metrics and self.confirmed_attendance
+
+
+class InvitationQuerySet(models.QuerySet):
+    def pending(self) -> InvitationQuerySet:
+        return self.filter(accepted_at__isnull=True, revoked_at__isnull=True)
+
+
+class Invitation(models.Model):
+    """An emailed invitation to join a review session. Its signed link works once and
+    expires after seven days; resending makes the earlier links stop working."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    session = models.ForeignKey(ReviewSession, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=ParticipantRole.choices)
+    invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    # Bumped on resend: links carry it, so only the newest link works.
+    nonce = models.PositiveIntegerField(default=0)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["session", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "email"],
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="invitation_one_pending_per_email",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.session}"
+
+    @property
+    def status(self) -> str:
+        from django.utils import timezone
+
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"
+
+
+class NotApplicableReason(models.TextChoices):
+    OUT_OF_SCOPE = "out_of_scope", "Out of scope"
+    BUSINESS_PRIORITIES = "business_priorities", "Business priorities"
+    ARCHITECTURE_CONSTRAINTS = "architecture_constraints", "Architecture constraints"
+    OTHER = "other", "Other"
+
+
+class Answer(models.Model):
+    """The team's shared answer to one question in one session. Selected choices are rows
+    (AnswerChoice), so selecting and unselecting are separate operations that never
+    overwrite each other; notes carry a revision so a stale save is caught."""
+
+    session = models.ForeignKey(ReviewSession, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(
+        "questionnaires.Question", on_delete=models.PROTECT, related_name="+"
+    )
+    risk = models.CharField(max_length=16, default="UNANSWERED")
+    not_applicable = models.BooleanField(default=False)
+    not_applicable_reason = models.CharField(
+        max_length=32, choices=NotApplicableReason.choices, blank=True
+    )
+    notes = models.TextField(blank=True)
+    notes_revision = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "question"], name="answer_session_question_unique"
+            )
+        ]
+        indexes = [
+            # Risk counts per session (the pillar nav, the workload list, dashboards).
+            models.Index(fields=["session", "risk"], name="answer_session_risk_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}/{self.question_id}: {self.risk}"
+
+
+class AnswerChoice(models.Model):
+    answer = models.ForeignKey(Answer, on_delete=models.CASCADE, related_name="selections")
+    choice = models.ForeignKey("questionnaires.Choice", on_delete=models.PROTECT, related_name="+")
+    selected_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    selected_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["answer", "choice"], name="answerchoice_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.choice} in {self.answer}"
+
+
+class AnswerChange(models.Model):
+    """One change to an answer: who, when, what."""
+
+    class Action(models.TextChoices):
+        SELECT = "select", "selected"
+        UNSELECT = "unselect", "unselected"
+        NOT_APPLICABLE = "not_applicable", "marked not applicable"
+        APPLICABLE = "applicable", "marked applicable"
+        NOTES = "notes", "edited the notes"
+        AGREED = "agreed", "recorded the agreed answer"
+
+    answer = models.ForeignKey(Answer, on_delete=models.CASCADE, related_name="changes")
+    user = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    detail = models.TextField(blank=True)
+    risk_after = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        ordering = ["answer", "-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.get_action_display()} {self.detail}".strip()
+
+
+class PillarBudget(models.Model):
+    """Time budget for one pillar in a session, and the time spent on it so far (while the
+    facilitator's focus was on one of its questions)."""
+
+    session = models.ForeignKey(ReviewSession, on_delete=models.CASCADE, related_name="budgets")
+    pillar = models.ForeignKey("questionnaires.Pillar", on_delete=models.CASCADE, related_name="+")
+    minutes = models.PositiveSmallIntegerField(default=0)
+    spent_seconds = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "pillar"], name="budget_session_pillar_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pillar}: {self.minutes} min"
+
+
+class ParkingLotItem(models.Model):
+    """Something raised in the session that is out of scope for now; it becomes a candidate
+    action item in the analysis."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    session = models.ForeignKey(ReviewSession, on_delete=models.CASCADE, related_name="parking_lot")
+    text = models.CharField(max_length=500)
+    question = models.ForeignKey(
+        "questionnaires.Question",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["session", "created_at"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class BlindRound(models.Model):
+    """Blind answering of one question: each participant picks privately, then the
+    facilitator reveals everyone's picks and records the agreed answer."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    session = models.ForeignKey(
+        ReviewSession, on_delete=models.CASCADE, related_name="blind_rounds"
+    )
+    question = models.ForeignKey(
+        "questionnaires.Question", on_delete=models.CASCADE, related_name="+"
+    )
+    opened_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    opened_at = models.DateTimeField(auto_now_add=True)
+    revealed_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["session", "-opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "question"],
+                condition=models.Q(closed_at__isnull=True),
+                name="blindround_one_open_per_question",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Blind round on {self.question}"
+
+
+class BlindPick(models.Model):
+    round = models.ForeignKey(BlindRound, on_delete=models.CASCADE, related_name="picks")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    choices = models.JSONField(default=list)
+    picked_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "user"], name="blindpick_round_user_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {', '.join(self.choices)}"
+
+
+class Presence(models.Model):
+    """Who has the live page open, and on which question. Refreshed by the event stream's
+    heartbeat; a row older than the heartbeat window means gone."""
+
+    session = models.ForeignKey(ReviewSession, on_delete=models.CASCADE, related_name="presences")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    question = models.ForeignKey(
+        "questionnaires.Question",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    last_seen = models.DateTimeField()
+    streams = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "user"], name="presence_session_user_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.session}"
+
+
+class Milestone(models.Model):
+    """A frozen snapshot of a workload's answers, risk counts per pillar and actions."""
+
+    class Kind(models.TextChoices):
+        PUBLISHED = "published", "Action plan published"
+        FOLLOW_UP = "follow_up", "Follow-up"
+        MANUAL = "manual", "Saved by hand"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="milestones")
+    session = models.ForeignKey(
+        ReviewSession, null=True, blank=True, on_delete=models.SET_NULL, related_name="milestones"
+    )
+    name = models.CharField(max_length=150)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.MANUAL)
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    snapshot = models.JSONField()
+
+    class Meta:
+        ordering = ["workload", "created_at"]
+
+    def __str__(self) -> str:
+        return self.name

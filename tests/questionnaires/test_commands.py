@@ -1,0 +1,75 @@
+"""import_lens, export_lens and load_lenses."""
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from questionnaires.models import Lens
+from tests.questionnaires.test_lensfile import lens, raw
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "lenses"
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out, stderr=out)
+    return out.getvalue()
+
+
+def test_import_lens_reports_each_file(db, tmp_path):
+    good = tmp_path / "good.json"
+    good.write_bytes(raw(lens(_note="x")))
+    output = run("import_lens", str(good), str(SHARED / "Passport-Custom-Lens.json"))
+    assert f"{good}: imported as Test lens v1" in output
+    assert "warning: the top level: extra key '_note' ignored" in output
+    assert "AWS Passport Custom Lens v1" in output
+
+
+def test_import_lens_fails_with_the_errors_and_imports_the_good_ones(db, tmp_path):
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_bytes(raw(lens()))
+    bad.write_text('{"name": ')
+    err = StringIO()
+    with pytest.raises(CommandError, match="2 of 3 file"):
+        call_command(
+            "import_lens",
+            str(good),
+            str(bad),
+            str(tmp_path / "missing.json"),
+            stdout=StringIO(),
+            stderr=err,
+        )
+    # the good file is in; the unreadable and the invalid ones are explained
+    assert Lens.objects.filter(name="Test lens").count() == 1
+    assert "rejected, nothing imported" in err.getvalue()
+    assert "invalid JSON at line 1, column 10" in err.getvalue()
+    assert "cannot read" in err.getvalue()
+
+
+def test_export_lens_prints_json_and_picks_versions(db, tmp_path):
+    path = tmp_path / "lens.json"
+    path.write_bytes(raw(lens()))
+    run("import_lens", str(path))
+    path.write_bytes(raw(lens(description="Second")))
+    run("import_lens", str(path))
+    assert json.loads(run("export_lens", "Test lens"))["description"] == "Second"
+    assert (
+        json.loads(run("export_lens", "Test lens", "--version", "1"))["description"]
+        == "A lens for tests."
+    )
+    with pytest.raises(CommandError, match="No lens 'Nope'. Lenses: Test lens"):
+        run("export_lens", "Nope")
+    with pytest.raises(CommandError, match="version 7"):
+        run("export_lens", "Test lens", "--version", "7")
+
+
+def test_load_lenses_is_idempotent(db):
+    first = run("load_lenses")
+    second = run("load_lenses")
+    assert "Well-Architected Framework v1: loaded" in first
+    assert "Well-Architected Framework v1: already loaded" in second
+    assert Lens.objects.count() == 3
