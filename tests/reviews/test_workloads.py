@@ -1,5 +1,7 @@
 """Workload pages: list, create, edit, detail, with the team access rules."""
 
+from datetime import UTC
+
 import pytest
 from django.urls import reverse
 
@@ -190,12 +192,21 @@ def test_wrong_method(client, cast):
 
 
 def test_list_shows_last_and_next_review(client, cast, lenses):
-    from datetime import datetime, timezone as tz
+    from datetime import datetime
 
     from reviews import services
 
-    for title, when in (("Past", datetime(2020, 3, 4, 9, tzinfo=tz.utc)), ("Next", datetime(2099, 5, 6, 9, tzinfo=tz.utc))):
-        services.session_create(workload=cast.workload, user=cast.admin, title=title, kind="periodic", review_starts_at=when)
+    for title, when in (
+        ("Past", datetime(2020, 3, 4, 9, tzinfo=UTC)),
+        ("Next", datetime(2099, 5, 6, 9, tzinfo=UTC)),
+    ):
+        services.session_create(
+            workload=cast.workload,
+            user=cast.admin,
+            title=title,
+            kind="periodic",
+            review_starts_at=when,
+        )
     client.force_login(cast.member)
     body = client.get(reverse("reviews:workload_list")).content.decode()
     assert "4 Mar 2020" in body and "6 May 2099" in body
