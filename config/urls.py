@@ -15,4 +15,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("reviews.urls")),
     path("", include("questionnaires.urls")),
+    path("", include("actions.urls")),
 ]

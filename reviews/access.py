@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from uuid import UUID
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from reviews.models import Membership, Team, Workload
+from reviews.models import Membership, Participant, ReviewSession, Team, Workload
 
 
 def team_for_user(user, team_uuid: UUID, *, admin: bool = False) -> tuple[Team, Membership]:
@@ -41,3 +42,43 @@ def editable_teams(user):
         memberships__user=user,
         memberships__role__in=[Membership.Role.ADMIN, Membership.Role.MEMBER],
     )
+
+
+@dataclass
+class SessionAccess:
+    """What the signed-in user may do in one review session."""
+
+    session: ReviewSession
+    membership: Membership
+    participant: Participant | None
+
+    @property
+    def is_facilitator(self) -> bool:
+        return self.participant is not None and self.participant.is_facilitator
+
+    @property
+    def can_answer(self) -> bool:
+        """Change answers: participants in an answering role, while answers are open."""
+        return self.participant is not None and self.participant.can_answer and self.session.is_live
+
+    @property
+    def can_manage(self) -> bool:
+        """Invite, plan and steer: the facilitator, or a team admin standing in."""
+        return self.is_facilitator or self.membership.role == Membership.Role.ADMIN
+
+
+def session_for_user(user, session_uuid: UUID) -> SessionAccess:
+    session = (
+        ReviewSession.objects.select_related("workload__team", "workload__owner", "focus_question")
+        .filter(uuid=session_uuid)
+        .first()
+    )
+    membership = (
+        Membership.objects.filter(user=user, team_id=session.workload.team_id).first()
+        if session
+        else None
+    )
+    if membership is None:
+        raise Http404("No such review session.")
+    participant = Participant.objects.filter(session=session, user=user).first()
+    return SessionAccess(session=session, membership=membership, participant=participant)

@@ -126,6 +126,10 @@ class Workload(models.Model):
     regions = models.JSONField(default=list, blank=True)
     architecture_url = models.URLField("architecture link", max_length=500, blank=True)
     tags = models.JSONField(default=list, blank=True)
+    # The review cadence (reviews/cadence.py): existing workloads every 6 to 12 months;
+    # the next review's due date is proposed from it and stays editable.
+    review_interval_months = models.PositiveSmallIntegerField(default=12)
+    next_review_due_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

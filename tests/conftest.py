@@ -49,6 +49,19 @@ def require_chromium() -> str:
     return CHROMIUM
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(tmp_path_factory):
+    """On SQLite, test against a file, not memory, so that the ASGI server of the browser
+    tests (other threads, other connections) sees the same database."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = str(
+            tmp_path_factory.mktemp("db") / "test.sqlite3"
+        )
+
+
 @pytest.fixture
 def lenses(db) -> dict[str, Lens]:
     """The built-in lenses (framework, Serverless, SaaS), loaded once per database."""

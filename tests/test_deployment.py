@@ -49,6 +49,7 @@ def test_gunicorn_with_uvicorn_workers_serves_the_app(tmp_path):
         "ALLOWED_HOSTS": "127.0.0.1",
     }
     env.pop("REDIS_URL", None)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],

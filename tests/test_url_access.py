@@ -22,6 +22,7 @@ OUTSIDER_URLS = {
     "reviews:team_detail": lambda c, r: [c.team.uuid],
     "reviews:member_role": lambda c, r: [c.team.uuid, member_pk(c)],
     "reviews:member_remove": lambda c, r: [c.team.uuid, member_pk(c)],
+    "reviews:session_detail": lambda c, r: [r.uuid],
 }
 
 
