@@ -53,7 +53,8 @@ def lens_import(
             description=data.description,
             schema_version=data.schema_version,
             is_builtin=builtin,
-            is_framework=framework,
+            # A new version of the framework lens is still the framework lens.
+            is_framework=framework or bool(newest and newest.is_framework),
             source_name=source_name[:255],
             source_digest=digest,
             import_warnings=data.warnings,

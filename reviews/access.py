@@ -68,17 +68,18 @@ class SessionAccess:
 
 
 def session_for_user(user, session_uuid: UUID) -> SessionAccess:
-    session = (
-        ReviewSession.objects.select_related("workload__team", "workload__owner", "focus_question")
-        .filter(uuid=session_uuid)
-        .first()
-    )
+    """The session, the user's membership of its team, and their participation. Three
+    simple queries: the live page calls this on every click, and simple queries are the
+    cheapest to build."""
+    session = ReviewSession.objects.select_related("workload").filter(uuid=session_uuid).first()
     membership = (
-        Membership.objects.filter(user=user, team_id=session.workload.team_id).first()
+        Membership.objects.filter(user=user, team_id=session.workload.team_id).order_by().first()
         if session
         else None
     )
     if membership is None:
         raise Http404("No such review session.")
-    participant = Participant.objects.filter(session=session, user=user).first()
+    participant = Participant.objects.filter(session=session, user=user).order_by().first()
+    if participant is not None:
+        participant.session = session
     return SessionAccess(session=session, membership=membership, participant=participant)

@@ -238,34 +238,54 @@ def publish(session_uuid, kind: str, **data) -> int:
         return 0
 
 
-async def subscribe(
-    session_uuid, *, last_event_id: int | None = None, heartbeat: float = 15.0
-) -> AsyncIterator[Event | None]:
-    """Yield a session's events as they come: first what was missed since last_event_id (or
-    RESYNC when that cannot be told), then live ones. Yields None every `heartbeat` seconds
-    of silence, so the caller can keep the connection alive."""
-    channel = str(session_uuid)
-    events = backend()
-    queue: asyncio.Queue[Event] = asyncio.Queue()
-    await events.attach(channel, queue)
-    try:
+class Subscription:
+    """A session's events for one stream. Entering attaches (so nothing published from then
+    on is missed) and looks up what was missed since last_event_id; iterating yields that,
+    then live events, and None after `heartbeat` seconds of silence (to keep the connection
+    alive). RESYNC means: refresh everything shown."""
+
+    def __init__(self, session_uuid, *, last_event_id: int | None = None, heartbeat: float = 15.0):
+        self.channel = str(session_uuid)
+        self.last_event_id = last_event_id
+        self.heartbeat = heartbeat
+        self.backend = backend()
+        self.queue: asyncio.Queue[Event] = asyncio.Queue()
+        self.missed: list[Event] | None = []
+
+    async def __aenter__(self) -> Subscription:
+        await self.backend.attach(self.channel, self.queue)
+        if self.last_event_id is not None:
+            self.missed = await self.backend.since(self.channel, self.last_event_id)
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.backend.detach(self.channel, self.queue)
+
+    async def __aiter__(self) -> AsyncIterator[Event | None]:
         seen = 0
-        if last_event_id is not None:
-            missed = await events.since(channel, last_event_id)
-            if missed is None:
-                yield RESYNC
-            else:
-                for event in missed:
-                    seen = event.id
-                    yield event
+        if self.missed is None:
+            yield RESYNC
+        else:
+            for event in self.missed:
+                seen = event.id
+                yield event
         while True:
             try:
-                event = await asyncio.wait_for(queue.get(), timeout=heartbeat)
+                event = await asyncio.wait_for(self.queue.get(), timeout=self.heartbeat)
             except TimeoutError:
                 yield None
                 continue
             if event is RESYNC or event.id > seen:
                 seen = max(seen, event.id)
                 yield event
-    finally:
-        await events.detach(channel, queue)
+
+
+async def subscribe(
+    session_uuid, *, last_event_id: int | None = None, heartbeat: float = 15.0
+) -> AsyncIterator[Event | None]:
+    """The events of a session as an async generator (see Subscription)."""
+    async with Subscription(
+        session_uuid, last_event_id=last_event_id, heartbeat=heartbeat
+    ) as subscription:
+        async for event in subscription:
+            yield event

@@ -5,8 +5,21 @@ import re
 from django import forms
 from django.contrib.auth import get_user_model
 
+from questionnaires.models import Lens
 from reviews.access import editable_teams
-from reviews.models import Membership, Team, Workload
+from reviews.cadence import (
+    INCIDENT_SUMMARY_MAX_LENGTH,
+    INTERVAL_MAX_MONTHS,
+    INTERVAL_MIN_MONTHS,
+)
+from reviews.models import (
+    Membership,
+    NotApplicableReason,
+    ParticipantRole,
+    SessionKind,
+    Team,
+    Workload,
+)
 
 User = get_user_model()
 
@@ -129,3 +142,237 @@ class MemberAddForm(forms.Form):
 
 class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Membership.Role.choices)
+
+
+# --- Review sessions -------------------------------------------------------------------------
+
+
+class DateTimeLocalField(forms.DateTimeField):
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "input_formats", ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
+        )
+        super().__init__(**kwargs)
+
+
+class DateField(forms.DateField):
+    widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class SessionCreateForm(forms.Form):
+    title = forms.CharField(max_length=150)
+    kind = forms.ChoiceField(label="Kind of review", choices=SessionKind.choices)
+    review_starts_at = DateTimeLocalField(
+        label="Review starts", help_text="The live session; it usually takes four to six hours."
+    )
+    review_duration_minutes = forms.IntegerField(
+        label="Length (minutes)", min_value=30, max_value=720, initial=300
+    )
+    preparation_days = forms.IntegerField(
+        label="Preparation (days before)",
+        min_value=7,
+        max_value=14,
+        initial=14,
+        help_text="Preparation takes one to two weeks: documentation, metrics, the right people.",
+    )
+    lenses = forms.ModelMultipleChoiceField(
+        label="Extra lenses",
+        queryset=Lens.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The Well-Architected Framework lens is always part of the review.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lenses"].queryset = (
+            Lens.objects.latest_versions().filter(is_framework=False).order_by("name")
+        )
+        self.fields["lenses"].label_from_instance = lambda lens: f"{lens.name} (v{lens.version})"
+
+    def clean_title(self) -> str:
+        return self.cleaned_data["title"].strip()
+
+
+class SessionPlanForm(forms.Form):
+    title = forms.CharField(max_length=150)
+    kind = forms.ChoiceField(label="Kind of review", choices=SessionKind.choices)
+    preparation_starts_on = DateField(label="Preparation starts")
+    review_starts_at = DateTimeLocalField(label="Review starts")
+    review_duration_minutes = forms.IntegerField(
+        label="Length (minutes)", min_value=30, max_value=720
+    )
+    analysis_due_on = DateField(label="Analysis due", help_text="Within a week of the review.")
+    action_plan_due_on = DateField(
+        label="Action plan due", help_text="Within two weeks after the analysis."
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        from django.utils import timezone
+
+        start = cleaned.get("review_starts_at")
+        prep, analysis, plan = (
+            cleaned.get("preparation_starts_on"),
+            cleaned.get("analysis_due_on"),
+            cleaned.get("action_plan_due_on"),
+        )
+        if start:
+            day = timezone.localdate(start)
+            if prep and prep > day:
+                self.add_error("preparation_starts_on", "Preparation must start before the review.")
+            if analysis and analysis < day:
+                self.add_error("analysis_due_on", "The analysis cannot be due before the review.")
+        if analysis and plan and plan < analysis:
+            self.add_error(
+                "action_plan_due_on", "The action plan cannot be due before the analysis."
+            )
+        return cleaned
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=ParticipantRole.choices, initial=ParticipantRole.OPERATIONS)
+
+
+class ParticipantRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=ParticipantRole.choices)
+
+
+class ChecklistForm(forms.Form):
+    read_documentation = forms.BooleanField(
+        label="I have read the workload's documentation", required=False
+    )
+    brought_metrics = forms.BooleanField(label="I have current metrics at hand", required=False)
+    confirmed_attendance = forms.BooleanField(label="I will attend the review", required=False)
+
+
+class BudgetForm(forms.Form):
+    """Minutes per pillar; built from the session's budgets."""
+
+    def __init__(self, *args, budgets, **kwargs):
+        super().__init__(*args, **kwargs)
+        for budget in budgets:
+            self.fields[f"pillar_{budget.pillar_id}"] = forms.IntegerField(
+                label=getattr(budget, "label", budget.pillar.name),
+                min_value=0,
+                max_value=600,
+                initial=budget.minutes,
+            )
+
+    def minutes(self) -> dict[int, int]:
+        return {int(name.split("_")[1]): value for name, value in self.cleaned_data.items()}
+
+
+class NewAccountForm(forms.Form):
+    """Someone new to Pillarwise accepting an invitation sets up their account."""
+
+    username = forms.CharField(max_length=150, help_text="Letters, digits and @/./+/-/_ only.")
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    password1 = forms.CharField(label="Password", widget=forms.PasswordInput, strip=False)
+    password2 = forms.CharField(label="Password again", widget=forms.PasswordInput, strip=False)
+
+    def __init__(self, *args, email: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def clean_username(self) -> str:
+        username = self.cleaned_data["username"].strip()
+        User._meta.get_field("username").run_validators(username)
+        if User.objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError("That username is taken: choose another.")
+        return username
+
+    def clean(self):
+        from django.contrib.auth import password_validation
+
+        cleaned = super().clean()
+        p1, p2 = cleaned.get("password1"), cleaned.get("password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("password2", "The two passwords differ.")
+        elif p1:
+            candidate = User(
+                username=cleaned.get("username", ""),
+                email=self.email,
+                first_name=cleaned.get("first_name", ""),
+                last_name=cleaned.get("last_name", ""),
+            )
+            try:
+                password_validation.validate_password(p1, candidate)
+            except forms.ValidationError as exc:
+                self.add_error("password1", exc)
+        return cleaned
+
+
+class NotesForm(forms.Form):
+    text = forms.CharField(
+        required=False, max_length=10_000, widget=forms.Textarea(attrs={"rows": 6})
+    )
+    revision = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
+
+
+class ApplicabilityForm(forms.Form):
+    not_applicable = forms.BooleanField(label="This question does not apply", required=False)
+    reason = forms.ChoiceField(
+        choices=[("", "Why not?"), *NotApplicableReason.choices], required=False
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("not_applicable") and not cleaned.get("reason"):
+            self.add_error("reason", "Say why this question does not apply.")
+        return cleaned
+
+
+class ParkingForm(forms.Form):
+    text = forms.CharField(label="Park an item", max_length=500)
+
+
+# --- Cadence ---------------------------------------------------------------------------------
+
+
+class CadenceForm(forms.Form):
+    review_interval_months = forms.IntegerField(
+        label="Review every (months)",
+        min_value=INTERVAL_MIN_MONTHS,
+        max_value=INTERVAL_MAX_MONTHS,
+        help_text=f"Existing workloads are reviewed every {INTERVAL_MIN_MONTHS} to "
+        f"{INTERVAL_MAX_MONTHS} months. Critical ones are reviewed quarterly whatever this says.",
+        error_messages={
+            "min_value": f"Review at least every {INTERVAL_MIN_MONTHS} months: choose "
+            f"{INTERVAL_MIN_MONTHS} to {INTERVAL_MAX_MONTHS}.",
+            "max_value": f"Review at least once a year: choose {INTERVAL_MIN_MONTHS} to "
+            f"{INTERVAL_MAX_MONTHS} months.",
+        },
+    )
+    next_review_due_on = DateField(
+        label="Next review due",
+        required=False,
+        help_text="Proposed from the cadence when a review closes; change it as you need.",
+    )
+
+
+class IncidentForm(forms.Form):
+    occurred_on = DateField(label="When did it happen?")
+    summary = forms.CharField(
+        label="What happened",
+        max_length=INCIDENT_SUMMARY_MAX_LENGTH,
+        help_text="One sentence, e.g. “Checkout down for 40 minutes: expired certificate”.",
+    )
+
+    def clean_occurred_on(self):
+        from django.utils import timezone
+
+        occurred_on = self.cleaned_data["occurred_on"]
+        if occurred_on > timezone.localdate():
+            raise forms.ValidationError("The incident date cannot be in the future.")
+        return occurred_on
+
+    def clean_summary(self) -> str:
+        summary = " ".join(self.cleaned_data["summary"].split())
+        if not summary:
+            raise forms.ValidationError("Say in a sentence what happened.")
+        return summary

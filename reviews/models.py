@@ -202,6 +202,16 @@ class ReviewSessionQuerySet(models.QuerySet):
     def upcoming(self) -> ReviewSessionQuerySet:
         return self.exclude(phase=Phase.CLOSED)
 
+    def with_risk_counts(self) -> ReviewSessionQuerySet:
+        """Annotate high, medium, answered and question counts (one grouped query)."""
+        answers = "answers__risk"
+        return self.annotate(
+            high=models.Count("answers", filter=models.Q(**{answers: "HIGH"})),
+            medium=models.Count("answers", filter=models.Q(**{answers: "MEDIUM"})),
+            answered=models.Count("answers", filter=~models.Q(**{answers: "UNANSWERED"})),
+            questions=models.Count("answers"),
+        )
+
 
 class ReviewSession(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

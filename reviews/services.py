@@ -6,15 +6,19 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Exists, F
 from django.utils import timezone
 
-from questionnaires.models import Choice, Lens, Question
+from questionnaires.models import Lens, Question
 from questionnaires.risk import next_selection
+from questionnaires.structure import QuestionInfo, question_info
 from reviews import events
 from reviews.models import (
+    PHASE_MOVES,
     Answer,
     AnswerChange,
     AnswerChoice,
+    BlindRound,
     Membership,
     NotApplicableReason,
     Participant,
@@ -152,42 +156,33 @@ class NotesConflict(ServiceError):
 
 
 def _lock_answer(answer: Answer) -> Answer:
-    return (
-        Answer.objects.select_for_update(of=("self",))
-        .select_related("session", "question")
-        .get(pk=answer.pk)
-    )
+    """The answer row, locked for this transaction."""
+    locked = Answer.objects.select_for_update().get(pk=answer.pk)
+    locked.session = answer.session
+    return locked
 
 
-def _selection(answer: Answer) -> dict[str, AnswerChoice]:
-    rows = AnswerChoice.objects.filter(answer=answer).select_related("choice")
-    return {row.choice.ident: row for row in rows}
+class BlindRoundOpen(ServiceError):
+    """The question is being answered blind: the shared answer waits for the agreed one."""
+
+    def __init__(self):
+        super().__init__("A blind round is open on this question: pick in the round instead.")
+
+
+def _selection(answer: Answer, info: QuestionInfo) -> dict[str, int]:
+    """The selected choices: ident -> AnswerChoice id."""
+    idents = {c.id: c.ident for c in info.choices}
+    rows = AnswerChoice.objects.filter(answer=answer).values_list("choice_id", "pk")
+    return {idents[choice_id]: pk for choice_id, pk in rows}
 
 
 def _publish_answer(answer: Answer, kind: str = "answer") -> None:
-    session_uuid, question_uuid = answer.session.uuid, answer.question.uuid
-    transaction.on_commit(lambda: events.publish(session_uuid, kind, question=str(question_uuid)))
+    session_uuid, question_uuid = answer.session.uuid, question_info(answer.question_id).uuid
+    transaction.on_commit(lambda: events.publish(session_uuid, kind, question=question_uuid))
 
 
-def _apply(answer: Answer, user, target: set[str], action_detail: str = "") -> list[AnswerChange]:
-    """Make the stored selection equal `target` (the answer row is locked), recompute the
-    risk and record one history row per choice added or removed."""
-    question = Question.objects.prefetch_related("choices", "risk_rules").get(pk=answer.question_id)
-    choices = {c.ident: c for c in question.choices.all()}
-    current = _selection(answer)
-    added = [ident for ident in choices if ident in target and ident not in current]
-    removed = [ident for ident in current if ident not in target]
-    if removed:
-        AnswerChoice.objects.filter(pk__in=[current[i].pk for i in removed]).delete()
-    if added:
-        AnswerChoice.objects.bulk_create(
-            AnswerChoice(answer=answer, choice=choices[i], selected_by=user) for i in added
-        )
-    selected = (set(current) - set(removed)) | set(added)
-    if added:
-        answer.not_applicable = False
-        answer.not_applicable_reason = ""
-    answer.risk = question.evaluate(selected, not_applicable=answer.not_applicable)
+def _save_risk(answer: Answer, user, selected: set[str], info: QuestionInfo) -> None:
+    answer.risk = info.evaluate(selected, not_applicable=answer.not_applicable)
     answer.updated_by = user
     answer.save(
         update_fields=[
@@ -198,48 +193,90 @@ def _apply(answer: Answer, user, target: set[str], action_detail: str = "") -> l
             "updated_at",
         ]
     )
-    changes = [
-        AnswerChange(
-            answer=answer,
-            user=user,
-            action=AnswerChange.Action.SELECT,
-            detail=choices[i].title,
-            risk_after=answer.risk,
+
+
+def _apply(
+    answer: Answer, user, target: set[str], current: dict[str, int], info: QuestionInfo
+) -> None:
+    """Make the stored selection (`current`, read under the answer's row lock) equal
+    `target`, recompute the risk and record one history row per choice added or removed."""
+    choices = info.by_ident
+    added = [c.ident for c in info.choices if c.ident in target and c.ident not in current]
+    removed = [ident for ident in current if ident not in target]
+    if removed:
+        AnswerChoice.objects.filter(pk__in=[current[i] for i in removed]).delete()
+    if added:
+        AnswerChoice.objects.bulk_create(
+            AnswerChoice(answer=answer, choice_id=choices[i].id, selected_by=user) for i in added
         )
-        for i in added
-    ] + [
-        AnswerChange(
-            answer=answer,
-            user=user,
-            action=AnswerChange.Action.UNSELECT,
-            detail=choices[i].title if i in choices else i,
-            risk_after=answer.risk,
-        )
-        for i in removed
-    ]
-    AnswerChange.objects.bulk_create(changes)
+    selected = (set(current) - set(removed)) | set(added)
+    if added:
+        answer.not_applicable = False
+        answer.not_applicable_reason = ""
+    _save_risk(answer, user, selected, info)
+    AnswerChange.objects.bulk_create(
+        [
+            AnswerChange(
+                answer=answer,
+                user=user,
+                action=AnswerChange.Action.SELECT,
+                detail=choices[i].title,
+                risk_after=answer.risk,
+            )
+            for i in added
+        ]
+        + [
+            AnswerChange(
+                answer=answer,
+                user=user,
+                action=AnswerChange.Action.UNSELECT,
+                detail=choices[i].title if i in choices else i,
+                risk_after=answer.risk,
+            )
+            for i in removed
+        ]
+    )
     if added or removed:
         _publish_answer(answer)
-    return changes
+
+
+def answer_toggle(*, answer: Answer, user, choice_ident: str, select: bool) -> Answer:
+    """Select or unselect one choice of an answer (see answer_toggle_at)."""
+    return answer_toggle_at(
+        session=answer.session,
+        question_id=answer.question_id,
+        user=user,
+        choice_ident=choice_ident,
+        select=select,
+    )
 
 
 @transaction.atomic
-def answer_toggle(*, answer: Answer, user, choice_ident: str, select: bool) -> Answer:
-    """Select or unselect one choice. Two people toggling different choices of one question
-    at the same moment both win: each operation changes only its own choice (and "None of
-    these" clears the others, and is cleared by them)."""
-    answer = _lock_answer(answer)
-    choices = {
-        c.ident: c.is_none_of_these
-        for c in Choice.objects.filter(question_id=answer.question_id).only(
-            "ident", "is_none_of_these"
-        )
-    }
-    if choice_ident not in choices:
+def answer_toggle_at(
+    *, session: ReviewSession, question_id: int, user, choice_ident: str, select: bool
+) -> Answer:
+    """Select or unselect one choice of a session's answer to a question. Two people
+    toggling different choices of one question at the same moment both win: each operation
+    changes only its own choice (and "None of these" clears the others, and is cleared by
+    them). The live page calls this on every click, so the answer is found, locked and
+    checked for a blind round in one query. Raises Answer.DoesNotExist, BlindRoundOpen."""
+    info = question_info(question_id)
+    if choice_ident not in info.by_ident:
         raise ServiceError(f"“{choice_ident}” is not a choice of this question.")
-    nones = {ident for ident, is_none in choices.items() if is_none}
-    target = next_selection(_selection(answer), choice_ident, select=select, none_of_these=nones)
-    _apply(answer, user, target)
+    open_round = BlindRound.objects.filter(
+        session=session, question_id=question_id, closed_at__isnull=True
+    )
+    answer = (
+        Answer.objects.select_for_update(of=("self",))
+        .annotate(blind_open=Exists(open_round))
+        .get(session=session, question_id=question_id)
+    )
+    if answer.blind_open:
+        raise BlindRoundOpen()
+    answer.session = session
+    current = _selection(answer, info)
+    target = next_selection(current, choice_ident, select=select, none_of_these=info.none_idents)
+    _apply(answer, user, target, current, info)
     return answer
 
 
@@ -248,34 +285,27 @@ def answer_update(*, answer: Answer, user, selected: set[str], shown: set[str]) 
     """Apply a whole-form answer (the no-JavaScript form) as operations: only the choices
     the person changed from what their form showed are selected or unselected, so changes
     others made meanwhile to other choices stay."""
+    info = question_info(answer.question_id)
     answer = _lock_answer(answer)
-    current = set(_selection(answer))
-    nones = set(
-        Choice.objects.filter(question_id=answer.question_id, is_none_of_these=True).values_list(
-            "ident", flat=True
-        )
-    )
+    current = _selection(answer, info)
     target = set(current)
     for ident in sorted(shown - selected):
-        target = next_selection(target, ident, select=False, none_of_these=nones)
+        target = next_selection(target, ident, select=False, none_of_these=info.none_idents)
     for ident in sorted(selected - shown):
-        target = next_selection(target, ident, select=True, none_of_these=nones)
-    _apply(answer, user, target)
+        target = next_selection(target, ident, select=True, none_of_these=info.none_idents)
+    _apply(answer, user, target, current, info)
     return answer
 
 
 @transaction.atomic
 def answer_set_exact(*, answer: Answer, user, selected: set[str]) -> Answer:
     """Set the selection to exactly `selected` (the agreed answer after a blind round)."""
-    answer = _lock_answer(answer)
-    nones = set(
-        Choice.objects.filter(question_id=answer.question_id, is_none_of_these=True).values_list(
-            "ident", flat=True
-        )
-    )
+    info = question_info(answer.question_id)
+    nones = info.none_idents
     if selected & nones and selected - nones:
         raise ServiceError("“None of these” cannot be agreed together with other choices.")
-    _apply(answer, user, set(selected))
+    answer = _lock_answer(answer)
+    _apply(answer, user, set(selected), _selection(answer, info), info)
     AnswerChange.objects.create(
         answer=answer, user=user, action=AnswerChange.Action.AGREED, risk_after=answer.risk
     )
@@ -293,20 +323,10 @@ def answer_set_applicability(
         raise ServiceError("Choose why this question does not apply.")
     if answer.not_applicable == not_applicable and answer.not_applicable_reason == reason:
         return answer
-    question = Question.objects.prefetch_related("risk_rules").get(pk=answer.question_id)
+    info = question_info(answer.question_id)
     answer.not_applicable = not_applicable
     answer.not_applicable_reason = reason if not_applicable else ""
-    answer.risk = question.evaluate(set(_selection(answer)), not_applicable=not_applicable)
-    answer.updated_by = user
-    answer.save(
-        update_fields=[
-            "risk",
-            "not_applicable",
-            "not_applicable_reason",
-            "updated_by",
-            "updated_at",
-        ]
-    )
+    _save_risk(answer, user, set(_selection(answer, info)), info)
     AnswerChange.objects.create(
         answer=answer,
         user=user,
@@ -348,3 +368,152 @@ def answer_save_notes(*, answer: Answer, user, text: str, base_revision: int) ->
     )
     _publish_answer(answer, kind="notes")
     return answer
+
+
+# --- Phases ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def session_move(*, session: ReviewSession, user, to_phase: str) -> ReviewSession:
+    """Move a review to another phase. Only its facilitator may, only along PHASE_MOVES, and
+    follow-up needs a published action plan. Each move is recorded with who and when."""
+    session = (
+        ReviewSession.objects.select_for_update(of=("self",))
+        .select_related("workload")
+        .get(pk=session.pk)
+    )
+    if not Participant.objects.filter(
+        session=session, user=user, role=ParticipantRole.FACILITATOR
+    ).exists():
+        raise ServiceError("Only the facilitator can move the review to another phase.")
+    if to_phase not in Phase.values:
+        raise ServiceError(f"“{to_phase}” is not a phase.")
+    current, target = Phase(session.phase), Phase(to_phase)
+    allowed = PHASE_MOVES[session.phase]
+    if to_phase not in allowed:
+        if not allowed:
+            raise ServiceError("This review is closed: it cannot move to another phase.")
+        options = " or ".join(Phase(p).label.lower() for p in allowed)
+        raise ServiceError(
+            f"A review in {current.label.lower()} cannot move to {target.label.lower()}; "
+            f"it can move to {options}."
+        )
+    if target == Phase.FOLLOW_UP and session.plan_published_at is None:
+        raise ServiceError("Publish the action plan before moving the review to follow-up.")
+    now = timezone.now()
+    fields = ["phase"]
+    if current == Phase.REVIEW and session.focus_question_id:
+        _stop_focus_clock(session, now)
+        fields += ["focus_question", "focus_since"]
+    if target == Phase.CLOSED:
+        session.closed_at = now
+        fields.append("closed_at")
+        _propose_next_review(session.workload, after=timezone.localdate(now))
+    session.phase = to_phase
+    session.save(update_fields=fields)
+    PhaseChange.objects.create(session=session, from_phase=current, to_phase=target, by=user)
+    session_uuid = session.uuid
+    transaction.on_commit(lambda: events.publish(session_uuid, "phase", phase=to_phase))
+    return session
+
+
+def _propose_next_review(workload: Workload, *, after) -> None:
+    from reviews.cadence import next_review_due
+
+    due_on, _kind = next_review_due(workload, after=after)
+    workload.next_review_due_on = due_on
+    workload.save(update_fields=["next_review_due_on", "updated_at"])
+
+
+def _stop_focus_clock(session: ReviewSession, now) -> None:
+    """Add the time spent on the focused question's pillar to its budget, and clear focus."""
+    if session.focus_question_id and session.focus_since and session.phase == Phase.REVIEW:
+        elapsed = max(0, int((now - session.focus_since).total_seconds()))
+        PillarBudget.objects.filter(
+            session=session, pillar_id=question_info(session.focus_question_id).pillar_id
+        ).update(spent_seconds=F("spent_seconds") + elapsed)
+    session.focus_question = None
+    session.focus_since = None
+
+
+# --- Plan, participants, preparation ----------------------------------------------------------
+
+
+@transaction.atomic
+def session_update_plan(*, session: ReviewSession, user, **fields) -> ReviewSession:
+    """Change the title and the planned dates of a session."""
+    allowed = {
+        "title",
+        "kind",
+        "preparation_starts_on",
+        "review_starts_at",
+        "review_duration_minutes",
+        "analysis_due_on",
+        "action_plan_due_on",
+    }
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ServiceError(f"Cannot change {', '.join(sorted(unknown))} here.")
+    for name, value in fields.items():
+        setattr(session, name, value)
+    session.save(update_fields=list(fields))
+    return session
+
+
+@transaction.atomic
+def budgets_update(*, session: ReviewSession, minutes: dict[int, int]) -> None:
+    """Set the time budget (minutes) of each pillar, keyed by pillar id."""
+    for budget in PillarBudget.objects.select_for_update().filter(session=session):
+        if budget.pillar_id in minutes and minutes[budget.pillar_id] != budget.minutes:
+            budget.minutes = minutes[budget.pillar_id]
+            budget.save(update_fields=["minutes"])
+    session_uuid = session.uuid
+    transaction.on_commit(lambda: events.publish(session_uuid, "focus"))
+
+
+@transaction.atomic
+def checklist_update(
+    *,
+    participant: Participant,
+    read_documentation: bool,
+    brought_metrics: bool,
+    confirmed_attendance: bool,
+) -> Participant:
+    participant.read_documentation = read_documentation
+    participant.brought_metrics = brought_metrics
+    participant.confirmed_attendance = confirmed_attendance
+    participant.save(
+        update_fields=["read_documentation", "brought_metrics", "confirmed_attendance"]
+    )
+    session_uuid = participant.session.uuid
+    transaction.on_commit(lambda: events.publish(session_uuid, "participants"))
+    return participant
+
+
+@transaction.atomic
+def participant_change_role(*, participant: Participant, role: str) -> Participant:
+    if role not in ParticipantRole.values:
+        raise ServiceError("Choose one of the listed roles.")
+    if participant.role == ParticipantRole.FACILITATOR and role != ParticipantRole.FACILITATOR:
+        others = Participant.objects.filter(
+            session_id=participant.session_id, role=ParticipantRole.FACILITATOR
+        ).exclude(pk=participant.pk)
+        if not others.exists():
+            raise ServiceError("A review needs a facilitator: make someone else facilitator first.")
+    participant.role = role
+    participant.save(update_fields=["role"])
+    return participant
+
+
+@transaction.atomic
+def participant_remove(*, participant: Participant) -> None:
+    if (
+        participant.role == ParticipantRole.FACILITATOR
+        and not Participant.objects.filter(
+            session_id=participant.session_id, role=ParticipantRole.FACILITATOR
+        )
+        .exclude(pk=participant.pk)
+        .exists()
+    ):
+        raise ServiceError("A review needs a facilitator: make someone else facilitator first.")
+    participant.delete()

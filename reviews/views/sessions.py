@@ -1,13 +1,235 @@
+"""Review sessions: planning one, its overview page, its phases, participants, the
+preparation checklist and the pillar time budgets."""
+
+from datetime import timedelta
 from uuid import UUID
 
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
 
-from reviews.access import session_for_user
+from reviews import live, services
+from reviews.access import SessionAccess, session_for_user, workload_for_user
+from reviews.forms import (
+    BudgetForm,
+    ChecklistForm,
+    InvitationForm,
+    ParticipantRoleForm,
+    SessionCreateForm,
+    SessionPlanForm,
+)
+from reviews.models import PHASE_ORDER, Participant, Phase, SessionKind
+
+
+@require_http_methods(["GET", "POST"])
+def session_create(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
+    workload, _ = workload_for_user(request.user, workload_uuid, edit=True)
+    initial_start = (timezone.localtime() + timedelta(days=14)).replace(
+        hour=9, minute=30, second=0, microsecond=0
+    )
+    kind = SessionKind.CRITICAL_QUARTERLY if workload.is_critical else SessionKind.PERIODIC
+    form = SessionCreateForm(
+        request.POST if request.method == "POST" else None,
+        initial={
+            "title": f"{workload.name}: {SessionKind(kind).label.lower()}",
+            "kind": kind,
+            "review_starts_at": initial_start,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            session = services.session_create(
+                workload=workload,
+                user=request.user,
+                title=data["title"],
+                kind=data["kind"],
+                review_starts_at=data["review_starts_at"],
+                review_duration_minutes=data["review_duration_minutes"],
+                lenses=data["lenses"],
+                preparation_starts_on=timezone.localdate(data["review_starts_at"])
+                - timedelta(days=data["preparation_days"]),
+            )
+        except services.ServiceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Review planned. Invite the participants next.")
+            return redirect("reviews:session_detail", session.uuid)
+    return render(request, "reviews/session_form.html", {"form": form, "workload": workload})
+
+
+def _detail_context(access: SessionAccess, request: HttpRequest) -> dict:
+    session = access.session
+    counts = live.risk_counts(session)
+    total = sum(counts.values())
+    answered = total - counts["UNANSWERED"]
+    budgets = live.budgets(session)
+    timeline = []
+    changes = {c.to_phase: c.at for c in session.phase_changes.all()}
+    planned = {
+        Phase.PREPARATION: session.preparation_starts_on,
+        Phase.REVIEW: session.review_starts_at,
+        Phase.ANALYSIS: session.analysis_due_on,
+        Phase.ACTION_PLAN: session.action_plan_due_on,
+    }
+    for i, phase in enumerate(PHASE_ORDER):
+        timeline.append(
+            {
+                "phase": phase,
+                "label": Phase(phase).label,
+                "planned": planned.get(phase),
+                "reached": changes.get(phase),
+                "state": "done"
+                if i < session.phase_index
+                else "current"
+                if i == session.phase_index
+                else "",
+            }
+        )
+    return {
+        "access": access,
+        "session": session,
+        "workload": session.workload,
+        "counts": counts,
+        "answered": answered,
+        "total": total,
+        "percent": round(100 * answered / total) if total else 0,
+        "readiness": live.readiness(session),
+        "timeline": timeline,
+        "moves": [(p, Phase(p).label) for p in session.allowed_moves()],
+        "phase_changes": session.phase_changes.select_related("by"),
+        "invitations": session.invitations.select_related("invited_by").order_by("-created_at"),
+        "invite_form": InvitationForm(),
+        "checklist_form": ChecklistForm(
+            initial={
+                "read_documentation": access.participant.read_documentation,
+                "brought_metrics": access.participant.brought_metrics,
+                "confirmed_attendance": access.participant.confirmed_attendance,
+            }
+        )
+        if access.participant
+        else None,
+        "budget_form": BudgetForm(budgets=budgets),
+        "lenses": [sl.lens for sl in session.session_lenses.select_related("lens")],
+        "roles": Participant._meta.get_field("role").choices,
+        "parking_count": session.parking_lot.filter(dismissed_at__isnull=True).count(),
+    }
 
 
 def session_detail(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
     access = session_for_user(request.user, session_uuid)
-    return render(
-        request, "reviews/session_detail.html", {"access": access, "session": access.session}
+    return render(request, "reviews/session_detail.html", _detail_context(access, request))
+
+
+def session_fragment(request: HttpRequest, session_uuid: UUID, name: str) -> HttpResponse:
+    """Re-fetched pieces of the session page (after a live event)."""
+    if name not in ("participants", "progress"):
+        raise PermissionDenied("Unknown fragment.")
+    access = session_for_user(request.user, session_uuid)
+    return render(request, f"reviews/session_detail.html#{name}", _detail_context(access, request))
+
+
+@require_http_methods(["GET", "POST"])
+def session_schedule(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+    access = session_for_user(request.user, session_uuid)
+    if not access.can_manage:
+        raise PermissionDenied("Only the facilitator can change the plan.")
+    session = access.session
+    form = SessionPlanForm(
+        request.POST if request.method == "POST" else None,
+        initial={
+            "title": session.title,
+            "kind": session.kind,
+            "preparation_starts_on": session.preparation_starts_on,
+            "review_starts_at": timezone.localtime(session.review_starts_at)
+            if session.review_starts_at
+            else None,
+            "review_duration_minutes": session.review_duration_minutes,
+            "analysis_due_on": session.analysis_due_on,
+            "action_plan_due_on": session.action_plan_due_on,
+        },
     )
+    if request.method == "POST" and form.is_valid():
+        services.session_update_plan(session=session, user=request.user, **form.cleaned_data)
+        messages.success(request, "Schedule saved.")
+        return redirect("reviews:session_detail", session.uuid)
+    return render(request, "reviews/session_schedule.html", {"form": form, "session": session})
+
+
+@require_POST
+def session_phase(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+    access = session_for_user(request.user, session_uuid)
+    to_phase = request.POST.get("to", "")
+    try:
+        services.session_move(session=access.session, user=request.user, to_phase=to_phase)
+    except services.ServiceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"The review is now in {Phase(to_phase).label.lower()}.")
+    return redirect("reviews:session_detail", access.session.uuid)
+
+
+@require_POST
+def session_checklist(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+    access = session_for_user(request.user, session_uuid)
+    if access.participant is None:
+        raise PermissionDenied("Only participants have a preparation checklist.")
+    form = ChecklistForm(request.POST)
+    form.is_valid()  # three optional booleans: always valid
+    services.checklist_update(participant=access.participant, **form.cleaned_data)
+    if request.htmx:
+        return HttpResponse(status=204)
+    messages.success(request, "Checklist saved.")
+    return redirect("reviews:session_detail", access.session.uuid)
+
+
+@require_POST
+def session_budgets(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+    access = session_for_user(request.user, session_uuid)
+    if not access.can_manage:
+        raise PermissionDenied("Only the facilitator can set time budgets.")
+    form = BudgetForm(request.POST, budgets=live.budgets(access.session))
+    if form.is_valid():
+        services.budgets_update(session=access.session, minutes=form.minutes())
+        messages.success(request, "Time budgets saved.")
+    else:
+        messages.error(request, "Each budget is a number of minutes between 0 and 600.")
+    return redirect("reviews:session_detail", access.session.uuid)
+
+
+def _participant_for_manager(request: HttpRequest, session_uuid: UUID, participant_id: int):
+    access = session_for_user(request.user, session_uuid)
+    participant = get_object_or_404(Participant, session=access.session, pk=participant_id)
+    if not access.can_manage:
+        raise PermissionDenied("Only the facilitator can change participants.")
+    return access, participant
+
+
+@require_POST
+def participant_role(request: HttpRequest, session_uuid: UUID, participant_id: int) -> HttpResponse:
+    access, participant = _participant_for_manager(request, session_uuid, participant_id)
+    form = ParticipantRoleForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise services.ServiceError("Choose one of the listed roles.")
+        services.participant_change_role(participant=participant, role=form.cleaned_data["role"])
+    except services.ServiceError as exc:
+        messages.error(request, str(exc))
+    return redirect("reviews:session_detail", access.session.uuid)
+
+
+@require_POST
+def participant_remove(
+    request: HttpRequest, session_uuid: UUID, participant_id: int
+) -> HttpResponse:
+    access, participant = _participant_for_manager(request, session_uuid, participant_id)
+    try:
+        services.participant_remove(participant=participant)
+    except services.ServiceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{participant.user} no longer takes part.")
+    return redirect("reviews:session_detail", access.session.uuid)

@@ -81,8 +81,9 @@ def workload_edit(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
 
 def workload_detail(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
     workload, membership = workload_for_user(request.user, workload_uuid)
+    sessions = workload.sessions.with_risk_counts().order_by("-review_starts_at", "-created_at")
     return render(
         request,
         "reviews/workload_detail.html",
-        {"workload": workload, "membership": membership},
+        {"workload": workload, "membership": membership, "sessions": sessions},
     )

@@ -1,6 +1,7 @@
 // Pillarwise: the few behaviours htmx does not cover.
 (function () {
   "use strict";
+
   // Buttons and links with data-confirm ask before they act.
   document.addEventListener("click", function (event) {
     const el = event.target.closest("[data-confirm]");
@@ -9,4 +10,51 @@
       event.stopImmediatePropagation();
     }
   }, true);
+
+  // After a successful htmx request from an element (or form) marked data-refresh="a b",
+  // tell the fragments named there to re-fetch themselves ("pw:refresh-a" on <body>), and
+  // clear forms marked data-reset.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (!event.detail.successful) return;
+    const source = event.detail.elt;
+    const marked = source && (source.closest("[data-refresh]") || null);
+    if (marked) {
+      marked.dataset.refresh.split(/\s+/).filter(Boolean).forEach(function (name) {
+        document.body.dispatchEvent(new CustomEvent("pw:refresh-" + name, { bubbles: true }));
+      });
+    }
+    const form = source && source.closest("form[data-reset]");
+    if (form) form.reset();
+  });
+
+  // When the server refuses an htmx request, say why (the response text), in a toast.
+  document.addEventListener("htmx:responseError", function (event) {
+    const xhr = event.detail.xhr;
+    const type = xhr.getResponseHeader("Content-Type") || "";
+    let text = "That did not work (" + xhr.status + "). Reload the page and try again.";
+    if (type.startsWith("text/plain") && xhr.responseText && xhr.responseText.length < 400) {
+      text = xhr.responseText;
+    } else if (xhr.status === 403) {
+      text = "You cannot do that here.";
+    }
+    toast(text);
+  });
+  document.addEventListener("htmx:sendError", function () {
+    toast("The server could not be reached. Check your connection; nothing was saved.");
+  });
+
+  function toast(text) {
+    let box = document.getElementById("toasts");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "toasts";
+      box.className = "toasts";
+      box.setAttribute("role", "alert");
+      document.body.appendChild(box);
+    }
+    const item = document.createElement("p");
+    item.textContent = text;
+    box.appendChild(item);
+    window.setTimeout(function () { item.remove(); }, 6000);
+  }
 })();

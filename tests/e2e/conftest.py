@@ -4,9 +4,6 @@ uvicorn in a thread of the test process (so Server-Sent Events stream as in prod
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 
 import pytest
 from django.test import Client
@@ -24,44 +21,10 @@ LAUNCH_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def asgi_server():
-    """The app served by uvicorn on a free port, for the whole test session."""
-    import uvicorn
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-    from django.core.asgi import get_asgi_application
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    port = _free_port()
-    config = uvicorn.Config(
-        ASGIStaticFilesHandler(get_asgi_application()),
-        host="127.0.0.1",
-        port=port,
-        lifespan="off",
-        log_level="warning",
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # Per module, not per session: Playwright's sync API keeps an event loop running in this
+    # thread while it is open, which later async tests (asyncio.run, async views) refuse.
     executable = require_chromium()
     from playwright.sync_api import sync_playwright
 

@@ -10,8 +10,8 @@ def test_sign_in_through_the_login_page(live, cast):
     page.fill("#id_username", "bob@example.com")
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{live.url}/workloads/")
-    assert page.locator("h1").inner_text() == "Workloads"
+    page.wait_for_url(f"{live.url}/")
+    assert page.locator("h1").inner_text() == "Dashboard"
     assert page.locator("text=Checkout").count() == 1
     # the stylesheet and htmx load from our own static files
     assert (

@@ -1,0 +1,231 @@
+"""Inviting people to a review session by email.
+
+The email carries a signed link. It works once, expires seven days after it was sent, and
+stops working when the facilitator revokes the invitation or resends it (each resend signs a
+new link). Accepting makes the person a participant with the invited role, and a member of
+the workload's team if they were not; a new user sets a password on accept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from reviews import events
+from reviews.models import Invitation, Membership, Participant, ParticipantRole, ReviewSession
+from reviews.services import ServiceError
+
+SALT = "pillarwise.invitation"
+VALID_FOR = timedelta(days=7)
+
+# The team role given to someone who joins the team through an invitation.
+TEAM_ROLE_FOR = {
+    ParticipantRole.OBSERVER: Membership.Role.VIEWER,
+    ParticipantRole.FINANCE: Membership.Role.FINANCE,
+}
+
+
+def invitation_token(invitation: Invitation) -> str:
+    return signing.dumps(
+        {"i": str(invitation.uuid), "n": invitation.nonce}, salt=SALT, compress=True
+    )
+
+
+class InvitationError(ServiceError):
+    """The link cannot be used; `reason` is one of invalid, expired, used, revoked, wrong_user."""
+
+    def __init__(self, reason: str, message: str, invitation: Invitation | None = None):
+        super().__init__(message)
+        self.reason = reason
+        self.invitation = invitation
+
+
+def invitation_from_token(token: str) -> Invitation:
+    """The invitation a link stands for, if the link can still be used."""
+    try:
+        data = signing.loads(token, salt=SALT)
+        invitation = Invitation.objects.select_related("session__workload__team").get(
+            uuid=data["i"]
+        )
+    except (signing.BadSignature, KeyError, TypeError, ValueError, Invitation.DoesNotExist):
+        raise InvitationError("invalid", "This invitation link is not valid.") from None
+    if invitation.accepted_at:
+        raise InvitationError("used", "This invitation has already been used.", invitation)
+    if invitation.revoked_at:
+        raise InvitationError("revoked", "This invitation was withdrawn.", invitation)
+    if data.get("n") != invitation.nonce:
+        raise InvitationError(
+            "invalid", "A newer invitation was sent: use the link in the latest email.", invitation
+        )
+    if invitation.expires_at <= timezone.now():
+        raise InvitationError(
+            "expired",
+            "This invitation has expired: ask the facilitator to send it again.",
+            invitation,
+        )
+    return invitation
+
+
+def _queue_email(invitation: Invitation) -> None:
+    from reviews.tasks import send_invitation
+
+    invitation_id, nonce = invitation.pk, invitation.nonce
+    transaction.on_commit(lambda: send_invitation.delay(invitation_id, nonce))
+
+
+@transaction.atomic
+def invitation_create(*, session: ReviewSession, user, email: str, role: str) -> Invitation:
+    email = get_user_model().objects.normalize_email(email.strip()).lower()
+    if role not in ParticipantRole.values:
+        raise ServiceError("Choose one of the listed roles.")
+    if Participant.objects.filter(session=session, user__email__iexact=email).exists():
+        raise ServiceError(f"{email} already takes part in this review.")
+    if Invitation.objects.pending().filter(session=session, email__iexact=email).exists():
+        raise ServiceError(f"{email} has already been invited: resend that invitation instead.")
+    try:
+        with transaction.atomic():
+            invitation = Invitation.objects.create(
+                session=session,
+                email=email,
+                role=role,
+                invited_by=user,
+                expires_at=timezone.now() + VALID_FOR,
+            )
+    except IntegrityError:
+        raise ServiceError(f"{email} has already been invited.") from None
+    _queue_email(invitation)
+    return invitation
+
+
+@transaction.atomic
+def invitation_resend(*, invitation: Invitation) -> Invitation:
+    """Send a fresh link, valid seven days from now; earlier links stop working."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at or invitation.revoked_at:
+        raise ServiceError("Only an invitation that is still open can be sent again.")
+    invitation.nonce += 1
+    invitation.expires_at = timezone.now() + VALID_FOR
+    invitation.sent_at = None
+    invitation.save(update_fields=["nonce", "expires_at", "sent_at"])
+    _queue_email(invitation)
+    return invitation
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation) -> Invitation:
+    updated = Invitation.objects.filter(
+        pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+    if not updated:
+        raise ServiceError("Only an invitation that is still open can be withdrawn.")
+    invitation.refresh_from_db()
+    return invitation
+
+
+@dataclass
+class Accepted:
+    participant: Participant
+    created_user: bool
+
+
+@transaction.atomic
+def invitation_accept(
+    *, invitation: Invitation, user=None, new_user: dict | None = None
+) -> Accepted:
+    """Accept for a signed-in `user` (whose email must be the invited one) or for a new
+    account described by `new_user` (username, first_name, last_name, password). Works once:
+    the invitation is claimed with a conditional update."""
+    User = get_user_model()
+    if user is not None and user.email.lower() != invitation.email.lower():
+        raise InvitationError(
+            "wrong_user",
+            f"This invitation is for {invitation.email}, but you are signed in as "
+            f"{user.get_username()}. Sign out, then open the link again.",
+            invitation,
+        )
+    claimed = Invitation.objects.filter(
+        pk=invitation.pk,
+        nonce=invitation.nonce,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    ).update(accepted_at=timezone.now())
+    if not claimed:
+        raise InvitationError("used", "This invitation can no longer be used.", invitation)
+    created = False
+    if user is None:
+        if User.objects.filter(email__iexact=invitation.email).exists():
+            raise InvitationError(
+                "wrong_user",
+                f"An account for {invitation.email} exists: sign in to accept.",
+                invitation,
+            )
+        data = dict(new_user or {})
+        password = data.pop("password")
+        user = User(email=invitation.email, **data)
+        user.set_password(password)
+        user.save()
+        created = True
+    session = invitation.session
+    Membership.objects.get_or_create(
+        team_id=session.workload.team_id,
+        user=user,
+        defaults={"role": TEAM_ROLE_FOR.get(invitation.role, Membership.Role.MEMBER)},
+    )
+    participant, _ = Participant.objects.get_or_create(
+        session=session, user=user, defaults={"role": invitation.role}
+    )
+    Invitation.objects.filter(pk=invitation.pk).update(accepted_by=user)
+    session_uuid = session.uuid
+    transaction.on_commit(lambda: events.publish(session_uuid, "participants"))
+    return Accepted(participant=participant, created_user=created)
+
+
+def invitation_send(*, invitation_id: int, nonce: int) -> bool:
+    """Send the invitation email once per link: claim the row (sent_at still empty, same
+    nonce) with a conditional update; if sending fails, release it for the retry."""
+    from reviews.emails import absolute_url, build_email
+
+    now = timezone.now()
+    claimed = Invitation.objects.filter(
+        pk=invitation_id, nonce=nonce, sent_at__isnull=True, accepted_at__isnull=True,
+        revoked_at__isnull=True,
+    ).update(sent_at=now)  # fmt: skip
+    if not claimed:
+        return False
+    invitation = Invitation.objects.select_related("session__workload", "invited_by").get(
+        pk=invitation_id
+    )
+    session = invitation.session
+    link = absolute_url(f"/invitations/{invitation_token(invitation)}/")
+    try:
+        from reviews.ical import session_invitation_ics
+
+        attachments = (
+            [("review.ics", session_invitation_ics(session, attendee_email=invitation.email), "text/calendar; method=REQUEST")]
+            if session.review_starts_at
+            else []
+        )  # fmt: skip
+        build_email(
+            to=[invitation.email],
+            template="invitation",
+            subject=f"You are invited to the {session.workload.name} Well-Architected review",
+            context={
+                "invitation": invitation,
+                "session": session,
+                "workload": session.workload,
+                "link": link,
+                "inviter": invitation.invited_by,
+                "expires_at": invitation.expires_at,
+            },
+            attachments=attachments,
+        ).send(fail_silently=False)
+    except Exception:
+        Invitation.objects.filter(pk=invitation_id, nonce=nonce, sent_at=now).update(sent_at=None)
+        raise
+    return True

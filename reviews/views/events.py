@@ -1,0 +1,95 @@
+"""The live event stream of a session: Server-Sent Events, held by the event loop.
+
+The stream runs as an asynchronous generator on the ASGI server's event loop; database work
+(access, presence) runs in the default thread pool and hands its connection back at once, so
+an open stream holds no thread and no database connection while it waits."""
+
+import asyncio
+import json
+from uuid import UUID
+
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections, connections
+from django.http import HttpRequest, StreamingHttpResponse
+from django.views.decorators.http import require_GET
+
+from reviews import events, live
+from reviews.access import session_for_user
+
+HEARTBEAT_SECONDS = 15.0
+RETRY_MILLISECONDS = 2000
+
+
+def _release_connections() -> None:
+    """Hand this thread's database connections back to the pool (unless a transaction is
+    open on them, as in tests)."""
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close()
+
+
+def _in_pool(func):
+    """Run blocking database work in the thread pool and return its connection."""
+
+    def call(*args, **kwargs):
+        close_old_connections()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            _release_connections()
+
+    return sync_to_async(call, thread_sensitive=False)
+
+
+def sse_names(event: events.Event) -> list[str]:
+    """The SSE event names a live event is sent under; pages listen for these names."""
+    question = event.data.get("question", "")
+    if event.kind == "answer":
+        return [f"answer-{question}", "progress"]
+    if event.kind == "notes":
+        return [f"notes-{question}"]
+    if event.kind == "resync":
+        return ["refresh"]
+    return [event.kind]
+
+
+def sse_format(event: events.Event) -> str:
+    data = json.dumps(event.data, separators=(",", ":"))
+    ident = f"id: {event.id}\n" if event.id else ""
+    return "".join(f"{ident}event: {name}\ndata: {data}\n\n" for name in sse_names(event))
+
+
+@require_GET
+async def session_events(request: HttpRequest, session_uuid: UUID) -> StreamingHttpResponse:
+    user = await request.auser()
+    # Signing in used a database connection in this request's own thread; hand it back to
+    # the pool now, or every open stream would hold one for as long as it stays open.
+    await sync_to_async(_release_connections)()
+    access = await _in_pool(session_for_user)(user, session_uuid)
+    session = access.session
+    raw_last = request.headers.get("Last-Event-ID") or request.GET.get("last", "")
+    last_event_id = int(raw_last) if raw_last.isdigit() else None
+
+    async def stream():
+        yield f"retry: {RETRY_MILLISECONDS}\n: connected\n\n"
+        subscription = events.Subscription(
+            session.uuid, last_event_id=last_event_id, heartbeat=HEARTBEAT_SECONDS
+        )
+        async with subscription:
+            await _in_pool(live.presence_connect)(session=session, user=user)
+            try:
+                async for event in subscription:
+                    if event is None:
+                        yield ": keep-alive\n\n"
+                        await _in_pool(live.presence_heartbeat)(session=session, user=user)
+                    else:
+                        yield sse_format(event)
+            finally:
+                # The client went away (the generator is cancelled): mark them gone.
+                await asyncio.shield(_in_pool(live.presence_disconnect)(session=session, user=user))
+
+    return StreamingHttpResponse(
+        stream(),
+        content_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

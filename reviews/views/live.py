@@ -1,0 +1,427 @@
+"""The live questionnaire: one page per question, its fragments (re-fetched after live
+events), answering, notes, facilitation, blind rounds and the parking lot.
+
+Every form works without JavaScript (post, then redirect back to the question); with htmx the
+same endpoints answer with the fragment that changed."""
+
+from uuid import UUID
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from questionnaires import structure
+from questionnaires.structure import QuestionInfo
+from reviews import live, services
+from reviews.access import SessionAccess, session_for_user
+from reviews.forms import ApplicabilityForm, NotesForm, ParkingForm
+from reviews.models import Answer, AnswerChange, BlindRound, NotApplicableReason, ParkingLotItem
+
+FRAGMENTS = {
+    "nav",
+    "choices",
+    "notes",
+    "notes_edit",
+    "notes_stale",
+    "facilitator",
+    "presence",
+    "parking",
+    "history",
+    "phase",
+}
+
+
+def _answer(access: SessionAccess, question_uuid: UUID) -> tuple[Answer, QuestionInfo]:
+    """The session's answer to a question (and whether a blind round is open on it)."""
+    question = structure.question_id(str(question_uuid))
+    open_round = BlindRound.objects.filter(
+        session=access.session, question_id=question, closed_at__isnull=True
+    )
+    answer = (
+        Answer.objects.filter(session=access.session, question_id=question)
+        .annotate(blind_open=Exists(open_round))
+        .order_by()
+        .first()
+    )
+    if answer is None:
+        raise Http404("No such question in this review.")
+    answer.session = access.session
+    return answer, structure.question_info(answer.question_id)
+
+
+def _require_answering(access: SessionAccess) -> None:
+    if not access.can_answer:
+        if access.participant is None:
+            raise PermissionDenied("Only participants of this review can change answers.")
+        if not access.session.is_live:
+            raise PermissionDenied("Answers are closed: the review has moved past the session.")
+        raise PermissionDenied(
+            f"As {access.participant.get_role_display().lower()} you follow the answers but do not change them."
+        )
+
+
+def _context(
+    request: HttpRequest, access: SessionAccess, answer: Answer, info: QuestionInfo, parts: set[str]
+) -> dict:
+    """What the question page (or some of its fragments) needs; computes only `parts`."""
+    session = access.session
+    ctx: dict = {
+        "access": access,
+        "session": session,
+        "workload": session.workload,
+        "q": info,
+        "answer": answer,
+        "can_answer": access.can_answer,
+        "is_facilitator": access.is_facilitator,
+    }
+    if parts & {"nav"}:
+        outline = live.session_outline(session)
+        ctx["outline"] = outline
+        ctx["previous"], ctx["next"] = live.neighbours(outline, info.id)
+        answered = sum(p.answered for p in outline)
+        total = sum(p.total for p in outline)
+        ctx["answered"], ctx["total"] = answered, total
+        ctx["percent"] = round(100 * answered / total) if total else 0
+    if parts & {"choices"}:
+        round_ = live.open_round(session, info.id)
+        ctx["blind"] = live.blind_view(round_, request.user) if round_ else None
+        selected = live.selected_idents(answer)
+        ctx["choices"] = [(choice, choice.ident in selected) for choice in info.choices]
+        ctx["selected"] = selected
+        ctx["applicability_form"] = ApplicabilityForm(
+            initial={
+                "not_applicable": answer.not_applicable,
+                "reason": answer.not_applicable_reason,
+            }
+        )
+        ctx["reasons"] = NotApplicableReason.choices
+    if parts & {"notes", "notes_edit"}:
+        ctx["notes_form"] = NotesForm(
+            initial={"text": answer.notes, "revision": answer.notes_revision}
+        )
+    if parts & {"facilitator"}:
+        timers = live.timers(session)
+        ctx["timers"] = timers
+        focus = session.focus_question_id
+        ctx["focus"] = live.question_info(focus) if focus else None
+        ctx["focus_timer"] = next(
+            (t for t in timers if ctx["focus"] and t.pillar_id == ctx["focus"].pillar_id), None
+        )
+        ctx["this_timer"] = next((t for t in timers if t.pillar_id == info.pillar_id), None)
+        ctx["following"] = bool(access.participant and access.participant.follows_facilitator)
+    if parts & {"presence"}:
+        ctx["people"] = live.presence(session)
+    if parts & {"parking"}:
+        ctx["parking"] = session.parking_lot.filter(dismissed_at__isnull=True).select_related(
+            "created_by", "question"
+        )
+        ctx["parking_form"] = ParkingForm()
+    if parts & {"history"}:
+        ctx["changes"] = AnswerChange.objects.filter(answer=answer).select_related("user")[:200]
+    return ctx
+
+
+ALL_PARTS = {"nav", "choices", "notes", "facilitator", "presence", "parking"}
+
+
+def session_live(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+    """Open the questionnaire: at the facilitator's question, else the first unanswered."""
+    access = session_for_user(request.user, session_uuid)
+    session = access.session
+    question_id = session.focus_question_id
+    if question_id is None:
+        outline = live.session_outline(session)
+        flat = [q for pillar in outline for q in pillar.questions]
+        if not flat:
+            raise Http404("This review has no questions.")
+        question_id = next((q["id"] for q in flat if q["risk"] == "UNANSWERED"), flat[0]["id"])
+    return redirect("reviews:question", session.uuid, live.question_info(question_id).uuid)
+
+
+@require_GET
+def question_page(request: HttpRequest, session_uuid: UUID, question_uuid: UUID) -> HttpResponse:
+    access = session_for_user(request.user, session_uuid)
+    answer, info = _answer(access, question_uuid)
+    live.presence_viewing(session=access.session, user=request.user, question_id=info.id)
+    ctx = _context(request, access, answer, info, ALL_PARTS)
+    ctx["editing_notes"] = request.GET.get("edit") == "notes" and access.can_answer
+    return render(request, "reviews/question.html", ctx)
+
+
+@require_GET
+def question_fragment(
+    request: HttpRequest, session_uuid: UUID, question_uuid: UUID, name: str
+) -> HttpResponse:
+    if name not in FRAGMENTS:
+        raise Http404("No such fragment.")
+    access = session_for_user(request.user, session_uuid)
+    answer, info = _answer(access, question_uuid)
+    ctx = _context(request, access, answer, info, {name})
+    if name == "notes_stale":
+        ctx["base_revision"] = request.GET.get("revision", "")
+        ctx["stale"] = str(answer.notes_revision) != ctx["base_revision"]
+    return render(request, f"reviews/question.html#{name}", ctx)
+
+
+def _back(access: SessionAccess, info: QuestionInfo) -> HttpResponse:
+    return redirect("reviews:question", access.session.uuid, info.uuid)
+
+
+def _done(request: HttpRequest, access: SessionAccess, info: QuestionInfo) -> HttpResponse:
+    """After a change: htmx gets 204 (the fragments that show the change re-fetch
+    themselves, on the live event or on the element's data-refresh); a plain form goes back
+    to the question."""
+    if request.htmx:
+        return HttpResponse(status=204)
+    return _back(access, info)
+
+
+def _refuse_during_blind(answer: Answer) -> None:
+    if answer.blind_open:
+        raise PermissionDenied("A blind round is open on this question: pick in the round instead.")
+
+
+@require_POST
+def choice_toggle(
+    request: HttpRequest, session_uuid: UUID, question_uuid: UUID, choice: str
+) -> HttpResponse:
+    """Select (select=1) or unselect (select=0) one choice: an operation, not a whole answer.
+    The hottest path of the live page: access, then one transaction."""
+    access = session_for_user(request.user, session_uuid)
+    _require_answering(access)
+    select = request.POST.get("select")
+    if select not in ("0", "1"):
+        return HttpResponse("Say select=1 or select=0.", status=400)
+    question_id = structure.question_id(str(question_uuid))
+    try:
+        services.answer_toggle_at(
+            session=access.session,
+            question_id=question_id,
+            user=request.user,
+            choice_ident=choice,
+            select=select == "1",
+        )
+    except Answer.DoesNotExist:
+        raise Http404("No such question in this review.") from None
+    except services.BlindRoundOpen as exc:
+        raise PermissionDenied(str(exc)) from None
+    except services.ServiceError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain")
+    if request.htmx:
+        return HttpResponse(status=204)
+    return redirect("reviews:question", access.session.uuid, question_uuid)
+
+
+@require_POST
+def answer_form(request: HttpRequest, session_uuid: UUID, question_uuid: UUID) -> HttpResponse:
+    """The whole choice form, posted without JavaScript: applied as operations (only what the
+    person changed from what their page showed)."""
+    access = session_for_user(request.user, session_uuid)
+    answer, info = _answer(access, question_uuid)
+    _require_answering(access)
+    _refuse_during_blind(answer)
+    known = {c.ident for c in info.choices}
+    selected = set(request.POST.getlist("selected")) & known
+    shown = set(request.POST.getlist("shown")) & known
+    services.answer_update(answer=answer, user=request.user, selected=selected, shown=shown)
+    messages.success(request, "Answer saved.")
+    return _back(access, info)
+
+
+@require_POST
+def applicability(request: HttpRequest, session_uuid: UUID, question_uuid: UUID) -> HttpResponse:
+    access = session_for_user(request.user, session_uuid)
+    answer, info = _answer(access, question_uuid)
+    _require_answering(access)
+    form = ApplicabilityForm(request.POST)
+    if not form.is_valid():
+        if request.htmx:
+            ctx = _context(request, access, answer, info, {"choices"})
+            ctx["applicability_form"] = form
+            return render(request, "reviews/question.html#choices", ctx)
+        messages.error(request, form.errors.get("reason", ["Check the form."])[0])
+        return _back(access, info)
+    services.answer_set_applicability(
+        answer=answer,
+        user=request.user,
+        not_applicable=form.cleaned_data["not_applicable"],
+        reason=form.cleaned_data["reason"] if form.cleaned_data["not_applicable"] else "",
+    )
+    return _done(request, access, info)
+
+
+@require_POST
+def notes_save(request: HttpRequest, session_uuid: UUID, question_uuid: UUID) -> HttpResponse:
+    """Save notes made from revision N. If they changed since, show both texts (a conflict);
+    nothing is ever dropped."""
+    access = session_for_user(request.user, session_uuid)
+    answer, info = _answer(access, question_uuid)
+    _require_answering(access)
+    form = NotesForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse("; ".join(f"{k}: {v[0]}" for k, v in form.errors.items()), status=400)
+    try:
+        answer = services.answer_save_notes(
+            answer=answer,
+            user=request.user,
+            text=form.cleaned_data["text"],
+            base_revision=form.cleaned_data["revision"],
+        )
+    except services.NotesConflict as conflict:
+        ctx = _context(
+            request, access, conflict.answer, info, ALL_PARTS if not request.htmx else {"notes"}
+        )
+        ctx["conflict"] = conflict
+        ctx["notes_form"] = NotesForm(
+            initial={"text": conflict.yours, "revision": conflict.answer.notes_revision}
+        )
+        if request.htmx:
+            return render(request, "reviews/question.html#notes_conflict", ctx)
+        return render(request, "reviews/question.html", ctx, status=409)
+    except services.ServiceError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain")
+    if request.htmx:
+        return render(
+            request,
+            "reviews/question.html#notes",
+            _context(request, access, answer, info, {"notes"}),
+        )
+    messages.success(request, "Notes saved.")
+    return _back(access, info)
+
+
+@require_GET
+def question_history(request: HttpRequest, session_uuid: UUID, question_uuid: UUID) -> HttpResponse:
+    access = session_for_user(request.user, session_uuid)
+    answer, info = _answer(access, question_uuid)
+    ctx = _context(request, access, answer, info, {"history"})
+    if request.htmx:
+        return render(request, "reviews/question.html#history", ctx)
+    return render(request, "reviews/question_history.html", ctx)
+
+
+# --- Facilitation ------------------------------------------------------------------------------
+
+
+def _session_post(
+    request: HttpRequest, session_uuid: UUID
+) -> tuple[SessionAccess, Answer, QuestionInfo]:
+    """Session-level actions posted from a question page: the question comes in the form."""
+    access = session_for_user(request.user, session_uuid)
+    try:
+        question_uuid = UUID(request.POST.get("question", ""))
+    except ValueError:
+        raise Http404("Say which question.") from None
+    answer, info = _answer(access, question_uuid)
+    return access, answer, info
+
+
+@require_POST
+def focus(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+    """The facilitator brings everyone who follows to this question (or stops, stop=1)."""
+    access, answer, info = _session_post(request, session_uuid)
+    if not access.is_facilitator:
+        raise PermissionDenied("Only the facilitator sets the focus.")
+    target = None if request.POST.get("stop") == "1" else info.id
+    access.session = live.focus_set(session=access.session, user=request.user, question_id=target)
+    return _done(request, access, info)
+
+
+@require_POST
+def follow(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+    access, answer, info = _session_post(request, session_uuid)
+    if access.participant is None:
+        raise PermissionDenied("Only participants follow the facilitator.")
+    access.participant.follows_facilitator = request.POST.get("follow") == "1"
+    access.participant.save(update_fields=["follows_facilitator"])
+    return _done(request, access, info)
+
+
+@require_POST
+def parking_add(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+    access, answer, info = _session_post(request, session_uuid)
+    if access.participant is None:
+        raise PermissionDenied("Only participants can park items.")
+    form = ParkingForm(request.POST)
+    error = None
+    if form.is_valid():
+        try:
+            live.parking_add(
+                session=access.session,
+                user=request.user,
+                text=form.cleaned_data["text"],
+                question_id=info.id,
+            )
+        except services.ServiceError as exc:
+            error = str(exc)
+    else:
+        error = f"Parking lot: {form.errors['text'][0]}"
+    if error and request.htmx:
+        return HttpResponse(error, status=400, content_type="text/plain")
+    if error:
+        messages.error(request, error)
+    return _done(request, access, info)
+
+
+@require_POST
+def parking_dismiss(request: HttpRequest, session_uuid: UUID, item_uuid: UUID) -> HttpResponse:
+    access, answer, info = _session_post(request, session_uuid)
+    item = get_object_or_404(ParkingLotItem, session=access.session, uuid=item_uuid)
+    if not access.can_manage and item.created_by_id != request.user.pk:
+        raise PermissionDenied("Only the facilitator or who parked it can remove an item.")
+    live.parking_dismiss(item=item)
+    return _done(request, access, info)
+
+
+# --- Blind rounds ------------------------------------------------------------------------------
+
+
+def _round(access: SessionAccess, info: QuestionInfo) -> BlindRound:
+    round_ = live.open_round(access.session, info.id)
+    if round_ is None:
+        raise Http404("No blind round is open on this question.")
+    return round_
+
+
+@require_POST
+def blind(request: HttpRequest, session_uuid: UUID, question_uuid: UUID, step: str) -> HttpResponse:
+    """open, pick, reveal, agree, cancel."""
+    access = session_for_user(request.user, session_uuid)
+    answer, info = _answer(access, question_uuid)
+    if step in ("open", "reveal", "agree", "cancel") and not access.is_facilitator:
+        raise PermissionDenied("Only the facilitator runs blind rounds.")
+    try:
+        if step == "open":
+            live.blind_open(session=access.session, user=request.user, question_id=info.id)
+        elif step == "pick":
+            _require_answering(access)
+            select = request.POST.get("select")
+            if select not in ("0", "1"):
+                return HttpResponse("Say select=1 or select=0.", status=400)
+            live.blind_pick(
+                round_=_round(access, info),
+                user=request.user,
+                choice_ident=request.POST.get("choice", ""),
+                select=select == "1",
+            )
+        elif step == "reveal":
+            live.blind_reveal(round_=_round(access, info), user=request.user)
+        elif step == "agree":
+            known = {c.ident for c in info.choices}
+            live.blind_agree(
+                round_=_round(access, info),
+                user=request.user,
+                selected=set(request.POST.getlist("selected")) & known,
+            )
+        elif step == "cancel":
+            live.blind_cancel(round_=_round(access, info), user=request.user)
+        else:
+            raise Http404("No such step.")
+    except services.ServiceError as exc:
+        if request.htmx:
+            return HttpResponse(str(exc), status=400, content_type="text/plain")
+        messages.error(request, str(exc))
+    return _done(request, access, info)
