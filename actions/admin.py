@@ -1,6 +1,20 @@
 from django.contrib import admin
 
-from actions.models import ActionChange, ActionComment, ActionItem, Finding, PlanDocument, Rating
+from actions.models import (
+    ActionChange,
+    ActionComment,
+    ActionItem,
+    CalendarFeed,
+    Finding,
+    FollowUp,
+    FollowUpNote,
+    Notification,
+    NotificationPreference,
+    PlanDocument,
+    PlanRecap,
+    Rating,
+    Reminder,
+)
 
 
 @admin.register(Finding)
@@ -39,5 +53,63 @@ class ActionChangeAdmin(admin.ModelAdmin):
 
 @admin.register(PlanDocument)
 class PlanDocumentAdmin(admin.ModelAdmin):
-    list_display = ["session", "version", "status", "page_count", "created_at", "finished_at"]
+    list_display = [
+        "session",
+        "version",
+        "paper",
+        "status",
+        "attempts",
+        "page_count",
+        "created_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "paper"]
+    list_select_related = ["session"]
+
+
+@admin.register(PlanRecap)
+class PlanRecapAdmin(admin.ModelAdmin):
+    list_display = ["session", "status", "attempts", "created_at", "sent_at"]
     list_filter = ["status"]
+
+
+# --- The cadence: reminders, notifications, calendar feeds, follow-ups -----------------------
+
+
+@admin.register(Reminder)
+class ReminderAdmin(admin.ModelAdmin):
+    list_display = ["key", "occasion", "recipient", "status", "delivered", "attempts", "sent_at"]
+    list_filter = ["status", "occasion", "delivered"]
+    search_fields = ["key", "recipient__username", "recipient__email"]
+    readonly_fields = ["created_at", "queued_at", "claimed_at", "sent_at"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["title", "user", "occasion", "created_at", "read_at", "via_digest"]
+    list_filter = ["occasion", "via_digest"]
+    search_fields = ["title", "user__username"]
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(admin.ModelAdmin):
+    list_display = ["user", "occasion", "mode"]
+    list_filter = ["occasion", "mode"]
+
+
+@admin.register(CalendarFeed)
+class CalendarFeedAdmin(admin.ModelAdmin):
+    list_display = ["user", "created_at", "reset_at"]
+    exclude = ["token"]  # the secret stays with its owner
+
+
+class FollowUpNoteInline(admin.TabularInline):
+    model = FollowUpNote
+    extra = 0
+
+
+@admin.register(FollowUp)
+class FollowUpAdmin(admin.ModelAdmin):
+    list_display = ["session", "number", "due_on", "held_at", "held_by"]
+    list_filter = ["due_on"]
+    inlines = [FollowUpNoteInline]

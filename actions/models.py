@@ -8,6 +8,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.text import slugify
 
 User = settings.AUTH_USER_MODEL
 
@@ -235,6 +236,44 @@ class ActionChange(models.Model):
         return f"{self.field}: {self.old_value} → {self.new_value}"
 
 
+class PlanRecap(models.Model):
+    """The recap email sent to a session's participants when its plan is published: a job
+    row claimed by a conditional update, so the email goes out once however many times its
+    message is delivered. Its content is frozen at publication."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Sending"
+        DONE = "done", "Sent"
+        FAILED = "failed", "Failed"
+
+    session = models.ForeignKey(
+        "reviews.ReviewSession", on_delete=models.CASCADE, related_name="plan_recaps"
+    )
+    milestone = models.ForeignKey(
+        "reviews.Milestone", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    context = models.JSONField(default=dict)
+    recipients = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["session", "-created_at"]
+        indexes = [
+            # The sweep: pending recaps by when their message was last queued.
+            models.Index(fields=["status", "queued_at"], name="planrecap_status_queued_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Plan recap of {self.session_id} ({self.status})"
+
+
 class PlanDocument(models.Model):
     """One generation of a session's action-plan PDF: a job row claimed by a conditional
     update, so a duplicate or retried message does no harm. Earlier versions stay listed."""
@@ -245,6 +284,13 @@ class PlanDocument(models.Model):
         DONE = "done", "Ready"
         FAILED = "failed", "Failed"
 
+    class Paper(models.TextChoices):
+        # The values are CSS page-size keywords.
+        A4 = "A4", "A4"
+        LETTER = "letter", "US Letter"
+
+    ACTIVE_STATUSES = (Status.PENDING, Status.RUNNING)
+
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     session = models.ForeignKey(
         "reviews.ReviewSession", on_delete=models.CASCADE, related_name="plan_documents"
@@ -252,7 +298,10 @@ class PlanDocument(models.Model):
     version = models.PositiveIntegerField()
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     error = models.TextField(blank=True)
-    file = models.FileField(upload_to="plans/%Y/%m/", blank=True)
+    paper = models.CharField(max_length=8, choices=Paper.choices, default=Paper.A4)
+    # Stored through the default storage under plans/ (see storage_name); served only by an
+    # access-checked view, never from a public media URL.
+    file = models.FileField(upload_to="plans/", blank=True)
     page_count = models.PositiveIntegerField(null=True, blank=True)
     size_bytes = models.PositiveIntegerField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -260,6 +309,9 @@ class PlanDocument(models.Model):
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the job's message was last sent: a pending row not claimed a minute after this
+    # lost its message, and the sweep sends it again.
+    queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -268,12 +320,249 @@ class PlanDocument(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["session", "version"], name="plandocument_version_unique"
-            )
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="done") | ~Q(file=""), name="plandocument_done_has_file"
+            ),
         ]
         indexes = [
-            # The sweep that re-queues jobs a lost message left behind.
-            models.Index(fields=["status", "created_at"], name="plandocument_status_idx"),
+            # The sweep: pending jobs by when they were last queued (and running ones by
+            # status) to re-queue what a lost message left behind.
+            models.Index(fields=["status", "queued_at"], name="plandocument_status_idx"),
         ]
 
     def __str__(self) -> str:
         return f"Action plan v{self.version} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        """Waiting for a worker or being generated: the page keeps polling."""
+        return self.status in self.ACTIVE_STATUSES
+
+    def storage_name(self) -> str:
+        """Where the file goes in the storage: plans/<workload>-<session uuid8>-v<n>.pdf."""
+        workload = slugify(self.session.workload.name) or "workload"
+        return f"plans/{workload}-{self.session.uuid.hex[:8]}-v{self.version}.pdf"
+
+    @property
+    def download_name(self) -> str:
+        return self.file.name.rsplit("/", 1)[-1] if self.file else ""
+
+    @property
+    def seconds_taken(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+# --- The cadence: reminders, notifications, calendar feeds, follow-ups -----------------------
+
+
+class Occasion(models.TextChoices):
+    """Why Pillarwise writes to someone. Each person chooses, per occasion, how (or whether)
+    they hear about it (NotificationPreference). The invitation is sent when someone is
+    invited, and the weekly digest collects what people chose to hear about weekly."""
+
+    PREPARATION = "preparation", "Preparation not done"
+    REVIEW_TOMORROW = "review_tomorrow", "The review is tomorrow"
+    ANALYSIS_DUE = "analysis_due", "Analysis due"
+    ACTION_PLAN_DUE = "action_plan_due", "Action plan due"
+    ACTION_DUE = "action_due", "Action due soon"
+    ACTION_OVERDUE = "action_overdue", "Action overdue"
+    FOLLOW_UP_DIGEST = "follow_up_digest", "Monthly follow-up digest"
+    FOLLOW_UP_SUMMARY = "follow_up_summary", "Follow-up summary"
+    NEXT_REVIEW_DUE = "next_review_due", "Next review due"
+    RISK_EXPIRING = "risk_expiring", "Risk acceptance expiring"
+    WEEKLY_DIGEST = "weekly_digest", "Weekly digest"
+
+
+class Reminder(models.Model):
+    """One message to one person for one occasion. The key is unique per recipient and
+    occasion (and whatever makes the occasion recur, such as the week), so the dispatcher
+    can insert the same reminder any number of times and it exists once; the sending task
+    claims the row with a conditional update, so it is sent once."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    key = models.CharField(max_length=200)
+    occasion = models.CharField(max_length=24, choices=Occasion.choices)
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    # How it reached the person: "email" (and the app), "app", "digest", or "" when skipped.
+    delivered = models.CharField(max_length=8, blank=True)
+    # Ids and dates the message is built from when it is sent.
+    payload = models.JSONField(default=dict)
+    due_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    # When a message to send it was last queued (or, for a retry, will be delivered).
+    queued_at = models.DateTimeField(null=True, blank=True)
+    # When a worker claimed it; a claim older than the lease is considered abandoned.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["key"], name="reminder_key_unique")]
+        indexes = [
+            # The dispatcher: pending rows never queued, or queued long ago by a lost message.
+            models.Index(fields=["status", "queued_at"], name="reminder_status_queued_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_occasion_display()} to {self.recipient_id} ({self.status})"
+
+
+class Notification(models.Model):
+    """An in-app notification (the bell), mirroring an email."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    occasion = models.CharField(max_length=24, choices=Occasion.choices)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    # Where to act: a path inside the app.
+    url = models.CharField(max_length=500, blank=True)
+    reminder = models.OneToOneField(
+        Reminder, null=True, blank=True, on_delete=models.SET_NULL, related_name="notification"
+    )
+    # The person takes this occasion as a weekly digest; digested_at: the digest went out.
+    via_digest = models.BooleanField(default=False)
+    digested_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # The bell on every page: a user's unread count.
+            models.Index(
+                fields=["user"],
+                condition=Q(read_at__isnull=True),
+                name="notification_unread_idx",
+            ),
+            # The notifications page: a user's notifications, newest first.
+            models.Index(fields=["user", "-created_at"], name="notification_user_created_idx"),
+            # The weekly digest: what each user still has to receive in it.
+            models.Index(
+                fields=["user"],
+                condition=Q(via_digest=True, digested_at__isnull=True),
+                name="notification_digest_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_unread(self) -> bool:
+        return self.read_at is None
+
+
+class NotificationPreference(models.Model):
+    """How one person hears about one occasion. No row: by email and in the app."""
+
+    class Mode(models.TextChoices):
+        EMAIL_AND_APP = "email_and_app", "Email and in the app"
+        APP_ONLY = "app_only", "In the app only"
+        WEEKLY_DIGEST = "weekly_digest", "In a weekly email digest"
+        OFF = "off", "Off"
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    occasion = models.CharField(max_length=24, choices=Occasion.choices)
+    mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.EMAIL_AND_APP)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "occasion"], name="notificationpreference_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.occasion}: {self.mode}"
+
+
+class CalendarFeed(models.Model):
+    """A person's private calendar feed: their sessions and action due dates. The token in
+    the URL is the only key; resetting it makes the old URL stop working."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="calendar_feed")
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    reset_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.user_id}"
+
+
+class FollowUp(models.Model):
+    """A monthly follow-up of a published action plan: a light review of where each action
+    stands. Due each month after publishing, until every action is done, cancelled or
+    accepted as a risk."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    session = models.ForeignKey(
+        "reviews.ReviewSession", on_delete=models.CASCADE, related_name="follow_ups"
+    )
+    # 1 for the first month after publishing, 2 for the second, ...
+    number = models.PositiveSmallIntegerField()
+    due_on = models.DateField()
+    held_at = models.DateTimeField(null=True, blank=True)
+    held_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    milestone = models.ForeignKey(
+        "reviews.Milestone", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Where each action stood when the monthly digest went out ({action id: [status,
+    # percent]}): next month's digest tells what moved since.
+    snapshot = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["session", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "number"], name="followup_session_number")
+        ]
+        indexes = [
+            # The dispatcher: follow-ups not held yet that fall due (the monthly digest).
+            models.Index(fields=["due_on", "held_at"], name="followup_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Follow-up {self.number} of {self.session_id}"
+
+    @property
+    def is_held(self) -> bool:
+        return self.held_at is not None
+
+
+class FollowUpNote(models.Model):
+    """What was said about one action in a follow-up, and where it stood afterwards."""
+
+    follow_up = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="notes")
+    action = models.ForeignKey(ActionItem, on_delete=models.CASCADE, related_name="+")
+    note = models.TextField(blank=True)
+    status_after = models.CharField(max_length=16, choices=ActionItem.Status.choices)
+    percent_after = models.PositiveSmallIntegerField()
+    by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["follow_up", "at"]
+        constraints = [
+            models.UniqueConstraint(fields=["follow_up", "action"], name="followupnote_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.note[:50] or f"{self.status_after} {self.percent_after}%"

@@ -1,0 +1,282 @@
+"""Forms of the actions app. Each validates one request; services apply the rules."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.core.validators import URLValidator
+from django.utils import timezone
+
+from actions.followups import NOTE_MAX_LENGTH
+from actions.models import ActionItem, NotificationPreference, Occasion, PlanDocument, Rating
+from actions.notifications import OCCASIONS
+from actions.services import (
+    ACCEPTANCE_MAX_DAYS,
+    COMMENT_MAX_LENGTH,
+    CURRENCY_RE,
+    MY_DUE_FILTERS,
+    owner_choices,
+)
+
+# --- Analysis, action items, the plan, milestones, dashboards ---------------------------------
+
+SCALE = [
+    (1, "1 · very low"),
+    (2, "2 · low"),
+    (3, "3 · medium"),
+    (4, "4 · high"),
+    (5, "5 · very high"),
+]
+
+
+def _scale_field(label: str, empty: str) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=label,
+        choices=[("", empty), *SCALE],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+
+
+class RatingForm(forms.Form):
+    kind = forms.ChoiceField(choices=Rating.Kind.choices)
+    value = _scale_field("Rating", "— not rated —")
+
+
+class MoveForm(forms.Form):
+    """Place a finding on the matrix; an empty axis follows the ratings."""
+
+    impact = _scale_field("Business impact", "follow the ratings")
+    effort = _scale_field("Technical effort", "follow the ratings")
+
+
+class AcceptRiskForm(forms.Form):
+    reason = forms.CharField(
+        label="Why is the risk accepted?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text="Recorded with your name and today's date.",
+    )
+    until = forms.DateField(
+        label="Accepted until",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The acceptance is reviewed on this date.",
+    )
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("Say why the risk is accepted.")
+        return reason
+
+    def clean_until(self):
+        until = self.cleaned_data["until"]
+        today = timezone.localdate()
+        if until <= today:
+            raise forms.ValidationError("Choose a date after today.")
+        if until > today + timedelta(days=ACCEPTANCE_MAX_DAYS):
+            raise forms.ValidationError("Accept a risk for three years at most.")
+        return until
+
+
+class PracticeActionForm(forms.Form):
+    """One click per missing best practice: which practice (the choice's id in the lens)."""
+
+    choice = forms.CharField(max_length=100)
+
+
+class ActionForm(forms.Form):
+    """An action item's fields. A plain form (not a ModelForm) so that the instance stays
+    untouched until action_update compares old and new values for the history."""
+
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    measurable_outcome = forms.CharField(
+        label="Measurable outcome",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text="How everyone will know it is done, e.g. “p95 latency under 300 ms”. "
+        "Needed to publish the plan.",
+    )
+    owner = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="— nobody yet —", help_text="A team member."
+    )
+    due_on = forms.DateField(
+        label="Due date", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    status = forms.ChoiceField(choices=ActionItem.Status.choices, initial=ActionItem.Status.OPEN)
+    percent_complete = forms.IntegerField(
+        label="Percent complete", min_value=0, max_value=100, initial=0
+    )
+    effort = forms.ChoiceField(
+        choices=[("", "— not sized —"), *ActionItem.Effort.choices], required=False
+    )
+    monthly_saving = forms.DecimalField(
+        label="Estimated monthly saving",
+        required=False,
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+        help_text="For cost findings: what this saves per month once done.",
+    )
+    currency = forms.CharField(
+        max_length=3, initial="USD", help_text="Three-letter code (ISO 4217), e.g. EUR."
+    )
+    external_key = forms.CharField(
+        label="Tracker key", max_length=64, required=False, help_text="e.g. OPS-123"
+    )
+    external_url = forms.CharField(
+        label="Tracker link",
+        max_length=500,
+        required=False,
+        validators=[URLValidator(schemes=["http", "https"])],
+        widget=forms.URLInput,
+        help_text="The issue in your tracker (http or https).",
+    )
+
+    def __init__(self, *args, workload, creating: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.creating = creating
+        owner = self.fields["owner"]
+        owner.queryset = owner_choices(workload)
+        owner.label_from_instance = lambda u: u.get_full_name() or u.username
+        self.fields["title"].widget.attrs["autofocus"] = True
+
+    def clean_currency(self) -> str:
+        currency = self.cleaned_data["currency"].strip().upper()
+        if not CURRENCY_RE.match(currency):
+            raise forms.ValidationError("Use a three-letter currency code, e.g. EUR.")
+        return currency
+
+    def clean_due_on(self):
+        due_on = self.cleaned_data["due_on"]
+        if self.creating and due_on and due_on < timezone.localdate():
+            raise forms.ValidationError("The due date cannot be in the past.")
+        return due_on
+
+    def clean_title(self) -> str:
+        title = self.cleaned_data["title"].strip()
+        if not title:
+            raise forms.ValidationError("An action needs a title.")
+        return title
+
+    @classmethod
+    def initial_from(cls, action: ActionItem) -> dict:
+        return {
+            "title": action.title,
+            "description": action.description,
+            "measurable_outcome": action.measurable_outcome,
+            "owner": action.owner_id,
+            "due_on": action.due_on,
+            "status": action.status,
+            "percent_complete": action.percent_complete,
+            "effort": action.effort,
+            "monthly_saving": action.monthly_saving,
+            "currency": action.currency,
+            "external_key": action.external_key,
+            "external_url": action.external_url,
+        }
+
+
+class ProgressForm(forms.Form):
+    """The inline update on "My actions": status and percent complete."""
+
+    status = forms.ChoiceField(choices=ActionItem.Status.choices)
+    percent_complete = forms.IntegerField(label="Percent complete", min_value=0, max_value=100)
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label="Add a comment",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=COMMENT_MAX_LENGTH,
+    )
+
+
+class MilestoneForm(forms.Form):
+    name = forms.CharField(
+        label="Milestone name",
+        max_length=150,
+        required=False,
+        help_text="Leave empty to name it after today's date.",
+    )
+
+
+class CompareForm(forms.Form):
+    a = forms.ChoiceField(label="Compare")
+    b = forms.ChoiceField(label="with")
+
+    def __init__(self, *args, milestones, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [(str(m.uuid), m.name) for m in milestones]
+        self.fields["a"].choices = choices
+        self.fields["b"].choices = choices
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("a") and cleaned.get("a") == cleaned.get("b"):
+            self.add_error("b", "Choose two different milestones.")
+        return cleaned
+
+
+class MyActionsFilterForm(forms.Form):
+    status = forms.MultipleChoiceField(
+        choices=ActionItem.Status.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    due = forms.ChoiceField(choices=[("", "Any time"), *MY_DUE_FILTERS.items()], required=False)
+
+
+# --- The action-plan PDF ---------------------------------------------------------------------
+
+
+class PlanDocumentForm(forms.Form):
+    paper = forms.ChoiceField(
+        label="Paper size",
+        choices=PlanDocument.Paper.choices,
+        initial=PlanDocument.Paper.A4,
+        widget=forms.RadioSelect,
+    )
+
+
+# --- Cadence: notification preferences, follow-ups --------------------------------------------
+
+
+class NotificationPreferencesForm(forms.Form):
+    """How the person hears about each occasion: one choice per occasion."""
+
+    def __init__(self, *args, modes: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        for occasion, who in OCCASIONS.items():
+            self.fields[occasion] = forms.ChoiceField(
+                label=Occasion(occasion).label,
+                choices=NotificationPreference.Mode.choices,
+                initial=modes[occasion],
+                help_text=who,
+                widget=forms.RadioSelect,
+            )
+
+    def modes(self) -> dict[str, str]:
+        return {occasion: self.cleaned_data[occasion] for occasion in OCCASIONS}
+
+
+class FollowUpActionForm(forms.Form):
+    status = forms.ChoiceField(choices=ActionItem.Status.choices)
+    percent_complete = forms.IntegerField(label="Percent complete", min_value=0, max_value=100)
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class FollowUpFinishForm(forms.Form):
+    note = forms.CharField(
+        label="Summary",
+        required=False,
+        max_length=NOTE_MAX_LENGTH * 5,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What the team agreed. It opens the summary email to the participants.",
+    )

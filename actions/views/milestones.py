@@ -1,0 +1,108 @@
+"""The workload panel (risks, trend, milestones, actions) and milestone comparison."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from actions import charts, services
+from actions.forms import CompareForm, MilestoneForm
+from actions.models import ActionItem
+from reviews.access import workload_for_user
+from reviews.models import Milestone
+from reviews.services import ServiceError
+
+PANEL_ACTIONS = 5
+
+
+@require_GET
+def workload_panel(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
+    """A fragment of the workload page (htmx); a page of its own without JavaScript."""
+    workload, membership = workload_for_user(request.user, workload_uuid)
+    milestones = list(workload.milestones.select_related("created_by", "session"))
+    session = services.latest_answered_session(workload)
+    today = timezone.localdate()
+    open_actions = ActionItem.objects.filter(workload=workload).open()
+    upcoming = list(
+        open_actions.select_related("owner").order_by("due_on", "created_at")[:PANEL_ACTIONS]
+    )
+    for action in upcoming:
+        action.overdue = action.due_on is not None and action.due_on < today
+    context = {
+        "nav": "workload",
+        "workload": workload,
+        "membership": membership,
+        "session": session,
+        "risk_chart": charts.risk_bars_svg(services.risk_counts_by_pillar(session), width=420)
+        if session
+        else "",
+        "milestones": list(reversed(milestones)),
+        "trend_chart": charts.trend_svg(services.milestone_trend(milestones)) if milestones else "",
+        "compare_form": CompareForm(
+            milestones=list(reversed(milestones)),
+            initial={
+                "a": str(milestones[-2].uuid) if len(milestones) > 1 else "",
+                "b": str(milestones[-1].uuid) if milestones else "",
+            },
+        ),
+        "milestone_form": MilestoneForm(),
+        "open_count": open_actions.count(),
+        "overdue_count": open_actions.filter(due_on__lt=today).count(),
+        "upcoming": upcoming,
+        "latest_plan_session": workload.sessions.filter(actions__isnull=False)
+        .order_by("-created_at")
+        .first(),
+    }
+    template = "actions/workload_panel.html"
+    return render(request, f"{template}#panel" if request.htmx else template, context)
+
+
+@require_POST
+def milestone_create(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
+    workload, _ = workload_for_user(request.user, workload_uuid, edit=True)
+    form = MilestoneForm(request.POST)
+    if form.is_valid():
+        try:
+            milestone = services.milestone_create(
+                workload=workload,
+                user=request.user,
+                kind=Milestone.Kind.MANUAL,
+                name=form.cleaned_data["name"],
+            )
+        except ServiceError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Milestone “{milestone.name}” saved.")
+    else:
+        messages.error(request, "The milestone name is limited to 150 characters.")
+    return redirect("reviews:workload_detail", workload.uuid)
+
+
+@require_GET
+def milestone_compare(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
+    workload, _ = workload_for_user(request.user, workload_uuid)
+    milestones = list(reversed(workload.milestones.select_related("created_by")))
+    form = CompareForm(request.GET or None, milestones=milestones)
+    comparison = None
+    if form.is_valid():
+        by_uuid = {str(m.uuid): m for m in milestones}
+        comparison = services.milestone_compare(
+            by_uuid[form.cleaned_data["a"]], by_uuid[form.cleaned_data["b"]]
+        )
+    return render(
+        request,
+        "actions/milestone_compare.html",
+        {
+            "nav": "workload",
+            "workload": workload,
+            "milestones": milestones,
+            "form": form,
+            "comparison": comparison,
+            "risk_columns": [("HIGH", "High"), ("MEDIUM", "Medium"), ("NONE", "No risk")],
+        },
+    )

@@ -1,0 +1,89 @@
+"""The action plan of a session: roadmap, table, the publish gate and publishing."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from actions import services
+from actions.models import ActionItem
+from reviews.access import session_for_user
+from reviews.models import Milestone, Phase
+from reviews.services import ServiceError
+
+
+@require_GET
+def plan(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+    access = session_for_user(request.user, session_uuid)
+    session = access.session
+    rights = services.analysis_rights(access, user=request.user)
+    actions = list(services.plan_actions(session))
+    gaps = services.plan_gaps(actions)
+    live = [a for a in actions if a.status != ActionItem.Status.CANCELLED]
+    publications = Milestone.objects.filter(
+        session=session, kind=Milestone.Kind.PUBLISHED
+    ).select_related("created_by")
+    published_on = (
+        timezone.localdate(session.plan_published_at) if session.plan_published_at else None
+    )
+    return render(
+        request,
+        "actions/plan.html",
+        {
+            "nav": "session",
+            "session": session,
+            "workload": session.workload,
+            "access": access,
+            "rights": rights,
+            "actions": actions,
+            "live_count": len(live),
+            "cancelled_count": len(actions) - len(live),
+            "roadmap": services.roadmap(actions),
+            "gaps": gaps,
+            "no_actions": bool(gaps) and gaps[0].action is None,
+            "ready": not gaps,
+            "publish_blocker": _publish_blocker(access, rights),
+            "publications": publications,
+            "next_follow_up": services.next_follow_up_on(published_on) if published_on else None,
+            "today": timezone.localdate(),
+        },
+    )
+
+
+def _publish_blocker(access, rights) -> str:
+    """Why this person cannot publish now ("" when they can)."""
+    if rights.can_publish:
+        return ""
+    if not access.can_manage:
+        return "The facilitator or a team admin publishes the plan."
+    if access.session.phase != Phase.ACTION_PLAN:
+        return (
+            "The plan is published in the action-plan phase; this review is in "
+            f"{access.session.get_phase_display().lower()}."
+        )
+    return rights.read_only_reason
+
+
+@require_POST
+def plan_publish(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+    access = session_for_user(request.user, session_uuid)
+    rights = services.analysis_rights(access, user=request.user)
+    if not access.can_manage or rights.read_only_reason:
+        raise PermissionDenied(_publish_blocker(access, rights) or "You cannot publish this plan.")
+    try:
+        milestone = services.plan_publish(session=access.session, user=request.user)
+    except ServiceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            f"Plan published: milestone “{milestone.name}” saved, the PDF is being generated "
+            "and the participants receive a recap by email.",
+        )
+    return redirect("actions:plan", access.session.uuid)

@@ -1,0 +1,344 @@
+"""The plan page and publishing: the gate names what each action lacks; publishing saves
+a milestone, asks for the PDF and queues the recap email, sent once."""
+
+from __future__ import annotations
+
+import smtplib
+from datetime import date, timedelta
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from actions import services, tasks
+from actions.models import ActionItem, PlanDocument, PlanRecap
+from reviews.models import Milestone, Phase
+from reviews.services import ServiceError
+from tests.actions.analysis_helpers import analysed, join, move_to
+
+
+def url(name, *args):
+    return reverse(f"actions:{name}", args=args)
+
+
+def complete(cast, review, title="Raise the quotas", **fields):
+    values = {
+        "owner": cast.member,
+        "due_on": timezone.localdate() + timedelta(days=20),
+        "measurable_outcome": "No quota alarm for a month",
+        **fields,
+    }
+    return services.action_create(
+        workload=cast.workload, session=review, user=cast.admin, title=title, **values
+    )
+
+
+@pytest.fixture
+def planned(review, cast):
+    """The review in the action-plan phase with its findings and one complete action."""
+    analysed(review, cast)
+    move_to(review, Phase.ACTION_PLAN)
+    complete(cast, review)
+    return review
+
+
+# --- The gate -----------------------------------------------------------------------------------
+
+
+def test_a_plan_without_actions_is_not_publishable():
+    (gap,) = services.plan_gaps([])
+    assert gap.action is None and gap.missing == ["at least one action"]
+
+
+def test_the_gate_names_each_missing_thing_per_action(review, cast):
+    move_to(review, Phase.ACTION_PLAN)
+    complete(cast, review, title="Complete")
+    complete(cast, review, title="No owner", owner=None)
+    complete(cast, review, title="Nothing", owner=None, due_on=None, measurable_outcome="  ")
+    complete(cast, review, title="No date", due_on=None)
+    gaps = {g.action.title: g.missing for g in services.plan_gaps(services.plan_actions(review))}
+    assert gaps == {
+        "No owner": ["an owner"],
+        "Nothing": ["an owner", "a due date", "a measurable outcome"],
+        "No date": ["a due date"],
+    }
+
+
+def test_cancelled_actions_do_not_count(review, cast):
+    move_to(review, Phase.ACTION_PLAN)
+    complete(cast, review)
+    cancelled = complete(cast, review, title="Dropped", owner=None)
+    services.action_update(action=cancelled, user=cast.admin, changes={"status": "cancelled"})
+    assert services.plan_gaps(services.plan_actions(review)) == []
+
+
+def test_only_cancelled_actions_is_no_plan(review, cast):
+    action = complete(cast, review)
+    services.action_update(action=action, user=cast.admin, changes={"status": "cancelled"})
+    assert services.plan_gaps(services.plan_actions(review))[0].missing == ["at least one action"]
+
+
+def test_the_plan_page_lists_what_is_missing(client, planned, cast):
+    gap = complete(cast, planned, title="Half done", owner=None, measurable_outcome="")
+    client.force_login(cast.viewer)
+    body = client.get(url("plan", planned.uuid)).content.decode()
+    assert "Not ready" in body
+    assert "needs an owner, a measurable outcome" in body
+    assert url("action_edit", gap.uuid) in body
+    assert "The facilitator or a team admin publishes the plan." in body
+
+
+def test_the_plan_page_shows_the_roadmap_by_month_and_the_table(client, planned, cast):
+    complete(cast, planned, title="Later", due_on=date(2099, 3, 4))
+    complete(cast, planned, title="Undated", due_on=None)
+    client.force_login(cast.admin)
+    body = client.get(url("plan", planned.uuid)).content.decode()
+    assert "March 2099" in body and "No due date yet" in body
+    assert body.index("March 2099") < body.index("No due date yet")
+    assert "Publish the plan" in body
+    assert "needs a due date" in body  # the undated one
+    assert body.count('href="/actions/') >= 6  # roadmap and table link every action
+
+
+def test_roadmap_groups_by_month_and_puts_undated_last(cast, review):
+    complete(cast, review, title="A", due_on=date(2099, 5, 30))
+    complete(cast, review, title="B", due_on=date(2099, 5, 1))
+    complete(cast, review, title="C", due_on=date(2099, 4, 2))
+    complete(cast, review, title="D", due_on=None)
+    months = services.roadmap(services.plan_actions(review))
+    assert [(m, [x.title for x in xs]) for m, xs in months] == [
+        (date(2099, 4, 1), ["C"]),
+        (date(2099, 5, 1), ["B", "A"]),
+        (None, ["D"]),
+    ]
+
+
+# --- Publishing ---------------------------------------------------------------------------------
+
+
+def test_publishing_saves_a_milestone_requests_the_pdf_and_queues_the_recap(
+    client, planned, cast, django_capture_on_commit_callbacks, monkeypatch
+):
+    queued = []
+    monkeypatch.setattr(tasks.send_plan_recap, "delay", lambda pk: queued.append(pk))
+    monkeypatch.setattr(tasks.generate_plan_document, "delay", lambda pk: None)
+    client.force_login(cast.admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url("plan_publish", planned.uuid))
+    assert response["Location"] == url("plan", planned.uuid)
+    planned.refresh_from_db()
+    assert planned.plan_published_at is not None
+    milestone = Milestone.objects.get(session=planned)
+    assert milestone.kind == Milestone.Kind.PUBLISHED and milestone.created_by == cast.admin
+    assert milestone.name.startswith("Action plan published")
+    assert [a["title"] for a in milestone.snapshot["actions"]] == ["Raise the quotas"]
+    assert PlanDocument.objects.filter(session=planned, version=1).exists()
+    recap = PlanRecap.objects.get()
+    assert queued == [recap.pk] and recap.status == PlanRecap.Status.PENDING
+    assert recap.queued_at is not None
+
+
+def test_publishing_again_makes_a_new_milestone_and_pdf_version(planned, cast):
+    services.plan_publish(session=planned, user=cast.admin)
+    complete(cast, planned, title="Another")
+    services.plan_publish(session=planned, user=cast.admin)
+    names = list(
+        Milestone.objects.filter(session=planned)
+        .order_by("created_at")
+        .values_list("name", flat=True)
+    )
+    assert len(names) == 2 and names[1].startswith("Action plan v2 published")
+    assert list(PlanDocument.objects.filter(session=planned).values_list("version", flat=True)) == [
+        2,
+        1,
+    ]
+
+
+def test_publishing_is_refused_while_something_is_missing(client, planned, cast):
+    complete(cast, planned, title="No owner", owner=None)
+    client.force_login(cast.admin)
+    response = client.post(url("plan_publish", planned.uuid), follow=True)
+    assert "still lack an owner, a due date or a measurable outcome" in response.content.decode()
+    planned.refresh_from_db()
+    assert planned.plan_published_at is None
+    assert not Milestone.objects.exists() and not PlanRecap.objects.exists()
+
+
+def test_publishing_needs_an_action(review, cast):
+    move_to(review, Phase.ACTION_PLAN)
+    with pytest.raises(ServiceError, match="at least one action"):
+        services.plan_publish(session=review, user=cast.admin)
+
+
+@pytest.mark.parametrize("phase", [Phase.ANALYSIS, Phase.FOLLOW_UP])
+def test_publishing_happens_in_the_action_plan_phase(client, planned, cast, phase):
+    move_to(planned, phase)
+    client.force_login(cast.admin)
+    response = client.post(url("plan_publish", planned.uuid), follow=True)
+    assert "published in the action-plan phase" in response.content.decode()
+    assert not Milestone.objects.exists()
+
+
+@pytest.mark.parametrize("who", ["member", "finance", "viewer"])
+def test_only_the_facilitator_or_an_admin_publishes(client, planned, cast, who):
+    client.force_login(getattr(cast, who))
+    assert client.post(url("plan_publish", planned.uuid)).status_code == 403
+    assert not Milestone.objects.exists()
+
+
+def test_a_team_admin_who_is_not_the_facilitator_may_publish(client, planned, cast):
+    from reviews.models import Participant
+
+    Participant.objects.filter(session=planned, user=cast.admin).update(role="observer")
+    join(planned, cast.member, "facilitator")
+    client.force_login(cast.member)
+    assert client.post(url("plan_publish", planned.uuid)).status_code == 302
+    assert Milestone.objects.count() == 1
+
+
+def test_outsider_and_wrong_method(client, planned, cast):
+    client.force_login(cast.outsider)
+    assert client.get(url("plan", planned.uuid)).status_code == 404
+    assert client.post(url("plan_publish", planned.uuid)).status_code == 404
+    client.force_login(cast.admin)
+    assert client.post(url("plan", planned.uuid)).status_code == 405
+    assert client.get(url("plan_publish", planned.uuid)).status_code == 405
+
+
+# --- The recap email ----------------------------------------------------------------------------
+
+
+def test_the_recap_names_attendees_key_findings_actions_and_next_steps(planned, cast):
+    cast.workload.next_review_due_on = date(2099, 6, 1)
+    cast.workload.save(update_fields=["next_review_due_on"])
+    join(planned, cast.member, "workload_owner", confirmed_attendance=True)
+    join(planned, cast.finance, "finance")  # invited but did not confirm
+    context, recipients = services.recap_context(planned, published_on=date(2099, 1, 31))
+    assert recipients == ["alice@example.com", "bob@example.com", "fay@example.com"]
+    assert [a["name"] for a in context["attendees"]] == ["Bob Member"]
+    assert context["attendance_confirmed"]
+    assert [f["title"] for f in context["key_findings"]][0].startswith("How do you stay ahead")
+    assert context["actions"][0]["owner"] == "Bob Member"
+    assert context["next_steps"][1:] == [
+        {"label": "Next follow-up", "date": "28 February 2099"},
+        {"label": "Next review due", "date": "1 June 2099"},
+    ]
+
+
+def test_without_confirmations_every_participant_is_listed(planned, cast):
+    join(planned, cast.member, "workload_owner")
+    context, _ = services.recap_context(planned, published_on=date(2099, 1, 1))
+    assert not context["attendance_confirmed"]
+    assert {a["name"] for a in context["attendees"]} == {"Alice Admin", "Bob Member"}
+
+
+def test_key_findings_are_the_top_five_by_priority(review, cast):
+    risks = dict.fromkeys(
+        (
+            "priorities",
+            "ops-model",
+            "identities",
+            "securely-operate",
+            "manage-service-limits",
+            "planning-network-topology",
+            "govern-usage",
+        ),
+        "HIGH",
+    )
+    analysed(review, cast, risks)
+    context, _ = services.recap_context(review, published_on=date(2099, 1, 1))
+    assert len(context["key_findings"]) == 5 and context["finding_count"] == 7
+    pillars = [f["pillar"] for f in context["key_findings"]]
+    assert pillars[:2] == ["Reliability", "Reliability"]  # critical e-commerce: reliability first
+
+
+def test_the_recap_is_sent_once_however_often_the_task_runs(planned, cast):
+    services.plan_publish(session=planned, user=cast.admin)
+    recap = PlanRecap.objects.get()
+    tasks.send_plan_recap.run(recap.pk)
+    tasks.send_plan_recap.run(recap.pk)
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["alice@example.com"]
+    assert "Action plan published: Checkout" in message.subject
+    assert "Raise the quotas" in message.body and "Bob Member" in message.body
+    assert "Next follow-up" in message.body
+    html = message.alternatives[0][0]
+    assert "Raise the quotas" in html and "Open the plan and its PDF" in html
+    recap.refresh_from_db()
+    assert recap.status == PlanRecap.Status.DONE and recap.sent_at and recap.attempts == 1
+
+
+def test_mail_server_trouble_is_retried_then_fails(planned, cast, monkeypatch):
+    services.plan_publish(session=planned, user=cast.admin)
+    recap = PlanRecap.objects.get()
+
+    def refuse(**kwargs):
+        raise smtplib.SMTPConnectError(421, "try later")
+
+    monkeypatch.setattr(services, "send_email", refuse)
+    with pytest.raises(services.TransientError):
+        services.plan_recap_send(recap_id=recap.pk)
+    recap.refresh_from_db()
+    assert recap.status == PlanRecap.Status.PENDING and "try later" in recap.error
+    PlanRecap.objects.filter(pk=recap.pk).update(attempts=services.RECAP_MAX_ATTEMPTS - 1)
+    assert services.plan_recap_send(recap_id=recap.pk) is False
+    recap.refresh_from_db()
+    assert recap.status == PlanRecap.Status.FAILED
+
+
+def test_a_template_error_fails_the_recap_with_its_message(planned, cast, monkeypatch):
+    services.plan_publish(session=planned, user=cast.admin)
+    recap = PlanRecap.objects.get()
+    monkeypatch.setattr(services, "send_email", lambda **kw: (_ for _ in ()).throw(KeyError("x")))
+    with pytest.raises(KeyError):
+        services.plan_recap_send(recap_id=recap.pk)
+    recap.refresh_from_db()
+    assert recap.status == PlanRecap.Status.FAILED and "KeyError" in recap.error
+
+
+def test_the_sweep_requeues_recaps_a_lost_message_left_behind(planned, cast, monkeypatch):
+    services.plan_publish(session=planned, user=cast.admin)
+    recap = PlanRecap.objects.get()
+    queued = []
+    monkeypatch.setattr(tasks.send_plan_recap, "delay_on_commit", lambda pk: queued.append(pk))
+    assert services.plan_recaps_sweep() == 0, "just queued: not lost yet"
+    PlanRecap.objects.filter(pk=recap.pk).update(queued_at=timezone.now() - timedelta(minutes=30))
+    assert services.plan_recaps_sweep() == 1 and queued == [recap.pk]
+    services.plan_recap_send(recap_id=recap.pk)
+    assert services.plan_recaps_sweep() == 0
+
+
+def test_a_stale_running_recap_can_be_claimed_again(planned, cast):
+    services.plan_publish(session=planned, user=cast.admin)
+    recap = PlanRecap.objects.get()
+    PlanRecap.objects.filter(pk=recap.pk).update(
+        status=PlanRecap.Status.RUNNING, started_at=timezone.now()
+    )
+    assert services.plan_recap_send(recap_id=recap.pk) is False, "its worker may be alive"
+    PlanRecap.objects.filter(pk=recap.pk).update(started_at=timezone.now() - timedelta(hours=1))
+    assert services.plan_recap_send(recap_id=recap.pk) is True
+    assert len(mail.outbox) == 1
+
+
+def test_no_recap_without_recipients(planned, cast):
+    cast.admin.email = ""
+    cast.admin.save(update_fields=["email"])
+    services.plan_publish(session=planned, user=cast.admin)
+    assert not PlanRecap.objects.exists()
+    assert ActionItem.objects.count() == 1
+
+
+def test_a_ready_plan_offers_the_publish_button(client, planned, cast):
+    client.force_login(cast.admin)
+    body = client.get(url("plan", planned.uuid)).content.decode()
+    assert "Every action has an owner, a due date and a measurable outcome." in body
+    assert '<button type="submit" class="btn-primary">Publish the plan</button>' in body
+
+
+def test_the_plan_page_links_the_pdf_versions(client, planned, cast):
+    services.plan_publish(session=planned, user=cast.admin)
+    client.force_login(cast.member)
+    body = client.get(url("plan", planned.uuid)).content.decode()
+    assert body.count(url("plan_documents", planned.uuid)) == 2
