@@ -1,0 +1,122 @@
+"""In-app notifications (the bell) and how each person wants to hear about each occasion.
+
+Every reminder that reaches someone leaves a notification in the app, mirroring the email.
+Per occasion a person chooses: email and the app (the default), the app only, a weekly email
+digest instead of each email, or nothing at all.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from actions.models import Notification, NotificationPreference, Occasion, Reminder
+
+Mode = NotificationPreference.Mode
+DEFAULT_MODE = Mode.EMAIL_AND_APP
+
+# The occasions a person can choose for, in the order the preferences page lists them, with
+# who receives them and when.
+OCCASIONS: dict[str, str] = {
+    Occasion.PREPARATION: "Participants whose preparation checklist is not done, 7 and 2 days "
+    "before a review.",
+    Occasion.REVIEW_TOMORROW: "Every participant, the day before a review.",
+    Occasion.ANALYSIS_DUE: "The facilitator, when the analysis of a review is due.",
+    Occasion.ACTION_PLAN_DUE: "The facilitator, when the action plan of a review is due.",
+    Occasion.ACTION_DUE: "The owner of an action, 7 days and 1 day before it is due.",
+    Occasion.ACTION_OVERDUE: "The owner of an action, the day after it falls due, then every "
+    "week while it stays overdue and untouched.",
+    Occasion.FOLLOW_UP_DIGEST: "The workload owner, each month a follow-up of the action plan "
+    "is due: open, blocked and overdue actions and the progress since last month.",
+    Occasion.FOLLOW_UP_SUMMARY: "The participants of a review, when a follow-up is finished.",
+    Occasion.NEXT_REVIEW_DUE: "The workload owner and the last facilitator, 14 days before the "
+    "next review is due and on the day.",
+    Occasion.RISK_EXPIRING: "Whoever accepted a risk, and the workload owner, 14 days before "
+    "the acceptance expires.",
+}
+
+
+def preferences_for(user) -> dict[str, str]:
+    """Each occasion's mode for a user (the default where they have not chosen)."""
+    chosen = dict(NotificationPreference.objects.filter(user=user).values_list("occasion", "mode"))
+    return {occasion: chosen.get(occasion, DEFAULT_MODE) for occasion in OCCASIONS}
+
+
+def preference_mode(user_id: int, occasion: str) -> str:
+    mode = (
+        NotificationPreference.objects.filter(user_id=user_id, occasion=occasion)
+        .values_list("mode", flat=True)
+        .first()
+    )
+    return mode or DEFAULT_MODE
+
+
+@transaction.atomic
+def preferences_update(*, user, modes: dict[str, str]) -> None:
+    """Store the user's choice for each occasion given (one statement)."""
+    unknown = set(modes) - set(OCCASIONS)
+    if unknown:
+        raise ValueError(f"Unknown occasions: {', '.join(sorted(unknown))}")
+    NotificationPreference.objects.bulk_create(
+        [
+            NotificationPreference(user=user, occasion=occasion, mode=mode)
+            for occasion, mode in modes.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["user", "occasion"],
+        update_fields=["mode"],
+    )
+
+
+@transaction.atomic
+def notification_for_reminder(
+    *, reminder: Reminder, title: str, body: str, url: str, via_digest: bool
+) -> Notification:
+    """The notification mirroring a reminder: created once, however often it is sent."""
+    notification, _ = Notification.objects.get_or_create(
+        reminder=reminder,
+        defaults={
+            "user_id": reminder.recipient_id,
+            "occasion": reminder.occasion,
+            "title": title[:200],
+            "body": body,
+            "url": url[:500],
+            "via_digest": via_digest,
+        },
+    )
+    return notification
+
+
+def unread_count(user) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+@transaction.atomic
+def notifications_mark_read(*, user, notification: Notification | None = None) -> int:
+    """Mark one notification, or all of a user's notifications, as read."""
+    unread = Notification.objects.filter(user=user, read_at__isnull=True)
+    if notification is not None:
+        unread = unread.filter(pk=notification.pk)
+    return unread.update(read_at=timezone.now())
+
+
+def awaiting_digest(*, user_id: int, until) -> QuerySet[Notification]:
+    """A user's notifications not yet sent in a weekly digest, created up to `until`."""
+    return Notification.objects.filter(
+        user_id=user_id, via_digest=True, digested_at__isnull=True, created_at__lte=until
+    ).order_by("created_at", "pk")
+
+
+def users_awaiting_digest() -> list[int]:
+    return list(
+        Notification.objects.filter(via_digest=True, digested_at__isnull=True)
+        .values_list("user_id", flat=True)
+        .distinct()
+        .order_by()
+    )
+
+
+@transaction.atomic
+def digest_mark_sent(*, user_id: int, until) -> int:
+    return awaiting_digest(user_id=user_id, until=until).update(digested_at=timezone.now())

@@ -1,0 +1,109 @@
+"""Helpers for the cadence tests: sessions at a given time, actions, a published plan, and
+one dispatcher sweep followed by sending what it queued (what a worker would do)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import time_machine
+from django.core import mail
+from django.utils import timezone
+
+from actions import reminders
+from actions.models import ActionItem, Finding, Reminder
+from reviews import services
+from reviews.models import Participant, ParticipantRole, Phase, ReviewSession
+
+
+def at(day: date, hour: int = 8, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=UTC)
+
+
+def travel(day: date, hour: int = 8, minute: int = 0):
+    return time_machine.travel(at(day, hour, minute), tick=False)
+
+
+def make_session(cast, *, starts: datetime, title: str = "Checkout review") -> ReviewSession:
+    """A session facilitated by the team admin (alice), with bob as workload owner."""
+    session = services.session_create(
+        workload=cast.workload,
+        user=cast.admin,
+        title=title,
+        kind="periodic",
+        review_starts_at=starts,
+    )
+    Participant.objects.create(
+        session=session, user=cast.member, role=ParticipantRole.WORKLOAD_OWNER
+    )
+    return session
+
+
+def ready(session: ReviewSession, user) -> None:
+    Participant.objects.filter(session=session, user=user).update(
+        read_documentation=True, brought_metrics=True, confirmed_attendance=True
+    )
+
+
+def make_action(
+    session: ReviewSession,
+    owner,
+    *,
+    title: str = "Enable multi-AZ",
+    due_on: date | None = None,
+    status: str = ActionItem.Status.OPEN,
+    percent: int = 0,
+) -> ActionItem:
+    return ActionItem.objects.create(
+        workload=session.workload,
+        session=session,
+        title=title,
+        owner=owner,
+        due_on=due_on,
+        status=status,
+        percent_complete=percent,
+        measurable_outcome="Failover tested",
+    )
+
+
+def publish(session: ReviewSession, *, on: datetime | None = None) -> ReviewSession:
+    ReviewSession.objects.filter(pk=session.pk).update(
+        plan_published_at=on or timezone.now(), phase=Phase.FOLLOW_UP
+    )
+    session.refresh_from_db()
+    return session
+
+
+def accepted_finding(session: ReviewSession, user, *, until: date) -> Finding:
+    answer = session.answers.select_related("question").first()
+    return Finding.objects.create(
+        session=session,
+        question=answer.question,
+        risk="HIGH",
+        accepted_by=user,
+        accepted_at=timezone.now(),
+        accepted_reason="A second region costs more than the risk",
+        accepted_until=until,
+    )
+
+
+def sweep() -> list[Reminder]:
+    """One dispatcher sweep, then send each reminder it queued, like a worker would."""
+    result = reminders.reminders_dispatch()
+    for reminder_id in result.queued:
+        reminders.reminder_send(reminder_id=reminder_id)
+    return list(Reminder.objects.filter(pk__in=result.queued).select_related("recipient"))
+
+
+def sent(since: int = 0) -> list[tuple[str, str]]:
+    """(recipient, occasion) of each reminder email in the outbox from index `since`."""
+    return [
+        (m.to[0].split("@")[0], m.extra_headers["X-Pillarwise-Reminder"].split(":")[0])
+        for m in mail.outbox[since:]
+    ]
+
+
+def days(start: date, end: date):
+    day = start
+    while day <= end:
+        yield day
+        day += timedelta(days=1)

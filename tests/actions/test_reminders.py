@@ -1,0 +1,423 @@
+"""The reminder dispatcher and the sending of one reminder: who gets which reminder when,
+that nothing is sent twice, retries, the lost-message sweep, preferences."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from smtplib import SMTPException
+
+import pytest
+from django.core import mail
+
+from actions import reminders
+from actions.models import (
+    ActionItem,
+    Notification,
+    NotificationPreference,
+    Occasion,
+    Reminder,
+)
+from reviews.models import Phase, ReviewSession
+from tests.actions.cadence_helpers import (
+    accepted_finding,
+    at,
+    make_action,
+    make_session,
+    publish,
+    ready,
+    sent,
+    sweep,
+    travel,
+)
+
+MONDAY = date(2027, 3, 1)
+
+pytestmark = pytest.mark.usefixtures("lenses")
+
+
+@pytest.fixture(autouse=True)
+def _utc(settings):
+    settings.TIME_ZONE = "UTC"
+
+
+@pytest.fixture
+def session(cast):
+    """A review on Monday 15 March 2027 at 10:00, planned on 1 March."""
+    with travel(MONDAY):
+        return make_session(cast, starts=at(MONDAY + timedelta(days=14), 10))
+
+
+def on(day: date, hour: int = 8) -> list[tuple[str, str]]:
+    before = len(mail.outbox)
+    with travel(day, hour):
+        sweep()
+    return sent(before)
+
+
+# --- Who gets what, when ---------------------------------------------------------------------
+
+
+def test_preparation_reminds_unprepared_participants_7_and_2_days_before(cast, session):
+    ready(session, cast.member)
+    assert on(date(2027, 3, 7)) == []
+    assert on(date(2027, 3, 8)) == [("alice", "preparation")]
+    assert on(date(2027, 3, 9)) == []
+    assert on(date(2027, 3, 13)) == [("alice", "preparation")]
+    assert "in 2 days" in mail.outbox[-1].subject
+
+
+def test_preparation_reminder_not_sent_once_the_checklist_is_done(cast, session):
+    ready(session, cast.member)
+    ready(session, cast.admin)
+    assert on(date(2027, 3, 8)) == []
+
+
+def test_a_session_planned_late_still_gets_its_preparation_reminders(cast):
+    with travel(date(2027, 3, 10)):
+        make_session(cast, starts=at(date(2027, 3, 15), 10))
+    # Five days before: the "a week before" reminder, then the 2-day one.
+    assert sorted(on(date(2027, 3, 10), 9)) == [("alice", "preparation"), ("bob", "preparation")]
+    assert on(date(2027, 3, 11)) == []
+    assert sorted(on(date(2027, 3, 13))) == [("alice", "preparation"), ("bob", "preparation")]
+
+
+def test_review_tomorrow_goes_to_every_participant(cast, session):
+    ready(session, cast.member)
+    assert sorted(on(date(2027, 3, 14))) == [
+        ("alice", "review_tomorrow"),
+        ("bob", "review_tomorrow"),
+    ]
+    assert on(date(2027, 3, 14), 18) == []
+    assert on(date(2027, 3, 15)) == []
+
+
+def test_a_moved_review_reminds_for_the_new_date_and_not_the_old(cast, session):
+    ready(session, cast.member)
+    assert on(date(2027, 3, 8)) == [("alice", "preparation")]
+    ReviewSession.objects.filter(pk=session.pk).update(review_starts_at=at(date(2027, 3, 22), 10))
+    assert on(date(2027, 3, 14)) == []
+    assert on(date(2027, 3, 15)) == [("alice", "preparation")]  # 7 days before the new date
+    assert sorted(on(date(2027, 3, 21))) == [
+        ("alice", "review_tomorrow"),
+        ("bob", "review_tomorrow"),
+    ]
+
+
+def test_a_stale_reminder_is_skipped_when_the_review_moved_before_sending(cast, session):
+    with travel(date(2027, 3, 14)):
+        queued = reminders.reminders_dispatch().queued
+        ReviewSession.objects.filter(pk=session.pk).update(review_starts_at=at(date(2027, 4, 1)))
+        for reminder_id in queued:
+            reminders.reminder_send(reminder_id=reminder_id)
+    assert mail.outbox == []
+    assert set(Reminder.objects.values_list("status", flat=True)) == {Reminder.Status.SKIPPED}
+
+
+def test_analysis_due_goes_to_the_facilitator_on_the_day(cast, session):
+    ReviewSession.objects.filter(pk=session.pk).update(phase=Phase.ANALYSIS)
+    assert session.analysis_due_on == date(2027, 3, 22)
+    assert on(date(2027, 3, 21)) == []
+    assert on(date(2027, 3, 22)) == [("alice", "analysis_due")]
+    assert on(date(2027, 3, 23)) == []
+
+
+def test_analysis_due_is_not_sent_once_the_review_moved_on(cast, session):
+    ReviewSession.objects.filter(pk=session.pk).update(phase=Phase.ACTION_PLAN)
+    assert on(date(2027, 3, 22)) == []
+
+
+def test_action_plan_due_goes_to_the_facilitator_until_published(cast, session):
+    ReviewSession.objects.filter(pk=session.pk).update(phase=Phase.ACTION_PLAN)
+    assert session.action_plan_due_on == date(2027, 4, 5)
+    assert on(date(2027, 4, 5)) == [("alice", "action_plan_due")]
+    other = make_session(cast, starts=at(date(2027, 3, 15), 10), title="Another")
+    publish(other, on=at(date(2027, 4, 1)))
+    assert on(date(2027, 4, 6)) == []
+
+
+def test_action_due_7_days_and_1_day_before_to_its_owner(cast, session):
+    make_action(session, cast.member, due_on=date(2027, 5, 20))
+    make_action(session, cast.member, title="No due date")
+    make_action(session, None, title="No owner", due_on=date(2027, 5, 20))
+    make_action(session, cast.member, title="Done", due_on=date(2027, 5, 20), status="done")
+    assert on(date(2027, 5, 12)) == []
+    assert on(date(2027, 5, 13)) == [("bob", "action_due")]
+    assert "in 7 days" in mail.outbox[-1].subject
+    assert [on(date(2027, 5, d)) for d in range(14, 19)] == [[]] * 5
+    assert on(date(2027, 5, 19)) == [("bob", "action_due")]
+    assert mail.outbox[-1].subject == "Due tomorrow: Enable multi-AZ"
+    assert on(date(2027, 5, 20)) == []
+
+
+def test_overdue_weekly_while_untouched_and_a_change_restarts_the_clock(cast, session):
+    with travel(date(2027, 5, 1)):
+        action = make_action(session, cast.member, due_on=date(2027, 5, 20))
+    ReviewSession.objects.filter(pk=session.pk).update(phase=Phase.ACTION_PLAN)
+    overdue = {}
+    for day in [date(2027, 5, 20) + timedelta(days=n) for n in range(1, 31)]:
+        if day == date(2027, 6, 5):
+            with travel(day, 12):
+                ActionItem.objects.filter(pk=action.pk).update(status="blocked")
+                action.refresh_from_db()
+                action.save(update_fields=["updated_at"])
+        got = [occasion for _, occasion in on(day)]
+        if "action_overdue" in got:
+            overdue[day] = got.count("action_overdue")
+    # The day after the due date, then weekly; blocked on 5 June restarts the clock.
+    assert overdue == {
+        date(2027, 5, 21): 1,
+        date(2027, 5, 28): 1,
+        date(2027, 6, 4): 1,
+        date(2027, 6, 12): 1,
+        date(2027, 6, 19): 1,
+    }
+    assert "Overdue by 1 day:" in mail.outbox[0].subject
+
+
+def test_an_action_done_after_dispatch_is_not_reminded(cast, session):
+    action = make_action(session, cast.member, due_on=date(2027, 5, 20))
+    with travel(date(2027, 5, 13)):
+        queued = reminders.reminders_dispatch().queued
+        ActionItem.objects.filter(pk=action.pk).update(status="done")
+        for reminder_id in queued:
+            reminders.reminder_send(reminder_id=reminder_id)
+    assert mail.outbox == []
+    assert Reminder.objects.get().status == Reminder.Status.SKIPPED
+
+
+def test_next_review_due_14_days_before_and_on_the_day(cast, session):
+    ReviewSession.objects.filter(pk=session.pk).update(phase=Phase.CLOSED)
+    cast.workload.next_review_due_on = date(2027, 9, 15)
+    cast.workload.save(update_fields=["next_review_due_on"])
+    assert on(date(2027, 8, 31)) == []
+    assert sorted(on(date(2027, 9, 1))) == [
+        ("alice", "next_review_due"),
+        ("bob", "next_review_due"),
+    ]
+    assert on(date(2027, 9, 2)) == []
+    assert sorted(on(date(2027, 9, 15))) == [
+        ("alice", "next_review_due"),
+        ("bob", "next_review_due"),
+    ]
+    assert on(date(2027, 9, 16)) == []
+
+
+def test_next_review_due_is_quiet_when_a_review_is_planned(cast, session):
+    ready(session, cast.admin)
+    ready(session, cast.member)
+    cast.workload.next_review_due_on = date(2027, 3, 20)
+    cast.workload.save(update_fields=["next_review_due_on"])
+    assert session.phase == Phase.PREPARATION
+    assert on(date(2027, 3, 10)) == []
+
+
+def test_risk_acceptance_expiring_goes_to_who_accepted_it_and_the_owner(cast, session):
+    accepted_finding(session, cast.admin, until=date(2027, 6, 20))
+    assert on(date(2027, 6, 5)) == []
+    assert sorted(on(date(2027, 6, 6))) == [("alice", "risk_expiring"), ("bob", "risk_expiring")]
+    assert on(date(2027, 6, 7)) == []
+
+
+def test_follow_up_digest_goes_to_the_workload_owner_when_due(cast, session):
+    make_action(session, cast.admin, due_on=date(2027, 9, 1))
+    publish(session, on=at(date(2027, 4, 6), 15))
+    assert on(date(2027, 5, 5)) == []
+    assert on(date(2027, 5, 6)) == [("bob", "follow_up_digest")]
+    body = mail.outbox[-1].body
+    assert "Follow-up 1 of the Checkout action plan is due today" in body
+    assert "1 open" in body
+
+
+# --- Sending exactly once --------------------------------------------------------------------
+
+
+def test_sweeping_again_creates_and_sends_nothing_twice(cast, session):
+    with travel(date(2027, 3, 14)):
+        first = reminders.reminders_dispatch()
+        second = reminders.reminders_dispatch()
+    assert len(first.queued) == 2 and second.queued == []
+    assert first.due == second.due == 2
+    assert Reminder.objects.count() == 2
+
+
+def test_a_reminder_is_sent_once_however_often_its_message_arrives(cast, session):
+    with travel(date(2027, 3, 14)):
+        [reminder_id, _] = reminders.reminders_dispatch().queued
+        assert reminders.reminder_send(reminder_id=reminder_id).status == Reminder.Status.SENT
+        assert reminders.reminder_send(reminder_id=reminder_id) is None
+    assert len(mail.outbox) == 1
+    assert Notification.objects.count() == 1
+
+
+def test_a_message_lost_between_dispatch_and_worker_is_queued_again(cast, session):
+    with travel(date(2027, 3, 14), 8):
+        queued = reminders.reminders_dispatch().queued
+    with travel(date(2027, 3, 14), 8, 4):
+        assert reminders.reminders_dispatch().queued == []  # still in flight
+    with travel(date(2027, 3, 14), 8, 6):
+        assert reminders.reminders_dispatch().queued == queued  # lost: queued again
+    with travel(date(2027, 3, 14), 8, 7):
+        for reminder_id in queued:
+            reminders.reminder_send(reminder_id=reminder_id)
+        assert reminders.reminders_dispatch().queued == []
+    assert len(mail.outbox) == 2
+
+
+def test_a_claim_abandoned_by_a_dead_worker_is_taken_again_after_the_lease(cast, session):
+    with travel(date(2027, 3, 14), 8):
+        reminder_id = reminders.reminders_dispatch().queued[0]
+        assert reminders.reminder_claim(reminder_id=reminder_id, now=at(date(2027, 3, 14), 8))
+    with travel(date(2027, 3, 14), 8, 5):
+        assert reminders.reminder_send(reminder_id=reminder_id) is None  # still claimed
+    with travel(date(2027, 3, 14), 8, 11):
+        assert reminders.reminder_send(reminder_id=reminder_id).status == Reminder.Status.SENT
+    assert Reminder.objects.get(pk=reminder_id).attempts == 2
+
+
+def test_transient_mail_errors_are_retried_with_backoff_then_fail(cast, session, monkeypatch):
+    def broken(**kwargs):
+        raise SMTPException("451 try again later")
+
+    monkeypatch.setattr(reminders, "send_email", broken)
+    with travel(date(2027, 3, 14)):
+        reminder_id = reminders.reminders_dispatch().queued[0]
+        for attempt in range(1, reminders.MAX_ATTEMPTS):
+            with pytest.raises(reminders.DeliveryDeferred) as deferred:
+                reminders.reminder_send(reminder_id=reminder_id)
+            assert deferred.value.countdown == reminders.retry_delay(attempt)
+            reminder = Reminder.objects.get(pk=reminder_id)
+            assert (reminder.status, reminder.attempts) == (Reminder.Status.PENDING, attempt)
+            assert reminder.last_error == "SMTPException: 451 try again later"
+        final = reminders.reminder_send(reminder_id=reminder_id)
+    assert final.status == Reminder.Status.FAILED
+    assert final.attempts == reminders.MAX_ATTEMPTS
+    # The in-app notification was left once, not once per attempt.
+    assert Notification.objects.filter(reminder_id=reminder_id).count() == 1
+
+
+def test_a_retry_waiting_for_its_countdown_is_not_queued_again_early(cast, session, monkeypatch):
+    monkeypatch.setattr(reminders, "send_email", lambda **k: (_ for _ in ()).throw(OSError("down")))
+    with travel(date(2027, 3, 14), 8):
+        reminder_id = reminders.reminders_dispatch().queued[0]
+        with pytest.raises(reminders.DeliveryDeferred):
+            reminders.reminder_send(reminder_id=reminder_id)  # retry in 60 s
+    with travel(date(2027, 3, 14), 8, 5):
+        assert reminder_id not in reminders.reminders_dispatch().queued
+    with travel(date(2027, 3, 14), 8, 7):
+        assert reminder_id in reminders.reminders_dispatch().queued
+
+
+def test_an_unexpected_error_marks_the_reminder_failed_without_retry(cast, session, monkeypatch):
+    def broken(reminder, *, today=None):
+        raise KeyError("session")
+
+    monkeypatch.setattr(reminders, "build_message", broken)
+    with travel(date(2027, 3, 14)):
+        reminder_id = reminders.reminders_dispatch().queued[0]
+        reminder = reminders.reminder_send(reminder_id=reminder_id)
+    assert reminder.status == Reminder.Status.FAILED
+    assert "KeyError" in reminder.last_error
+
+
+# --- Preferences and notifications -----------------------------------------------------------
+
+
+def prefer(user, occasion, mode):
+    NotificationPreference.objects.update_or_create(
+        user=user, occasion=occasion, defaults={"mode": mode}
+    )
+
+
+def test_an_occasion_turned_off_sends_nothing(cast, session):
+    prefer(cast.member, Occasion.REVIEW_TOMORROW, "off")
+    assert on(date(2027, 3, 14)) == [("alice", "review_tomorrow")]
+    assert not Notification.objects.filter(user=cast.member).exists()
+    skipped = Reminder.objects.get(recipient=cast.member)
+    assert (skipped.status, skipped.delivered) == (Reminder.Status.SKIPPED, "")
+
+
+def test_app_only_leaves_a_notification_and_sends_no_email(cast, session):
+    prefer(cast.member, Occasion.REVIEW_TOMORROW, "app_only")
+    assert on(date(2027, 3, 14)) == [("alice", "review_tomorrow")]
+    notification = Notification.objects.get(user=cast.member)
+    assert notification.title == "Tomorrow: the Well-Architected review of Checkout"
+    assert notification.url == f"/sessions/{session.uuid}/"
+    assert notification.read_at is None
+    assert Reminder.objects.get(recipient=cast.member).delivered == "app"
+
+
+def test_weekly_digest_collects_the_occasions_chosen_for_it(cast, session):
+    prefer(cast.member, Occasion.REVIEW_TOMORROW, "weekly_digest")
+    prefer(cast.member, Occasion.ACTION_DUE, "weekly_digest")
+    make_action(session, cast.member, due_on=date(2027, 3, 21), title="Add a read replica")
+    assert on(date(2027, 3, 14)) == [("alice", "review_tomorrow")]
+    assert Notification.objects.filter(user=cast.member, via_digest=True).count() == 2
+    with travel(date(2027, 3, 15), 7):
+        queued = reminders.digests_dispatch()
+        assert reminders.digests_dispatch() == []  # once a week
+        for reminder_id in queued:
+            reminders.reminder_send(reminder_id=reminder_id)
+    [digest] = mail.outbox[1:]
+    assert digest.to == ["bob@example.com"]
+    assert digest.subject == "Your week in Pillarwise: 2 updates"
+    assert "Add a read replica" in digest.body and "Tomorrow: the Well-Architected" in digest.body
+    assert not Notification.objects.filter(via_digest=True, digested_at__isnull=True).exists()
+    with travel(date(2027, 3, 22), 7):
+        assert reminders.digests_dispatch() == []  # nothing new to digest
+
+
+def test_a_user_without_email_gets_the_notification_only(cast, session):
+    cast.member.email = ""
+    cast.member.save(update_fields=["email"])
+    assert on(date(2027, 3, 14)) == [("alice", "review_tomorrow")]
+    assert Notification.objects.filter(user=cast.member).count() == 1
+
+
+def test_emails_have_text_and_html_with_the_workload_and_a_link_to_act(cast, session):
+    make_action(session, cast.member, due_on=date(2027, 5, 20))
+    on(date(2027, 5, 19))
+    [message] = mail.outbox
+    action = ActionItem.objects.get()
+    link = f"http://127.0.0.1:8000/actions/{action.uuid}/"
+    html = message.alternatives[0][0]
+    assert message.alternatives[0][1] == "text/html"
+    for body in (message.body, html):
+        assert "Checkout" in body and link in body
+        assert "/notifications/preferences/" in body
+    assert "Due tomorrow" in message.subject
+
+
+def test_due_reminders_query_count_does_not_grow_with_the_data(
+    cast, session, django_assert_max_num_queries
+):
+    for n in range(40):
+        make_action(session, cast.member, title=f"A{n}", due_on=date(2027, 3, 2 + n % 20))
+    with travel(date(2027, 3, 12)), django_assert_max_num_queries(12):
+        dues = list(reminders.due_reminders(today=date(2027, 3, 12)))
+    assert len([d for d in dues if d.occasion == Occasion.ACTION_DUE]) == 16
+    assert len([d for d in dues if d.occasion == Occasion.ACTION_OVERDUE]) == 20
+
+
+def test_a_dispatcher_that_loses_the_race_creates_and_queues_only_the_rest(
+    cast, session, monkeypatch
+):
+    ready(session, cast.member)
+    with travel(date(2027, 3, 8)):
+        first = reminders.reminders_dispatch().queued  # alice's preparation reminder
+    ready(session, cast.admin)
+    Reminder.objects.filter(pk__in=first).update(status=Reminder.Status.SENT)
+    # Between this dispatcher's look-up and its insert, another one created alice's
+    # reminder: the look-up saw nothing, so the insert meets the unique key.
+    monkeypatch.setattr(reminders, "_not_created_yet", lambda dues: dues)
+    with travel(date(2027, 3, 14)):
+        dues = list(reminders.due_reminders(today=date(2027, 3, 14)))
+        taken = reminders._insert(
+            dues + [reminders.Due(cast.admin.pk, "preparation", Reminder.objects.get().key, {})],
+            at(date(2027, 3, 14)),
+        )
+    assert sorted(Reminder.objects.get(pk=pk).recipient.username for pk in taken) == [
+        "alice",
+        "bob",
+    ]
+    assert Reminder.objects.count() == 3
+    assert Reminder.objects.get(pk=first[0]).status == Reminder.Status.SENT
