@@ -29,4 +29,4 @@ USER pillarwise
 EXPOSE 8000
 # One ASGI process per core: each holds its live-session event streams on its event loop.
 CMD ["gunicorn", "config.asgi:application", "--worker-class", "uvicorn_worker.UvicornWorker", \
-     "--bind", "0.0.0.0:8000", "--graceful-timeout", "20", "--access-logfile", "-"]
+     "--bind", "0.0.0.0:8000", "--keep-alive", "10", "--graceful-timeout", "20", "--access-logfile", "-"]

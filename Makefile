@@ -16,6 +16,7 @@ install: $(STAMP)
 ## Set up and serve the app on http://127.0.0.1:8000 (SQLite, in-process tasks, no Redis needed)
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py load_lenses
 	$(PY) manage.py seed_demo
 	$(VENV)/bin/uvicorn config.asgi:application --host 127.0.0.1 --port 8000 --no-access-log

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -73,7 +74,6 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "servestatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django.forms",
@@ -86,7 +86,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -113,11 +112,15 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "reviews.context_processors.navigation",
+                "actions.context_processors.notifications",
             ],
             "builtins": ["django.templatetags.static", "template_partials.templatetags.partials"],
         },
     }
 ]
+
+# Threads per web process for ordinary (synchronous) views; see config/asgi.py.
+WEB_THREADS = int(os.getenv("WEB_THREADS", "16"))
 
 # Forms render through our templates (templates/django/forms/) so every form looks the same.
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
@@ -181,6 +184,8 @@ if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
+    # Sessions are read from Redis first: a database query less on every request.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     CELERY_BROKER_URL = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
 else:
@@ -194,6 +199,38 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
+
+# The action-plan PDF: every minute, re-queue versions a lost message left pending and fail
+# those stuck running past the time limit. A late sweep message is dropped, not run twice.
+CELERY_BEAT_SCHEDULE["sweep-plan-documents"] = {
+    "task": "actions.tasks.sweep_plan_documents",
+    "schedule": 60.0,
+    "options": {"expires": 50},
+}
+
+# The published plan's recap email: every five minutes, re-queue recaps a lost message left
+# pending. A late sweep message is dropped, not run twice.
+CELERY_BEAT_SCHEDULE["sweep-plan-recaps"] = {
+    "task": "actions.tasks.sweep_plan_recaps",
+    "schedule": 300.0,
+    "options": {"expires": 250},
+}
+
+# Reminders (the cadence): the dispatcher every REMINDER_DISPATCH_SECONDS (five minutes by
+# default) works out what is due and queues the sending; a late sweep message is dropped (two
+# sweeps at once would still send nothing twice). The weekly digest goes out on Monday
+# mornings. Without Redis there is no beat: run `python manage.py send_reminders` instead.
+REMINDER_DISPATCH_SECONDS = float(os.getenv("REMINDER_DISPATCH_SECONDS", "300"))
+CELERY_BEAT_SCHEDULE["dispatch-reminders"] = {
+    "task": "actions.tasks.dispatch_reminders",
+    "schedule": REMINDER_DISPATCH_SECONDS,
+    "options": {"expires": REMINDER_DISPATCH_SECONDS * 0.9},
+}
+CELERY_BEAT_SCHEDULE["weekly-digest"] = {
+    "task": "actions.tasks.send_weekly_digests",
+    "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
+    "options": {"expires": 3600},
+}
 
 # Email: EMAIL_URL, e.g. smtp://user:password@mail.example.com:587?tls=1
 EMAIL_URL = os.getenv("EMAIL_URL", "console://")

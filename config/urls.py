@@ -2,16 +2,18 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from reviews.views.workloads import home
+from actions.views.dashboards import dashboard
+from reviews.views.health import healthz
 
 urlpatterns = [
-    path("", home, name="home"),
+    path("", dashboard, name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"
     ),
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("", include("reviews.urls")),
     path("", include("questionnaires.urls")),

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -137,3 +140,67 @@ def review(cast, lenses):
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_question_cache():
+    """Lens rows never change in production, so the live page caches them per process; tests
+    roll back and reuse ids, so they start with an empty cache."""
+    from questionnaires import structure
+
+    structure.question_info.cache_clear()
+    structure.question_id.cache_clear()
+    yield
+    structure.question_info.cache_clear()
+    structure.question_id.cache_clear()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def asgi_server():
+    """The app served over ASGI by uvicorn in a thread, on a free port, for the whole test
+    session: Server-Sent Events stream as in production."""
+    import uvicorn
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    from config.asgi import router
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    port = _free_port()
+    config = uvicorn.Config(
+        ASGIStaticFilesHandler(router),
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        log_level="warning",
+        timeout_graceful_shutdown=1,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_in_process():
+    """Tasks queued by the code under test run in the test process (as with no REDIS_URL),
+    so that tests see their effect. The worker tests turn this off and start a real Celery
+    worker on Redis."""
+    from config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before

@@ -16,6 +16,66 @@ def member_pk(cast):
     return Membership.objects.get(team=cast.team, user=cast.viewer).pk
 
 
+def facilitator_pk(review):
+    return review.participants.get().pk
+
+
+def invitation_uuid(review, cast):
+    from django.utils import timezone
+
+    from reviews.models import Invitation
+
+    invitation = Invitation.objects.create(
+        session=review, email="x@example.com", role="observer", expires_at=timezone.now()
+    )
+    return invitation.uuid
+
+
+def parking_uuid(review, cast):
+    from reviews.models import ParkingLotItem
+
+    return ParkingLotItem.objects.create(session=review, text="later", created_by=cast.admin).uuid
+
+
+def question_uuid(review):
+    return review.answers.select_related("question").first().question.uuid
+
+
+def finding_uuid(review):
+    from actions.models import Finding
+
+    question = review.answers.first().question
+    return Finding.objects.get_or_create(session=review, question=question, risk="HIGH")[0].uuid
+
+
+def action_uuid(review, cast):
+    from actions.models import ActionItem
+
+    return ActionItem.objects.create(workload=cast.workload, session=review, title="x").uuid
+
+
+def plan_document_uuid(review):
+    from actions.models import PlanDocument
+
+    return PlanDocument.objects.create(
+        session=review, version=1, status="done", file="plans/checkout-v1.pdf"
+    ).uuid
+
+
+def notification_uuid(cast):
+    from actions.models import Notification
+
+    return Notification.objects.create(user=cast.member, occasion="action_due", title="x").uuid
+
+
+def follow_up_uuid(review):
+    from datetime import date
+
+    from actions.models import FollowUp
+
+    return FollowUp.objects.get_or_create(session=review, number=1, due_on=date(2030, 1, 1))[0].uuid
+
+
 OUTSIDER_URLS = {
     "reviews:workload_detail": lambda c, r: [c.workload.uuid],
     "reviews:workload_edit": lambda c, r: [c.workload.uuid],
@@ -23,6 +83,68 @@ OUTSIDER_URLS = {
     "reviews:member_role": lambda c, r: [c.team.uuid, member_pk(c)],
     "reviews:member_remove": lambda c, r: [c.team.uuid, member_pk(c)],
     "reviews:session_detail": lambda c, r: [r.uuid],
+    "reviews:session_create": lambda c, r: [c.workload.uuid],
+    "reviews:session_fragment": lambda c, r: [r.uuid, "participants"],
+    "reviews:session_schedule": lambda c, r: [r.uuid],
+    "reviews:session_phase": lambda c, r: [r.uuid],
+    "reviews:session_checklist": lambda c, r: [r.uuid],
+    "reviews:session_budgets": lambda c, r: [r.uuid],
+    "reviews:participant_role": lambda c, r: [r.uuid, facilitator_pk(r)],
+    "reviews:participant_remove": lambda c, r: [r.uuid, facilitator_pk(r)],
+    "reviews:invitation_create": lambda c, r: [r.uuid],
+    "reviews:invitation_resend": lambda c, r: [r.uuid, invitation_uuid(r, c)],
+    "reviews:invitation_revoke": lambda c, r: [r.uuid, invitation_uuid(r, c)],
+    "reviews:session_live": lambda c, r: [r.uuid],
+    "reviews:session_events": lambda c, r: [r.uuid],
+    "reviews:focus": lambda c, r: [r.uuid],
+    "reviews:follow": lambda c, r: [r.uuid],
+    "reviews:parking_add": lambda c, r: [r.uuid],
+    "reviews:parking_dismiss": lambda c, r: [r.uuid, parking_uuid(r, c)],
+    "reviews:question": lambda c, r: [r.uuid, question_uuid(r)],
+    "reviews:question_fragment": lambda c, r: [r.uuid, question_uuid(r), "choices"],
+    "reviews:question_history": lambda c, r: [r.uuid, question_uuid(r)],
+    "reviews:choice_toggle": lambda c, r: [
+        r.uuid,
+        question_uuid(r),
+        "ops_priorities_ext_cust_needs",
+    ],
+    "reviews:answer_form": lambda c, r: [r.uuid, question_uuid(r)],
+    "reviews:applicability": lambda c, r: [r.uuid, question_uuid(r)],
+    "reviews:notes_save": lambda c, r: [r.uuid, question_uuid(r)],
+    "reviews:blind": lambda c, r: [r.uuid, question_uuid(r), "open"],
+    # Analysis, action items, the plan, milestones
+    "actions:analysis": lambda c, r: [r.uuid],
+    "actions:findings_sync": lambda c, r: [r.uuid],
+    "actions:finding_rate": lambda c, r: [finding_uuid(r)],
+    "actions:finding_move": lambda c, r: [finding_uuid(r)],
+    "actions:finding_accept": lambda c, r: [finding_uuid(r)],
+    "actions:finding_revoke": lambda c, r: [finding_uuid(r)],
+    "actions:action_from_practice": lambda c, r: [finding_uuid(r)],
+    "actions:parking_to_action": lambda c, r: [parking_uuid(r, c)],
+    "actions:parking_dismiss": lambda c, r: [parking_uuid(r, c)],
+    "actions:action_create": lambda c, r: [r.uuid],
+    "actions:action_detail": lambda c, r: [action_uuid(r, c)],
+    "actions:action_edit": lambda c, r: [action_uuid(r, c)],
+    "actions:action_comment": lambda c, r: [action_uuid(r, c)],
+    "actions:action_progress": lambda c, r: [action_uuid(r, c)],
+    "actions:plan": lambda c, r: [r.uuid],
+    "actions:plan_publish": lambda c, r: [r.uuid],
+    # The action-plan PDF
+    "actions:plan_documents": lambda c, r: [r.uuid],
+    "actions:plan_document_download": lambda c, r: [r.uuid, plan_document_uuid(r)],
+    "actions:plan_document_retry": lambda c, r: [r.uuid, plan_document_uuid(r)],
+    "actions:workload_panel": lambda c, r: [c.workload.uuid],
+    "actions:milestone_create": lambda c, r: [c.workload.uuid],
+    "actions:milestone_compare": lambda c, r: [c.workload.uuid],
+    # The cadence: the workload's cadence, notifications, follow-ups
+    "reviews:workload_cadence": lambda c, r: [c.workload.uuid],
+    "reviews:incident_record": lambda c, r: [c.workload.uuid],
+    "actions:notification_open": lambda c, r: [notification_uuid(c)],
+    "actions:notification_read": lambda c, r: [notification_uuid(c)],
+    "actions:session_followup": lambda c, r: [r.uuid],
+    "actions:followup": lambda c, r: [follow_up_uuid(r)],
+    "actions:followup_action": lambda c, r: [follow_up_uuid(r), action_uuid(r, c)],
+    "actions:followup_finish": lambda c, r: [follow_up_uuid(r)],
 }
 
 
@@ -45,5 +167,10 @@ def test_every_url_with_an_object_is_covered():
 def test_outsider_gets_404(client, cast, review, name):
     url = reverse(name, args=OUTSIDER_URLS[name](cast, review))
     client.force_login(cast.outsider)
-    assert client.get(url).status_code in (404, 405), url
-    assert client.post(url, {}).status_code == 404, url
+    statuses = {
+        client.get(url).status_code,
+        client.post(url, {"question": question_uuid(review)}).status_code,
+    }
+    # A view that takes only GET (or only POST) answers the other method with 405 before
+    # looking anything up; the method it takes must answer 404.
+    assert statuses <= {404, 405} and 404 in statuses, (url, statuses)
