@@ -11,10 +11,6 @@ from reviews.forms import WorkloadForm
 from reviews.models import Membership, Workload, WorkloadType
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    return redirect("reviews:workload_list")
-
-
 def workload_list(request: HttpRequest) -> HttpResponse:
     workloads = (
         Workload.objects.for_user(request.user)
