@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from actions.models import (
     ActionChange,
@@ -35,6 +36,7 @@ class ActionCommentInline(admin.TabularInline):
 
 @admin.register(ActionItem)
 class ActionItemAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["title", "workload", "owner", "due_on", "status", "percent_complete"]
     list_filter = ["status", "effort"]
     search_fields = ["title", "external_key"]
@@ -113,3 +115,11 @@ class FollowUpAdmin(admin.ModelAdmin):
     list_display = ["session", "number", "due_on", "held_at", "held_by"]
     list_filter = ["due_on"]
     inlines = [FollowUpNoteInline]
+
+
+@admin.register(FollowUpNote)
+class FollowUpNoteAdmin(admin.ModelAdmin):
+    list_display = ["action", "follow_up", "status_after", "percent_after", "by", "at"]
+    list_filter = ["status_after"]
+    list_select_related = ["action", "follow_up", "by"]
+    raw_id_fields = ["follow_up", "action", "by"]

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from questionnaires.models import Choice, Lens, Pillar, Question, RiskRule
 
@@ -26,6 +27,7 @@ class PillarAdmin(admin.ModelAdmin):
 
 class ChoiceInline(admin.StackedInline):
     model = Choice
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     extra = 0
 
 
@@ -36,6 +38,7 @@ class RiskRuleInline(admin.TabularInline):
 
 @admin.register(Question)
 class QuestionAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["title", "ident", "pillar"]
     list_filter = ["pillar__lens"]
     search_fields = ["title", "ident"]
@@ -44,6 +47,7 @@ class QuestionAdmin(admin.ModelAdmin):
 
 @admin.register(Choice)
 class ChoiceAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["title", "ident", "question", "is_none_of_these"]
     search_fields = ["title", "ident"]
 
