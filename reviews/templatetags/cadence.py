@@ -19,8 +19,14 @@ def cadence_card(workload, membership) -> dict:
         .order_by("-plan_published_at")
         .first()
     )
+    upcoming = (
+        workload.sessions.filter(phase=Phase.PREPARATION, review_starts_at__gte=timezone.now())
+        .order_by("review_starts_at")
+        .first()
+    )
     return {
         "workload": workload,
+        "upcoming": upcoming,
         "membership": membership,
         "cadence": cadence_for(workload),
         "proposed": {"due_on": due_on, "label": SessionKind(kind).label},

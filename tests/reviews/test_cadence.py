@@ -379,3 +379,27 @@ def test_the_workload_page_links_to_the_follow_ups_of_a_published_plan(client, c
     ).content.decode()
     assert reverse("actions:session_followup", args=[session.uuid]) in body
     assert "Record an incident" not in body
+
+
+def test_the_cadence_card_names_the_review_already_planned(client, cast, lenses, frozen):
+    planned = held(cast.workload, date(2027, 3, 20), SessionKind.PERIODIC, phase=Phase.PREPARATION)
+    held(cast.workload, date(2026, 12, 1), SessionKind.PERIODIC, phase=Phase.PREPARATION)  # past
+    client.force_login(cast.viewer)
+    body = client.get(
+        reverse("reviews:workload_detail", args=[cast.workload.uuid])
+    ).content.decode()
+    card = body[body.index("cadence-card") :]
+    card = card[: card.index("</section>")]
+    assert "Planned" in card and "20 Mar 2027" in card
+    assert reverse("reviews:session_detail", args=[planned.uuid]) in card
+    assert "1 Dec 2026" not in card
+
+
+def test_the_cadence_card_has_no_planned_line_without_an_upcoming_review(
+    client, cast, lenses, frozen
+):
+    client.force_login(cast.viewer)
+    body = client.get(
+        reverse("reviews:workload_detail", args=[cast.workload.uuid])
+    ).content.decode()
+    assert "<dt>Planned</dt>" not in body
