@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py load_lenses
 	$(PY) manage.py seed_demo
-	$(VENV)/bin/uvicorn config.asgi:application --host 127.0.0.1 --port 8000 --no-access-log
+	$(VENV)/bin/uvicorn config.asgi:application --host 127.0.0.1 --port 8000 --no-access-log --lifespan off
 
 ## Set up and run every test
 test: $(STAMP)
