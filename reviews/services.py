@@ -203,6 +203,8 @@ def _apply(
     choices = info.by_ident
     added = [c.ident for c in info.choices if c.ident in target and c.ident not in current]
     removed = [ident for ident in current if ident not in target]
+    if not added and not removed:
+        return  # selecting what is selected, or unselecting what is not: nothing to write
     if removed:
         AnswerChoice.objects.filter(pk__in=[current[i] for i in removed]).delete()
     if added:
@@ -236,8 +238,7 @@ def _apply(
             for i in removed
         ]
     )
-    if added or removed:
-        _publish_answer(answer)
+    _publish_answer(answer)
 
 
 def answer_toggle(*, answer: Answer, user, choice_ident: str, select: bool) -> Answer:

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from reviews import services
-from reviews.models import AnswerChange
+from reviews.models import Answer, AnswerChange
 from tests.conftest import require_postgres
 
 HIGH = [
@@ -68,12 +68,19 @@ def test_none_of_these_clears_the_others_and_is_cleared_by_them(answer, cast):
     assert selected(answer) == {MEDIUM[0]}
 
 
-def test_selecting_twice_or_unselecting_absent_is_harmless(answer, cast):
+def test_selecting_twice_or_unselecting_absent_is_harmless(
+    answer, cast, django_assert_max_num_queries
+):
     toggle(answer, cast.member, HIGH[0])
-    toggle(answer, cast.member, HIGH[0])
-    toggle(answer, cast.member, HIGH[2], select=False)
+    before = Answer.objects.values_list("updated_by", "updated_at").get(pk=answer.pk)
+    # Nothing changes, so nothing is written: the savepoint, the locked read and the
+    # selection only; and the answer keeps who changed it last.
+    with django_assert_max_num_queries(4):
+        toggle(answer, cast.member, HIGH[0])
+    toggle(answer, cast.admin, HIGH[2], select=False)
     assert selected(answer) == {HIGH[0]}
     assert AnswerChange.objects.filter(answer=answer).count() == 1
+    assert Answer.objects.values_list("updated_by", "updated_at").get(pk=answer.pk) == before
 
 
 def test_unknown_choice_is_refused(answer, cast):
