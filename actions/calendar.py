@@ -8,7 +8,7 @@ import secrets
 from datetime import timedelta
 
 from django.db import transaction
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from icalendar import Todo
 
@@ -80,11 +80,7 @@ def feed_actions(user):
 
 def action_todo(action: ActionItem) -> Todo:
     """An open action as a VTODO due on its due date."""
-    try:
-        path = reverse("actions:action_detail", args=[action.uuid])
-    except NoReverseMatch:  # no action page: the workload page lists actions too
-        path = reverse("reviews:workload_detail", args=[action.workload.uuid])
-    link = absolute_url(path)
+    link = absolute_url(reverse("actions:action_detail", args=[action.uuid]))
     todo = Todo()
     todo.add("uid", f"action-{action.uuid}@{ical.uid_domain()}")
     todo.add("dtstamp", timezone.now())

@@ -52,7 +52,7 @@ from smtplib import SMTPException
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import TruncDate
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from actions import followups, notifications
@@ -501,14 +501,6 @@ class Message:
     summary: str  # one line for the in-app notification
 
 
-def path_to(name: str, *args, fallback: tuple) -> str:
-    """The path of a named page, or of the fallback page while that one does not exist."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return reverse(fallback[0], args=fallback[1:])
-
-
 def _days_in_words(days: int) -> str:
     if days == 0:
         return "today"
@@ -580,11 +572,7 @@ def _build_review_tomorrow(reminder: Reminder, today: date) -> Message | None:
             "workload": session.workload,
             "participant": participant,
             "checklist": _checklist(participant),
-            "live_path": path_to(
-                "reviews:session_live",
-                session.uuid,
-                fallback=("reviews:session_detail", session.uuid),
-            ),
+            "live_path": reverse("reviews:session_live", args=[session.uuid]),
         },
         path=reverse("reviews:session_detail", args=[session.uuid]),
         summary=f"The review of {session.workload.name} starts tomorrow at "
@@ -600,49 +588,53 @@ def _session(reminder: Reminder) -> ReviewSession | None:
     )
 
 
-def _build_analysis_due(reminder: Reminder, today: date) -> Message | None:
+def _session_due(
+    reminder: Reminder, due_field: str, phases: tuple[str, ...]
+) -> tuple[ReviewSession, date] | None:
+    """The session whose `due_field` date the reminder was for, while it is still that date
+    and the session is in one of `phases`; with that date."""
     session = _session(reminder)
-    if session is None or session.phase not in (Phase.REVIEW, Phase.ANALYSIS):
+    if session is None or session.phase not in phases:
         return None
-    if (
-        session.analysis_due_on is None
-        or session.analysis_due_on.isoformat() != (reminder.payload["due_on"])
-    ):
+    due_on = getattr(session, due_field)
+    if due_on is None or due_on.isoformat() != reminder.payload["due_on"]:
         return None
-    late = (today - session.analysis_due_on).days
+    return session, due_on
+
+
+def _due_subject(what: str, due_on: date, late: int) -> str:
+    return f"{what} is due" + (" today" if late <= 0 else f" since {due_on:%-d %B}")
+
+
+def _build_analysis_due(reminder: Reminder, today: date) -> Message | None:
+    due = _session_due(reminder, "analysis_due_on", (Phase.REVIEW, Phase.ANALYSIS))
+    if due is None:
+        return None
+    session, due_on = due
+    late = (today - due_on).days
     return Message(
-        subject=f"The analysis of {session.title} is due"
-        + (" today" if late <= 0 else f" since {session.analysis_due_on:%-d %B}"),
+        subject=_due_subject(f"The analysis of {session.title}", due_on, late),
         template="analysis_due",
         context={"session": session, "workload": session.workload, "late": late},
-        path=path_to(
-            "actions:analysis", session.uuid, fallback=("reviews:session_detail", session.uuid)
-        ),
+        path=reverse("actions:analysis", args=[session.uuid]),
         summary=f"Prioritise the findings of {session.workload.name} by business impact and "
         "technical effort.",
     )
 
 
 def _build_action_plan_due(reminder: Reminder, today: date) -> Message | None:
-    session = _session(reminder)
-    if session is None or session.plan_published_at is not None:
+    due = _session_due(
+        reminder, "action_plan_due_on", (Phase.REVIEW, Phase.ANALYSIS, Phase.ACTION_PLAN)
+    )
+    if due is None or due[0].plan_published_at is not None:
         return None
-    if session.phase not in (Phase.REVIEW, Phase.ANALYSIS, Phase.ACTION_PLAN):
-        return None
-    if (
-        session.action_plan_due_on is None
-        or session.action_plan_due_on.isoformat() != (reminder.payload["due_on"])
-    ):
-        return None
-    late = (today - session.action_plan_due_on).days
+    session, due_on = due
+    late = (today - due_on).days
     return Message(
-        subject=f"The action plan of {session.title} is due"
-        + (" today" if late <= 0 else f" since {session.action_plan_due_on:%-d %B}"),
+        subject=_due_subject(f"The action plan of {session.title}", due_on, late),
         template="action_plan_due",
         context={"session": session, "workload": session.workload, "late": late},
-        path=path_to(
-            "actions:plan", session.uuid, fallback=("reviews:session_detail", session.uuid)
-        ),
+        path=reverse("actions:plan", args=[session.uuid]),
         summary=f"Give each action of {session.workload.name} an owner and a due date, then "
         "publish the plan.",
     )
@@ -662,11 +654,7 @@ def _action(reminder: Reminder) -> ActionItem | None:
 
 
 def _action_path(action: ActionItem) -> str:
-    return path_to(
-        "actions:action_detail",
-        action.uuid,
-        fallback=("reviews:workload_detail", action.workload.uuid),
-    )
+    return reverse("actions:action_detail", args=[action.uuid])
 
 
 def _build_action_due(reminder: Reminder, today: date) -> Message | None:
@@ -753,11 +741,7 @@ def _build_next_review_due(reminder: Reminder, today: date) -> Message | None:
             "kind": SessionKind(kind).label,
             "cadence_path": reverse("reviews:workload_cadence", args=[workload.uuid]),
         },
-        path=path_to(
-            "reviews:session_create",
-            workload.uuid,
-            fallback=("reviews:workload_detail", workload.uuid),
-        ),
+        path=reverse("reviews:session_create", args=[workload.uuid]),
         summary=f"Schedule the next review of {workload.name}: due on "
         f"{workload.next_review_due_on:%-d %B %Y}.",
     )
@@ -788,9 +772,7 @@ def _build_risk_expiring(reminder: Reminder, today: date) -> Message | None:
             "days": days,
             "when": _days_in_words(days),
         },
-        path=path_to(
-            "actions:analysis", session.uuid, fallback=("reviews:session_detail", session.uuid)
-        ),
+        path=reverse("actions:analysis", args=[session.uuid]),
         summary=f"“{finding.question.title}” was accepted as a risk until "
         f"{finding.accepted_until:%-d %B}: review it again or act on it.",
     )

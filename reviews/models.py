@@ -419,6 +419,18 @@ class NotApplicableReason(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class AnswerQuerySet(models.QuerySet):
+    def with_blind_open(self) -> AnswerQuerySet:
+        """Annotate `blind_open`: whether a blind round is open on the answer's question
+        (the shared answer then waits for the agreed one)."""
+        open_round = BlindRound.objects.filter(
+            session=models.OuterRef("session"),
+            question=models.OuterRef("question"),
+            closed_at__isnull=True,
+        )
+        return self.annotate(blind_open=models.Exists(open_round))
+
+
 class Answer(models.Model):
     """The team's shared answer to one question in one session. Selected choices are rows
     (AnswerChoice), so selecting and unselecting are separate operations that never
@@ -439,6 +451,8 @@ class Answer(models.Model):
     updated_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    objects = AnswerQuerySet.as_manager()
 
     class Meta:
         constraints = [

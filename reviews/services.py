@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Exists, F
+from django.db.models import F
 from django.utils import timezone
 
 from questionnaires.models import Lens, Question
@@ -18,7 +18,6 @@ from reviews.models import (
     Answer,
     AnswerChange,
     AnswerChoice,
-    BlindRound,
     Membership,
     NotApplicableReason,
     Participant,
@@ -34,7 +33,14 @@ from reviews.models import (
 
 
 class ServiceError(ValueError):
-    """A request that the rules refuse; the message says why, for the person who asked."""
+    """A request that the rules refuse; the message says why, for the person who asked.
+    `field`, when set, names the form field the message belongs to."""
+
+    field: str | None = None
+
+    def add_to(self, form) -> None:
+        """Show the message on the form: on its field when the form has it, else on top."""
+        form.add_error(self.field if self.field in form.fields else None, str(self))
 
 
 @transaction.atomic
@@ -156,8 +162,9 @@ class NotesConflict(ServiceError):
 
 
 def _lock_answer(answer: Answer) -> Answer:
-    """The answer row, locked for this transaction."""
-    locked = Answer.objects.select_for_update().get(pk=answer.pk)
+    """The answer row, locked for this transaction (annotated like every answer the live
+    page works with)."""
+    locked = Answer.objects.select_for_update(of=("self",)).with_blind_open().get(pk=answer.pk)
     locked.session = answer.session
     return locked
 
@@ -264,12 +271,9 @@ def answer_toggle_at(
     info = question_info(question_id)
     if choice_ident not in info.by_ident:
         raise ServiceError(f"“{choice_ident}” is not a choice of this question.")
-    open_round = BlindRound.objects.filter(
-        session=session, question_id=question_id, closed_at__isnull=True
-    )
     answer = (
         Answer.objects.select_for_update(of=("self",))
-        .annotate(blind_open=Exists(open_round))
+        .with_blind_open()
         .get(session=session, question_id=question_id)
     )
     if answer.blind_open:

@@ -161,8 +161,7 @@ def followup_action(request: HttpRequest, followup_uuid: UUID, action_uuid: UUID
                 note=form.cleaned_data["note"],
             )
         except ServiceError as exc:
-            field = getattr(exc, "field", None)
-            form.add_error(field if field in form.fields else None, str(exc))
+            exc.add_to(form)
         else:
             if not request.htmx:
                 messages.success(request, f"“{action.title}” updated.")
@@ -205,8 +204,7 @@ def followup_finish(request: HttpRequest, followup_uuid: UUID) -> HttpResponse:
                 follow_up=follow_up, user=request.user, note=form.cleaned_data["note"]
             )
         except ServiceError as exc:
-            field = getattr(exc, "field", None)
-            form.add_error(field if field in form.fields else None, str(exc))
+            exc.add_to(form)
         else:
             count = follow_up.session.participants.count()
             messages.success(

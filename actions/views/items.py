@@ -53,11 +53,6 @@ def _require_edit(action: ActionItem, membership: Membership, user) -> None:
         raise PermissionDenied("Team admins and members change actions; owners change their own.")
 
 
-def _apply_errors(form, exc: ServiceError) -> None:
-    field = getattr(exc, "field", None)
-    form.add_error(field if field in form.fields else None, str(exc))
-
-
 @require_http_methods(["GET", "POST"])
 def action_create(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
     access = session_for_user(request.user, session_uuid)
@@ -94,7 +89,7 @@ def action_create(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
                 **form.cleaned_data,
             )
         except ServiceError as exc:
-            _apply_errors(form, exc)
+            exc.add_to(form)
         else:
             messages.success(request, f"Action “{action.title}” added to the plan.")
             return redirect("actions:action_detail", action.uuid)
@@ -186,7 +181,7 @@ def action_edit(request: HttpRequest, action_uuid: UUID) -> HttpResponse:
         try:
             services.action_update(action=action, user=request.user, changes=form.cleaned_data)
         except ServiceError as exc:
-            _apply_errors(form, exc)
+            exc.add_to(form)
         else:
             messages.success(request, "Action saved.")
             return redirect("actions:action_detail", action.uuid)
@@ -216,7 +211,7 @@ def action_comment(request: HttpRequest, action_uuid: UUID) -> HttpResponse:
                 action=action, user=request.user, body=form.cleaned_data["body"]
             )
         except ServiceError as exc:
-            _apply_errors(form, exc)
+            exc.add_to(form)
         else:
             form = CommentForm()
             if not request.htmx:

@@ -8,7 +8,6 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -37,12 +36,9 @@ FRAGMENTS = {
 def _answer(access: SessionAccess, question_uuid: UUID) -> tuple[Answer, QuestionInfo]:
     """The session's answer to a question (and whether a blind round is open on it)."""
     question = structure.question_id(str(question_uuid))
-    open_round = BlindRound.objects.filter(
-        session=access.session, question_id=question, closed_at__isnull=True
-    )
     answer = (
         Answer.objects.filter(session=access.session, question_id=question)
-        .annotate(blind_open=Exists(open_round))
+        .with_blind_open()
         .order_by()
         .first()
     )
@@ -86,7 +82,8 @@ def _context(
         ctx["answered"], ctx["total"] = answered, total
         ctx["percent"] = round(100 * answered / total) if total else 0
     if parts & {"choices"}:
-        round_ = live.open_round(session, info.id)
+        # `answer.blind_open` says whether to look the round up at all (most of the time not).
+        round_ = live.open_round(session, info.id) if answer.blind_open else None
         ctx["blind"] = live.blind_view(round_, request.user) if round_ else None
         selected = live.selected_idents(answer)
         ctx["choices"] = [(choice, choice.ident in selected) for choice in info.choices]
