@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from actions import services as action_services
+from actions import items, milestones
 from actions.models import ActionItem, FollowUp, FollowUpNote, Occasion, Reminder
 from reviews.cadence import add_months
 from reviews.models import Milestone, Participant, Phase, ReviewSession
@@ -198,7 +198,7 @@ def can_update(access, action: ActionItem, user) -> bool:
     return (
         access.can_manage
         or action.owner_id == user.pk
-        or action_services.can_edit_action(action, access.membership, user)
+        or items.can_edit_action(action, access.membership, user)
     )
 
 
@@ -221,7 +221,7 @@ def followup_record(
         raise ServiceError("That action belongs to another plan.")
     note = (note or "").replace("\r\n", "\n").strip()
     if len(note) > NOTE_MAX_LENGTH:
-        raise action_services.ActionInvalid(
+        raise items.ActionInvalid(
             "note", f"Keep the note to {NOTE_MAX_LENGTH:,} characters ({len(note):,})."
         )
     changes: dict = {}
@@ -230,7 +230,7 @@ def followup_record(
     if percent_complete != action.percent_complete:
         changes["percent_complete"] = percent_complete
     if changes:
-        action = action_services.action_update(action=action, user=user, changes=changes)
+        action = items.action_update(action=action, user=user, changes=changes)
     row, _ = FollowUpNote.objects.update_or_create(
         follow_up=follow_up,
         action=action,
@@ -257,12 +257,12 @@ def followup_finish(*, follow_up: FollowUp, user, note: str = "") -> FollowUp:
         raise ServiceError("This follow-up is already finished.")
     note = (note or "").replace("\r\n", "\n").strip()
     if len(note) > NOTE_MAX_LENGTH * 5:
-        raise action_services.ActionInvalid(
+        raise items.ActionInvalid(
             "note", f"Keep the summary to {NOTE_MAX_LENGTH * 5:,} characters ({len(note):,})."
         )
     session = follow_up.session
     today = timezone.localdate()
-    milestone = action_services.milestone_create(
+    milestone = milestones.milestone_create(
         workload=session.workload,
         session=session,
         user=user,

@@ -8,16 +8,12 @@ from django import forms
 from django.core.validators import URLValidator
 from django.utils import timezone
 
+from actions.dashboards import MY_DUE_FILTERS
+from actions.findings import ACCEPTANCE_MAX_DAYS
 from actions.followups import NOTE_MAX_LENGTH
+from actions.items import COMMENT_MAX_LENGTH, CURRENCY_RE, owner_choices
 from actions.models import ActionItem, NotificationPreference, Occasion, PlanDocument, Rating
 from actions.notifications import OCCASIONS
-from actions.services import (
-    ACCEPTANCE_MAX_DAYS,
-    COMMENT_MAX_LENGTH,
-    CURRENCY_RE,
-    MY_DUE_FILTERS,
-    owner_choices,
-)
 
 # --- Analysis, action items, the plan, milestones, dashboards ---------------------------------
 

@@ -41,14 +41,10 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from actions import charts
+from actions.findings import analysis_findings, matrix_points
+from actions.milestones import risk_counts_by_pillar
 from actions.models import ActionItem, PlanDocument
-from actions.services import (
-    analysis_findings,
-    matrix_points,
-    plan_actions,
-    risk_counts_by_pillar,
-    roadmap,
-)
+from actions.plan import plan_actions, roadmap
 from questionnaires.models import Risk
 from reviews.markdown import render_markdown
 from reviews.models import (

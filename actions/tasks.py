@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from actions import pdf, reminders, services
+from actions import pdf, plan, reminders
 
 # --- The action plan: recap email (analysis and plan) -----------------------------------------
 
@@ -12,7 +12,7 @@ from actions import pdf, reminders, services
 @shared_task(
     bind=True,
     acks_late=True,
-    max_retries=services.RECAP_MAX_ATTEMPTS,
+    max_retries=plan.RECAP_MAX_ATTEMPTS,
     soft_time_limit=60,
     time_limit=90,
 )
@@ -20,8 +20,8 @@ def send_plan_recap(self, recap_id: int) -> None:
     """Send a published plan's recap email. A duplicate or late message finds the row no
     longer pending and does nothing; mail-server trouble is retried with a growing delay."""
     try:
-        services.plan_recap_send(recap_id=recap_id)
-    except services.TransientError as exc:
+        plan.plan_recap_send(recap_id=recap_id)
+    except plan.TransientError as exc:
         countdown = min(60 * 2**self.request.retries, 1800)
         raise self.retry(exc=exc, countdown=countdown) from exc
 
@@ -29,7 +29,7 @@ def send_plan_recap(self, recap_id: int) -> None:
 @shared_task(acks_late=True, soft_time_limit=30, time_limit=60)
 def sweep_plan_recaps() -> None:
     """Re-queue recap emails a lost message left pending."""
-    services.plan_recaps_sweep()
+    plan.plan_recaps_sweep()
 
 
 # --- The action-plan PDF ---------------------------------------------------------------------

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
-from actions import charts, services
+from actions import charts, findings, items
 from actions.forms import SCALE, AcceptRiskForm, MoveForm, RatingForm
 from actions.models import Finding, Rating
 from reviews.access import SessionAccess, session_for_user
@@ -33,9 +33,9 @@ def finding_for_user(user, finding_uuid: UUID) -> tuple[Finding, SessionAccess]:
 
 def analysis_context(request: HttpRequest, access: SessionAccess) -> dict:
     session = access.session
-    rights = services.analysis_rights(access, user=request.user)
-    preview = session.phase in services.BEFORE_ANALYSIS
-    infos = services.analysis_findings(session, user=request.user, saved=not preview)
+    rights = findings.analysis_rights(access, user=request.user)
+    preview = session.phase in findings.BEFORE_ANALYSIS
+    infos = findings.analysis_findings(session, user=request.user, saved=not preview)
     return {
         "nav": "session",
         "session": session,
@@ -46,10 +46,10 @@ def analysis_context(request: HttpRequest, access: SessionAccess) -> dict:
         "infos": infos,
         "accepted_count": sum(1 for info in infos if info.is_accepted),
         "matrix_svg": charts.matrix_svg(
-            services.matrix_points(infos), interactive=rights.can_move, width=640
+            findings.matrix_points(infos), interactive=rights.can_move, width=640
         ),
-        "quadrants": services.quadrant_counts(infos),
-        "parking": services.parking_candidates(session),
+        "quadrants": findings.quadrant_counts(infos),
+        "parking": items.parking_candidates(session),
         "scale": SCALE,
         "rating_kinds": Rating.Kind.choices,
         "high_from": charts.HIGH_FROM,
@@ -59,20 +59,20 @@ def analysis_context(request: HttpRequest, access: SessionAccess) -> dict:
 @require_GET
 def analysis(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
     access = session_for_user(request.user, session_uuid)
-    if access.session.phase in services.WORKING_PHASES:
-        services.findings_sync(session=access.session)
+    if access.session.phase in findings.WORKING_PHASES:
+        findings.findings_sync(session=access.session)
     return render(request, "actions/analysis.html", analysis_context(request, access))
 
 
 @require_POST
 def findings_sync(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
     access = session_for_user(request.user, session_uuid)
-    rights = services.analysis_rights(access, user=request.user)
+    rights = findings.analysis_rights(access, user=request.user)
     if not rights.can_sync:
         raise PermissionDenied(
             rights.read_only_reason or "The facilitator or a team admin recomputes findings."
         )
-    result = services.findings_sync(session=access.session)
+    result = findings.findings_sync(session=access.session)
     messages.success(
         request,
         f"Findings recomputed from the answers: {result.created} new, {result.updated} "
@@ -109,14 +109,14 @@ def _form_error(form) -> str:
 @require_POST
 def finding_rate(request: HttpRequest, finding_uuid: UUID) -> HttpResponse:
     finding, access = finding_for_user(request.user, finding_uuid)
-    rights = services.analysis_rights(access, user=request.user)
+    rights = findings.analysis_rights(access, user=request.user)
     form = RatingForm(request.POST)
     if not form.is_valid():
         return _finding_response(request, access, finding, error=_form_error(form))
     kind = form.cleaned_data["kind"]
     if kind not in rights.rate_kinds:
         raise PermissionDenied(_cannot_rate(rights, access, kind))
-    services.rating_set(
+    findings.rating_set(
         finding=finding, user=request.user, kind=kind, value=form.cleaned_data["value"]
     )
     if not request.htmx:
@@ -136,7 +136,7 @@ def _cannot_rate(rights, access: SessionAccess, kind: str) -> str:
 @require_POST
 def finding_move(request: HttpRequest, finding_uuid: UUID) -> HttpResponse:
     finding, access = finding_for_user(request.user, finding_uuid)
-    rights = services.analysis_rights(access, user=request.user)
+    rights = findings.analysis_rights(access, user=request.user)
     if not rights.can_move:
         raise PermissionDenied(
             rights.read_only_reason or "The facilitator places findings on the matrix."
@@ -144,7 +144,7 @@ def finding_move(request: HttpRequest, finding_uuid: UUID) -> HttpResponse:
     form = MoveForm(request.POST)
     if not form.is_valid():
         return _finding_response(request, access, finding, error=_form_error(form))
-    services.finding_move(
+    findings.finding_move(
         finding=finding,
         user=request.user,
         impact=form.cleaned_data["impact"],
@@ -158,7 +158,7 @@ def finding_move(request: HttpRequest, finding_uuid: UUID) -> HttpResponse:
 @require_POST
 def finding_accept(request: HttpRequest, finding_uuid: UUID) -> HttpResponse:
     finding, access = finding_for_user(request.user, finding_uuid)
-    rights = services.analysis_rights(access, user=request.user)
+    rights = findings.analysis_rights(access, user=request.user)
     if not rights.can_accept:
         raise PermissionDenied(
             rights.read_only_reason
@@ -168,7 +168,7 @@ def finding_accept(request: HttpRequest, finding_uuid: UUID) -> HttpResponse:
     if not form.is_valid():
         return _finding_response(request, access, finding, error=_form_error(form))
     try:
-        services.finding_accept(
+        findings.finding_accept(
             finding=finding,
             user=request.user,
             reason=form.cleaned_data["reason"],
@@ -184,13 +184,13 @@ def finding_accept(request: HttpRequest, finding_uuid: UUID) -> HttpResponse:
 @require_POST
 def finding_revoke(request: HttpRequest, finding_uuid: UUID) -> HttpResponse:
     finding, access = finding_for_user(request.user, finding_uuid)
-    rights = services.analysis_rights(access, user=request.user)
+    rights = findings.analysis_rights(access, user=request.user)
     if not rights.can_accept:
         raise PermissionDenied(
             rights.read_only_reason
             or "The facilitator, a team admin or the workload's owner revokes accepted risks."
         )
-    services.finding_revoke_acceptance(finding=finding, user=request.user)
+    findings.finding_revoke_acceptance(finding=finding, user=request.user)
     if not request.htmx:
         messages.success(request, "Risk acceptance revoked: the finding is back on the matrix.")
     return _finding_response(request, access, finding)
@@ -204,7 +204,7 @@ def _parking_item_for_user(user, item_uuid: UUID) -> tuple[ParkingLotItem, Sessi
     if item is None:
         raise Http404("No such parking-lot item.")
     access = session_for_user(user, item.session.uuid)
-    rights = services.analysis_rights(access, user=user)
+    rights = findings.analysis_rights(access, user=user)
     if not rights.can_create_actions:
         raise PermissionDenied(
             rights.read_only_reason
@@ -217,8 +217,8 @@ def _parking_response(request: HttpRequest, access: SessionAccess) -> HttpRespon
     if request.htmx:
         context = {
             "session": access.session,
-            "rights": services.analysis_rights(access, user=request.user),
-            "parking": services.parking_candidates(access.session),
+            "rights": findings.analysis_rights(access, user=request.user),
+            "parking": items.parking_candidates(access.session),
         }
         return render(request, "actions/analysis.html#parking", context)
     url = reverse("actions:analysis", args=[access.session.uuid])
@@ -229,7 +229,7 @@ def _parking_response(request: HttpRequest, access: SessionAccess) -> HttpRespon
 def parking_to_action(request: HttpRequest, item_uuid: UUID) -> HttpResponse:
     item, access = _parking_item_for_user(request.user, item_uuid)
     try:
-        action, created = services.parking_item_to_action(item=item, user=request.user)
+        action, created = items.parking_item_to_action(item=item, user=request.user)
     except ServiceError as exc:
         messages.error(request, str(exc))
         return _parking_response(request, access)
@@ -247,7 +247,7 @@ def parking_to_action(request: HttpRequest, item_uuid: UUID) -> HttpResponse:
 @require_POST
 def parking_dismiss(request: HttpRequest, item_uuid: UUID) -> HttpResponse:
     item, access = _parking_item_for_user(request.user, item_uuid)
-    services.parking_item_dismiss(item=item, user=request.user)
+    items.parking_item_dismiss(item=item, user=request.user)
     if not request.htmx:
         messages.success(request, "Parking-lot item dismissed.")
     return _parking_response(request, access)

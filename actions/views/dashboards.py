@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from actions import services
+from actions import dashboards
 from actions.forms import MyActionsFilterForm
 from actions.models import ActionItem
 from questionnaires.models import Risk
@@ -29,9 +29,9 @@ SORT_COLUMNS = [
 
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    rows, sort = services.dashboard_rows(request.user, sort=request.GET.get("sort", ""))
+    rows, sort = dashboards.dashboard_rows(request.user, sort=request.GET.get("sort", ""))
     memberships = list(Membership.objects.for_user(request.user).select_related("team"))
-    mine = services.my_actions(request.user, statuses=ActionItem.OPEN_STATUSES)
+    mine = dashboards.my_actions(request.user, statuses=ActionItem.OPEN_STATUSES)
     today = timezone.localdate()
     columns = []
     for key, label in SORT_COLUMNS:
@@ -82,7 +82,7 @@ def my_actions(request: HttpRequest) -> HttpResponse:
         statuses, due = form.cleaned_data["status"], form.cleaned_data["due"]
     else:
         statuses, due = [], ""
-    actions = list(services.my_actions(request.user, statuses=statuses, due=due))
+    actions = list(dashboards.my_actions(request.user, statuses=statuses, due=due))
     today = timezone.localdate()
     for action in actions:
         action.overdue = action.is_open and action.due_on is not None and action.due_on < today
@@ -114,7 +114,7 @@ def cost_findings(request: HttpRequest) -> HttpResponse:
         except ValueError:
             wanted = None
         team = next((m.team for m in memberships if m.team.uuid == wanted), None)
-    overview = services.cost_overview(request.user, team=team)
+    overview = dashboards.cost_overview(request.user, team=team)
     if request.GET.get("format") == "csv":
         return _cost_csv(overview)
     return render(
@@ -136,7 +136,7 @@ def _cell(value) -> str:
     return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def _cost_csv(overview: services.CostOverview) -> HttpResponse:
+def _cost_csv(overview: dashboards.CostOverview) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     stamp = timezone.localdate().isoformat()
     response["Content-Disposition"] = f'attachment; filename="cost-findings-{stamp}.csv"'

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from actions import services
+from actions import dashboards, findings, items
 from actions.forms import ActionForm, CommentForm, PracticeActionForm, ProgressForm
 from actions.models import ActionItem, Finding
 from actions.views.analysis import _finding_response, finding_for_user
@@ -49,7 +49,7 @@ def action_for_user(user, action_uuid: UUID) -> tuple[ActionItem, Membership]:
 
 
 def _require_edit(action: ActionItem, membership: Membership, user) -> None:
-    if not services.can_edit_action(action, membership, user):
+    if not items.can_edit_action(action, membership, user):
         raise PermissionDenied("Team admins and members change actions; owners change their own.")
 
 
@@ -57,7 +57,7 @@ def _require_edit(action: ActionItem, membership: Membership, user) -> None:
 def action_create(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
     access = session_for_user(request.user, session_uuid)
     session = access.session
-    rights = services.analysis_rights(access, user=request.user)
+    rights = findings.analysis_rights(access, user=request.user)
     if not rights.can_create_actions:
         raise PermissionDenied(
             rights.read_only_reason or "Team admins and members add actions to the plan."
@@ -70,7 +70,7 @@ def action_create(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
             )
         except (ValueError, Finding.DoesNotExist):
             raise Http404("No such finding in this review.") from None
-    initial = {"due_on": services.default_due_on(session)}
+    initial = {"due_on": items.default_due_on(session)}
     if finding is not None:
         initial["title"] = finding.question.title[:200]
     form = ActionForm(
@@ -81,7 +81,7 @@ def action_create(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            action = services.action_create(
+            action = items.action_create(
                 workload=session.workload,
                 session=session,
                 finding=finding,
@@ -110,7 +110,7 @@ def action_create(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
 @require_POST
 def action_from_practice(request: HttpRequest, finding_uuid: UUID) -> HttpResponse:
     finding, access = finding_for_user(request.user, finding_uuid)
-    rights = services.analysis_rights(access, user=request.user)
+    rights = findings.analysis_rights(access, user=request.user)
     if not rights.can_create_actions:
         raise PermissionDenied(rights.read_only_reason or "Team admins and members create actions.")
     form = PracticeActionForm(request.POST)
@@ -124,7 +124,7 @@ def action_from_practice(request: HttpRequest, finding_uuid: UUID) -> HttpRespon
             request, access, finding, error="Choose one of this finding's best practices."
         )
     try:
-        action, created = services.action_create_from_practice(
+        action, created = items.action_create_from_practice(
             finding=finding, choice=choice, user=request.user
         )
     except ServiceError as exc:
@@ -156,14 +156,14 @@ def _detail_context(request, action, membership, *, comment_form=None) -> dict:
         "workload": action.workload,
         "session": action.session,
         "membership": membership,
-        "can_edit": services.can_edit_action(action, membership, request.user),
+        "can_edit": items.can_edit_action(action, membership, request.user),
         "can_comment": membership.role != Membership.Role.VIEWER,
         "comments": action.comments.select_related("author"),
-        "history": services.action_history(action),
+        "history": items.action_history(action),
         "comment_form": comment_form or CommentForm(),
         "statuses": ActionItem.Status.choices,
-        "overdue": services.is_overdue(action),
-        "links": services.practice_links(action.choice) if action.choice else [],
+        "overdue": dashboards.is_overdue(action),
+        "links": findings.practice_links(action.choice) if action.choice else [],
     }
 
 
@@ -179,7 +179,7 @@ def action_edit(request: HttpRequest, action_uuid: UUID) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.action_update(action=action, user=request.user, changes=form.cleaned_data)
+            items.action_update(action=action, user=request.user, changes=form.cleaned_data)
         except ServiceError as exc:
             exc.add_to(form)
         else:
@@ -207,7 +207,7 @@ def action_comment(request: HttpRequest, action_uuid: UUID) -> HttpResponse:
     form = CommentForm(request.POST)
     if form.is_valid():
         try:
-            services.action_comment_add(
+            items.action_comment_add(
                 action=action, user=request.user, body=form.cleaned_data["body"]
             )
         except ServiceError as exc:
@@ -234,7 +234,7 @@ def action_progress(request: HttpRequest, action_uuid: UUID) -> HttpResponse:
     error = ""
     if form.is_valid():
         try:
-            action = services.action_update(
+            action = items.action_update(
                 action=action, user=request.user, changes=form.cleaned_data
             )
         except ServiceError as exc:
@@ -246,7 +246,7 @@ def action_progress(request: HttpRequest, action_uuid: UUID) -> HttpResponse:
         )
     if request.htmx:
         action, _ = action_for_user(request.user, action_uuid)
-        action.overdue = services.is_overdue(action)
+        action.overdue = dashboards.is_overdue(action)
         return render(
             request,
             "actions/my_actions.html#row",

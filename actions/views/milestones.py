@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from actions import charts, services
+from actions import charts, milestones
 from actions.forms import CompareForm, MilestoneForm
 from actions.models import ActionItem
 from reviews.access import workload_for_user
@@ -24,8 +24,8 @@ PANEL_ACTIONS = 5
 def workload_panel(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
     """A fragment of the workload page (htmx); a page of its own without JavaScript."""
     workload, membership = workload_for_user(request.user, workload_uuid)
-    milestones = list(workload.milestones.select_related("created_by", "session"))
-    session = services.latest_answered_session(workload)
+    saved = list(workload.milestones.select_related("created_by", "session"))
+    session = milestones.latest_answered_session(workload)
     today = timezone.localdate()
     open_actions = ActionItem.objects.filter(workload=workload).open()
     upcoming = list(
@@ -38,16 +38,16 @@ def workload_panel(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
         "workload": workload,
         "membership": membership,
         "session": session,
-        "risk_chart": charts.risk_bars_svg(services.risk_counts_by_pillar(session), width=420)
+        "risk_chart": charts.risk_bars_svg(milestones.risk_counts_by_pillar(session), width=420)
         if session
         else "",
-        "milestones": list(reversed(milestones)),
-        "trend_chart": charts.trend_svg(services.milestone_trend(milestones)) if milestones else "",
+        "milestones": list(reversed(saved)),
+        "trend_chart": charts.trend_svg(milestones.milestone_trend(saved)) if saved else "",
         "compare_form": CompareForm(
-            milestones=list(reversed(milestones)),
+            milestones=list(reversed(saved)),
             initial={
-                "a": str(milestones[-2].uuid) if len(milestones) > 1 else "",
-                "b": str(milestones[-1].uuid) if milestones else "",
+                "a": str(saved[-2].uuid) if len(saved) > 1 else "",
+                "b": str(saved[-1].uuid) if saved else "",
             },
         ),
         "milestone_form": MilestoneForm(),
@@ -68,7 +68,7 @@ def milestone_create(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
     form = MilestoneForm(request.POST)
     if form.is_valid():
         try:
-            milestone = services.milestone_create(
+            milestone = milestones.milestone_create(
                 workload=workload,
                 user=request.user,
                 kind=Milestone.Kind.MANUAL,
@@ -86,12 +86,12 @@ def milestone_create(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
 @require_GET
 def milestone_compare(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
     workload, _ = workload_for_user(request.user, workload_uuid)
-    milestones = list(reversed(workload.milestones.select_related("created_by")))
-    form = CompareForm(request.GET or None, milestones=milestones)
+    saved = list(reversed(workload.milestones.select_related("created_by")))
+    form = CompareForm(request.GET or None, milestones=saved)
     comparison = None
     if form.is_valid():
-        by_uuid = {str(m.uuid): m for m in milestones}
-        comparison = services.milestone_compare(
+        by_uuid = {str(m.uuid): m for m in saved}
+        comparison = milestones.milestone_compare(
             by_uuid[form.cleaned_data["a"]], by_uuid[form.cleaned_data["b"]]
         )
     return render(
@@ -100,7 +100,7 @@ def milestone_compare(request: HttpRequest, workload_uuid: UUID) -> HttpResponse
         {
             "nav": "workload",
             "workload": workload,
-            "milestones": milestones,
+            "milestones": saved,
             "form": form,
             "comparison": comparison,
             "risk_columns": [("HIGH", "High"), ("MEDIUM", "Medium"), ("NONE", "No risk")],

@@ -11,7 +11,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from actions import services
+from actions import findings
+from actions import plan as action_plan
 from actions.models import ActionItem
 from reviews.access import session_for_user
 from reviews.models import Milestone, Phase
@@ -22,9 +23,9 @@ from reviews.services import ServiceError
 def plan(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
     access = session_for_user(request.user, session_uuid)
     session = access.session
-    rights = services.analysis_rights(access, user=request.user)
-    actions = list(services.plan_actions(session))
-    gaps = services.plan_gaps(actions)
+    rights = findings.analysis_rights(access, user=request.user)
+    actions = list(action_plan.plan_actions(session))
+    gaps = action_plan.plan_gaps(actions)
     live = [a for a in actions if a.status != ActionItem.Status.CANCELLED]
     publications = Milestone.objects.filter(
         session=session, kind=Milestone.Kind.PUBLISHED
@@ -44,13 +45,13 @@ def plan(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
             "actions": actions,
             "live_count": len(live),
             "cancelled_count": len(actions) - len(live),
-            "roadmap": services.roadmap(actions),
+            "roadmap": action_plan.roadmap(actions),
             "gaps": gaps,
             "no_actions": bool(gaps) and gaps[0].action is None,
             "ready": not gaps,
             "publish_blocker": _publish_blocker(access, rights),
             "publications": publications,
-            "next_follow_up": services.next_follow_up_on(published_on) if published_on else None,
+            "next_follow_up": action_plan.next_follow_up_on(published_on) if published_on else None,
             "today": timezone.localdate(),
         },
     )
@@ -73,11 +74,11 @@ def _publish_blocker(access, rights) -> str:
 @require_POST
 def plan_publish(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
     access = session_for_user(request.user, session_uuid)
-    rights = services.analysis_rights(access, user=request.user)
+    rights = findings.analysis_rights(access, user=request.user)
     if not access.can_manage or rights.read_only_reason:
         raise PermissionDenied(_publish_blocker(access, rights) or "You cannot publish this plan.")
     try:
-        milestone = services.plan_publish(session=access.session, user=request.user)
+        milestone = action_plan.plan_publish(session=access.session, user=request.user)
     except ServiceError as exc:
         messages.error(request, str(exc))
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from actions import services
+from actions import findings
 from actions.models import Finding
 from reviews.models import Answer, Participant, Phase, ReviewSession
 from reviews.services import answer_set_exact
@@ -71,5 +71,5 @@ def analysed(review: ReviewSession, cast, risks: dict[str, str] | None = None) -
     for ident, risk in risks.items():
         set_risk(review, ident, risk, cast.admin)
     move_to(review, Phase.ANALYSIS)
-    services.findings_sync(session=review)
-    return list(services.findings_ordered(review))
+    findings.findings_sync(session=review)
+    return list(findings.findings_ordered(review))

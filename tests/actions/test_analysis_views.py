@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from actions import services
+from actions import findings
 from actions.models import ActionItem, Finding, Rating
 from reviews.models import Membership, ParkingLotItem, Phase
 from tests.actions.analysis_helpers import (
@@ -67,20 +67,20 @@ def rating(value: int) -> Rating:
     ],
 )
 def test_position_is_the_median_of_each_kind(impacts, efforts, expected):
-    position = services.Position(
+    position = findings.Position(
         impact_ratings=[rating(v) for v in impacts], effort_ratings=[rating(v) for v in efforts]
     )
     assert (position.impact, position.effort, position.quadrant) == expected
 
 
 def test_the_facilitators_placement_overrides_the_medians_per_axis():
-    position = services.Position(
+    position = findings.Position(
         impact_ratings=[rating(1), rating(2)], effort_ratings=[rating(5)], impact_override=5
     )
     assert (position.impact, position.effort) == (5, 5)
     assert position.impact_median == 1.5
     assert position.quadrant == "plan" and position.moved
-    unrated = services.Position(impact_ratings=[], effort_ratings=[], effort_override=1)
+    unrated = findings.Position(impact_ratings=[], effort_ratings=[], effort_override=1)
     assert unrated.quadrant == "unrated"
 
 
@@ -102,7 +102,7 @@ def test_rights_by_role(room, cast, client, who, kinds, move, accept, create):
     user = getattr(room, who, None) or getattr(cast, who)
     from reviews.access import session_for_user
 
-    rights = services.analysis_rights(session_for_user(user, room.review.uuid), user=user)
+    rights = findings.analysis_rights(session_for_user(user, room.review.uuid), user=user)
     assert set(rights.rate_kinds) == kinds
     assert (rights.can_move, rights.can_accept, rights.can_create_actions) == (
         move,
@@ -118,7 +118,7 @@ def test_a_team_admin_who_is_not_a_participant_can_steer_but_not_rate(room, cast
     Participant.objects.filter(session=room.review, user=cast.admin).update(role="note_taker")
     admin2 = make_user("ada")
     Membership.objects.create(team=cast.team, user=admin2, role=Membership.Role.ADMIN)
-    rights = services.analysis_rights(session_for_user(admin2, room.review.uuid), user=admin2)
+    rights = findings.analysis_rights(session_for_user(admin2, room.review.uuid), user=admin2)
     assert not rights.can_rate and rights.can_move and rights.can_accept
 
 
@@ -178,8 +178,8 @@ def test_the_page_query_count_does_not_grow_with_findings(
     idents += ["performing-architecture", "compute-hardware", "govern-usage", "sus_user"]
     for ident in idents:
         set_risk(review, ident, "HIGH" if ident != "sus_user" else "MEDIUM", cast.admin)
-    for finding in services.findings_ordered(review):
-        services.rating_set(finding=finding, user=cast.admin, kind="impact", value=3)
+    for finding in findings.findings_ordered(review):
+        findings.rating_set(finding=finding, user=cast.admin, kind="impact", value=3)
     with django_assert_max_num_queries(18):
         client.get(url("analysis", review.uuid))
 
@@ -212,7 +212,7 @@ def test_wrong_method_is_refused(client, room, cast, name, method):
 
 def test_workload_owner_rates_impact_and_sees_the_median(client, room, cast):
     finding = room.findings[0]
-    services.rating_set(finding=finding, user=cast.finance, kind="impact", value=2)
+    findings.rating_set(finding=finding, user=cast.finance, kind="impact", value=2)
     client.force_login(cast.member)
     response = rate(client, finding, "impact", 5)
     assert response.status_code == 302
@@ -292,7 +292,7 @@ def test_facilitator_moves_a_finding_and_can_hand_it_back_to_the_ratings(client,
     assert response.status_code == 302
     finding.refresh_from_db()
     assert (finding.impact_override, finding.effort_override) == (5, 1)
-    (info, _) = services.analysis_findings(room.review)
+    (info, _) = findings.analysis_findings(room.review)
     assert info.position.quadrant == "do_first" and info.position.moved
     client.post(url("finding_move", finding.uuid), {"impact": "", "effort": ""})
     finding.refresh_from_db()

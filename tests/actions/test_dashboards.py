@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from actions import services
+from actions import dashboards, findings, items
 from reviews import services as review_services
 from reviews.models import Membership, Team, Workload, WorkloadType
 from tests.actions.analysis_helpers import analysed, set_risk
@@ -43,11 +43,11 @@ def new_session(workload, user, *, days=10, title="Review"):
 
 def new_action(workload, user, *, session=None, **fields):
     fields.setdefault("title", "Do something")
-    return services.action_create(workload=workload, session=session, user=user, **fields)
+    return items.action_create(workload=workload, session=session, user=user, **fields)
 
 
 def make_overdue(action, user, days=3):
-    services.action_update(
+    items.action_update(
         action=action, user=user, changes={"due_on": TODAY() - timedelta(days=days)}
     )
 
@@ -68,11 +68,11 @@ def test_risk_counts_come_from_the_latest_answered_review(client, review, cast, 
     set_risk(review, "ops-model", "HIGH", cast.admin)
     set_risk(review, "identities", "MEDIUM", cast.admin)
     later = new_session(cast.workload, cast.admin, days=40, title="Later")
-    rows, _ = services.dashboard_rows(cast.member)
+    rows, _ = dashboards.dashboard_rows(cast.member)
     (row,) = rows
     assert (row.high_count, row.medium_count) == (2, 1), "the later review has no answers"
     set_risk(later, "priorities", "HIGH", cast.admin)
-    (row,) = services.dashboard_rows(cast.member)[0]
+    (row,) = dashboards.dashboard_rows(cast.member)[0]
     assert (row.high_count, row.medium_count) == (1, 0)
     assert row.latest_session_uuid == later.uuid
 
@@ -80,10 +80,10 @@ def test_risk_counts_come_from_the_latest_answered_review(client, review, cast, 
 def test_next_review_is_the_next_session_else_the_due_date(cast, lenses):
     cast.workload.next_review_due_on = TODAY() + timedelta(days=200)
     cast.workload.save(update_fields=["next_review_due_on"])
-    (row,) = services.dashboard_rows(cast.member)[0]
+    (row,) = dashboards.dashboard_rows(cast.member)[0]
     assert row.next_review == cast.workload.next_review_due_on and not row.next_review_is_session
     session = new_session(cast.workload, cast.admin, days=20)
-    (row,) = services.dashboard_rows(cast.member)[0]
+    (row,) = dashboards.dashboard_rows(cast.member)[0]
     assert row.next_review == timezone.localdate(session.review_starts_at)
     assert row.next_review_is_session
 
@@ -93,9 +93,9 @@ def test_overdue_actions_are_open_and_past_due(cast):
     make_overdue(late, cast.admin)
     done = new_action(cast.workload, cast.admin)
     make_overdue(done, cast.admin)
-    services.action_update(action=done, user=cast.admin, changes={"status": "done"})
+    items.action_update(action=done, user=cast.admin, changes={"status": "done"})
     new_action(cast.workload, cast.admin, due_on=TODAY() + timedelta(days=2))
-    (row,) = services.dashboard_rows(cast.member)[0]
+    (row,) = dashboards.dashboard_rows(cast.member)[0]
     assert row.overdue_count == 1
 
 
@@ -199,15 +199,15 @@ def mine(cast):
         "hers": new_action(w, cast.admin, title="Alice's", owner=cast.admin),
     }
     make_overdue(actions["overdue"], cast.admin)
-    services.action_update(
+    items.action_update(
         action=actions["week"], user=cast.admin, changes={"due_on": TODAY() + timedelta(days=5)}
     )
-    services.action_update(
+    items.action_update(
         action=actions["month"],
         user=cast.admin,
         changes={"due_on": TODAY() + timedelta(days=20), "status": "blocked"},
     )
-    services.action_update(action=actions["done"], user=cast.admin, changes={"status": "done"})
+    items.action_update(action=actions["done"], user=cast.admin, changes={"status": "done"})
     return actions
 
 
@@ -300,10 +300,10 @@ def costs(review, cast):
     one, and a resolved cost finding; cost actions in USD and EUR, one cancelled."""
     analysed(review, cast, {"govern-usage": "HIGH", "manage-service-limits": "HIGH"})
     set_risk(review, "cloud-financial-management", "MEDIUM", cast.admin)
-    services.findings_sync(session=review)
+    findings.findings_sync(session=review)
     set_risk(review, "cloud-financial-management", "NONE", cast.admin)
-    services.findings_sync(session=review)
-    finding = services.findings_ordered(review).get(question__ident="govern-usage")
+    findings.findings_sync(session=review)
+    finding = findings.findings_ordered(review).get(question__ident="govern-usage")
     w = cast.workload
     new = {
         "rightsize": {"monthly_saving": Decimal("1200"), "currency": "USD", "owner": cast.finance},
@@ -316,10 +316,8 @@ def costs(review, cast):
         title: new_action(w, cast.admin, session=review, finding=finding, title=title, **fields)
         for title, fields in new.items()
     }
-    services.action_update(
-        action=actions["dropped"], user=cast.admin, changes={"status": "cancelled"}
-    )
-    services.action_update(
+    items.action_update(action=actions["dropped"], user=cast.admin, changes={"status": "cancelled"})
+    items.action_update(
         action=actions["reserved"], user=cast.admin, changes={"status": "in_progress"}
     )
     new_action(w, cast.admin, session=review, title="Not about cost")
@@ -345,7 +343,7 @@ def test_cost_view_lists_cost_findings_and_actions_only(client, cast, costs):
 def test_cost_totals_are_per_currency_per_workload_and_status(client, cast, costs):
     other = new_workload(cast.team, "Batch", cast.member)
     new_action(other, cast.admin, title="Spot", monthly_saving=Decimal("10"), currency="USD")
-    overview = services.cost_overview(cast.finance)
+    overview = dashboards.cost_overview(cast.finance)
     assert overview.totals == {"EUR": Decimal("90"), "USD": Decimal("1510.50")}
     assert overview.by_workload == [
         ("Batch", {"USD": Decimal("10")}),
@@ -398,7 +396,7 @@ def test_cost_view_query_count_stays_flat(client, cast, costs, django_assert_max
         workload = new_workload(cast.team, f"Cost {i}", cast.member)
         session = new_session(workload, cast.admin)
         analysed(session, cast, {"govern-usage": "HIGH"})
-        finding = services.findings_ordered(session).get()
+        finding = findings.findings_ordered(session).get()
         for j in range(3):
             new_action(
                 workload,
@@ -430,7 +428,7 @@ def test_findings_of_an_earlier_review_give_way_to_the_latest(client, review, ca
     analysed(review, cast, {"govern-usage": "HIGH"})
     later = new_session(cast.workload, cast.admin, days=30, title="Later")
     analysed(later, cast, {"cloud-financial-management": "HIGH"})
-    overview = services.cost_overview(cast.finance)
+    overview = dashboards.cost_overview(cast.finance)
     assert [(f.session.title, f.question.ident) for f in overview.findings] == [
         ("Later", "cloud-financial-management")
     ]

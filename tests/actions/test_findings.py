@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from actions import services
+from actions import findings
 from actions.models import Finding
 from questionnaires.models import Choice, FrameworkPillar, Lens, Pillar, Question, RiskRule
 from reviews import services as review_services
@@ -56,11 +56,11 @@ def test_findings_follow_the_pillar_priority_of_each_workload_type(review, cast,
     cast.workload.save(update_fields=["workload_type"])
     review.refresh_from_db()
     answer_every_pillar(review, cast.admin)
-    services.findings_sync(session=review)
-    idents = [f.question.ident for f in services.findings_ordered(review)]
+    findings.findings_sync(session=review)
+    idents = [f.question.ident for f in findings.findings_ordered(review)]
     assert idents == expected_order(cast.workload)
     primary, secondary, _ = PILLAR_PRIORITIES[workload_type]
-    first_pillars = [f.question.pillar.framework_pillar for f in services.findings_ordered(review)]
+    first_pillars = [f.question.pillar.framework_pillar for f in findings.findings_ordered(review)]
     assert first_pillars[0] == primary[0]
     assert list(dict.fromkeys(first_pillars))[:3] == [*primary, *secondary]
 
@@ -68,7 +68,7 @@ def test_findings_follow_the_pillar_priority_of_each_workload_type(review, cast,
 def test_pillar_rank_is_stored_per_finding(review, cast):
     set_risk(review, "manage-service-limits", "HIGH", cast.admin)  # reliability: first
     set_risk(review, "sus_region", "MEDIUM", cast.admin)  # sustainability: among the rest
-    services.findings_sync(session=review)
+    findings.findings_sync(session=review)
     ranks = dict(Finding.objects.values_list("question__ident", "pillar_rank"))
     expected = cast.workload.pillar_rank()
     assert ranks == {
@@ -85,7 +85,7 @@ def test_only_high_and_medium_risks_become_findings(review, cast):
     review_services.answer_set_applicability(
         answer=answer, user=cast.admin, not_applicable=True, reason="out_of_scope"
     )
-    result = services.findings_sync(session=review)
+    result = findings.findings_sync(session=review)
     assert result.created == 2
     assert dict(Finding.objects.values_list("question__ident", "risk")) == {
         "priorities": "HIGH",
@@ -95,32 +95,32 @@ def test_only_high_and_medium_risks_become_findings(review, cast):
 
 def test_sync_twice_changes_nothing(review, cast):
     set_risk(review, "priorities", "HIGH", cast.admin)
-    services.findings_sync(session=review)
+    findings.findings_sync(session=review)
     before = list(Finding.objects.values_list("pk", "risk", "updated_at"))
-    assert services.findings_sync(session=review) == services.SyncResult()
+    assert findings.findings_sync(session=review) == findings.SyncResult()
     assert list(Finding.objects.values_list("pk", "risk", "updated_at")) == before
 
 
 def test_a_finding_follows_its_risk_is_resolved_and_comes_back(review, cast):
     set_risk(review, "priorities", "HIGH", cast.admin)
-    services.findings_sync(session=review)
+    findings.findings_sync(session=review)
     finding = Finding.objects.get()
     finding.impact_override = 4
     finding.save(update_fields=["impact_override"])
 
     set_risk(review, "priorities", "MEDIUM", cast.admin)
-    assert services.findings_sync(session=review).updated == 1
+    assert findings.findings_sync(session=review).updated == 1
     finding.refresh_from_db()
     assert finding.risk == "MEDIUM" and finding.resolved_at is None
 
     set_risk(review, "priorities", "NONE", cast.admin)
-    assert services.findings_sync(session=review).resolved == 1
+    assert findings.findings_sync(session=review).resolved == 1
     finding.refresh_from_db()
     assert finding.resolved_at is not None
-    assert not services.findings_ordered(review).exists()
+    assert not findings.findings_ordered(review).exists()
 
     set_risk(review, "priorities", "HIGH", cast.admin)
-    services.findings_sync(session=review)
+    findings.findings_sync(session=review)
     finding.refresh_from_db()
     assert finding.resolved_at is None and finding.risk == "HIGH"
     assert finding.impact_override == 4, "the same finding comes back, with its placement"
@@ -130,16 +130,16 @@ def test_a_finding_follows_its_risk_is_resolved_and_comes_back(review, cast):
 def test_sync_uses_the_same_number_of_queries_however_many_answers(review, cast):
     set_risk(review, "priorities", "HIGH", cast.admin)
     with CaptureQueriesContext(connection) as few:
-        services.findings_sync(session=review)
+        findings.findings_sync(session=review)
     answer_every_pillar(review, cast.admin)
     Finding.objects.all().delete()
     set_risk(review, "ops-model", "NONE", cast.admin)
-    services.findings_sync(session=review)
+    findings.findings_sync(session=review)
     for ident in ("identities", "compute-hardware", "govern-usage"):
         set_risk(review, ident, "NONE", cast.admin)
     set_risk(review, "ops-model", "HIGH", cast.admin)
     with CaptureQueriesContext(connection) as many:
-        result = services.findings_sync(session=review)
+        result = findings.findings_sync(session=review)
     assert result.created == 1 and result.resolved == 3
     assert len(many) <= len(few) + 2  # one bulk update and one resolve at most
 
@@ -153,10 +153,10 @@ def test_a_lens_pillar_outside_the_framework_ranks_after_all_six(review, cast):
     SessionLens.objects.create(session=review, lens=lens, order=5)
     Answer.objects.create(session=review, question=question, risk="HIGH")
     set_risk(review, "sus_region", "MEDIUM", cast.admin)  # the last framework pillar here
-    services.findings_sync(session=review)
-    findings = list(services.findings_ordered(review))
-    assert [f.question.ident for f in findings] == ["sus_region", "h1"]
-    assert findings[1].pillar_rank == services.OTHER_PILLAR_RANK == 6
+    findings.findings_sync(session=review)
+    ordered = list(findings.findings_ordered(review))
+    assert [f.question.ident for f in ordered] == ["sus_region", "h1"]
+    assert ordered[1].pillar_rank == findings.OTHER_PILLAR_RANK == 6
 
 
 def test_lens_order_breaks_ties_within_a_pillar(cast, lenses):
@@ -177,16 +177,16 @@ def test_lens_order_breaks_ties_within_a_pillar(cast, lenses):
     set_risk(review, "securely-operate", "HIGH", cast.admin)
     sls.refresh_from_db()
     assert sls.risk == "HIGH"
-    services.findings_sync(session=review)
-    idents = [f.question.ident for f in services.findings_ordered(review)]
+    findings.findings_sync(session=review)
+    idents = [f.question.ident for f in findings.findings_ordered(review)]
     assert idents == ["securely-operate", "sls_sec_least_privilege"]
 
 
 def test_missing_practices_are_the_unselected_choices_without_none_of_these(review, cast):
     answer = set_risk(review, "priorities", "MEDIUM", cast.admin)
     selected = set(answer.selections.values_list("choice__ident", flat=True))
-    services.findings_sync(session=review)
-    (info,) = services.analysis_findings(review)
+    findings.findings_sync(session=review)
+    (info,) = findings.analysis_findings(review)
     missing = [p.choice.ident for p in info.practices]
     all_choices = list(answer.question.choices.order_by("order"))
     assert missing == [
@@ -200,8 +200,8 @@ def test_missing_practices_are_the_unselected_choices_without_none_of_these(revi
 
 def test_a_high_risk_with_none_of_these_lacks_every_practice(review, cast):
     set_risk(review, "priorities", "HIGH", cast.admin)
-    services.findings_sync(session=review)
-    (info,) = services.analysis_findings(review)
+    findings.findings_sync(session=review)
+    (info,) = findings.analysis_findings(review)
     assert len(info.practices) == 6
     assert not any(p.choice.is_none_of_these for p in info.practices)
 
@@ -219,7 +219,7 @@ def test_additional_resources_become_links(review, cast):
         }
     ]
     choice.save(update_fields=["additional_resources"])
-    links = services.practice_links(choice)
+    links = findings.practice_links(choice)
     assert ("A talk", "https://example.com/talk") in links
     assert all(url.startswith("https://") for _, url in links)
 
@@ -227,7 +227,7 @@ def test_additional_resources_become_links(review, cast):
 def test_the_preview_before_analysis_saves_nothing(review, cast):
     set_risk(review, "identities", "MEDIUM", cast.admin)
     set_risk(review, "manage-service-limits", "HIGH", cast.admin)
-    infos = services.analysis_findings(review, saved=False)
+    infos = findings.analysis_findings(review, saved=False)
     assert [i.finding.question.ident for i in infos] == ["manage-service-limits", "identities"]
     assert not Finding.objects.exists()
 
@@ -236,17 +236,17 @@ def test_findings_accepted_as_risk_come_last_unnumbered(review, cast):
     move_to(review, Phase.ANALYSIS)
     set_risk(review, "manage-service-limits", "HIGH", cast.admin)
     set_risk(review, "identities", "MEDIUM", cast.admin)
-    services.findings_sync(session=review)
-    first = services.findings_ordered(review).first()
-    services.finding_accept(
+    findings.findings_sync(session=review)
+    first = findings.findings_ordered(review).first()
+    findings.finding_accept(
         finding=first,
         user=cast.admin,
         reason="Vendor limit",
         until=timezone.localdate() + timezone.timedelta(days=90),
     )
-    infos = services.analysis_findings(review)
+    infos = findings.analysis_findings(review)
     assert [(i.finding.question.ident, i.number) for i in infos] == [
         ("identities", 1),
         ("manage-service-limits", None),
     ]
-    assert [p.key for p in services.matrix_points(infos)] == [str(infos[0].finding.uuid)]
+    assert [p.key for p in findings.matrix_points(infos)] == [str(infos[0].finding.uuid)]

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from actions import services
+from actions import items, milestones
 from questionnaires.models import Lens
 from reviews import services as review_services
 from reviews.models import Milestone
@@ -23,7 +23,7 @@ def url(name, *args):
 
 
 def save(cast, name="", **kwargs):
-    return services.milestone_create(
+    return milestones.milestone_create(
         workload=cast.workload, user=cast.admin, kind=Milestone.Kind.MANUAL, name=name, **kwargs
     )
 
@@ -43,7 +43,7 @@ def answered(review, cast):
 
 
 def test_a_milestone_freezes_answers_risk_counts_and_actions(answered, cast):
-    action = services.action_create(
+    action = items.action_create(
         workload=cast.workload,
         session=answered,
         user=cast.admin,
@@ -80,7 +80,7 @@ def test_a_milestone_freezes_answers_risk_counts_and_actions(answered, cast):
 
 
 def test_later_changes_never_alter_a_milestone(answered, cast):
-    action = services.action_create(
+    action = items.action_create(
         workload=cast.workload, session=answered, user=cast.admin, title="Quota alarms"
     )
     milestone = save(cast)
@@ -92,7 +92,7 @@ def test_later_changes_never_alter_a_milestone(answered, cast):
         text="Changed.",
         base_revision=1,
     )
-    services.action_update(
+    items.action_update(
         action=action, user=cast.admin, changes={"status": "done", "title": "Renamed"}
     )
     assert Milestone.objects.get(pk=milestone.pk).snapshot == frozen
@@ -128,7 +128,7 @@ def test_milestones_compare_risk_counts_and_changed_questions(answered, cast):
     set_risk(answered, "identities", "NONE", cast.admin)
     set_risk(answered, "govern-usage", "HIGH", cast.admin)
     second = save(cast, name="Second")
-    comparison = services.milestone_compare(second, first)  # any order: earlier is "before"
+    comparison = milestones.milestone_compare(second, first)  # any order: earlier is "before"
     assert (comparison.before, comparison.after) == (first, second)
     rows = {row.label: row.cells for row in comparison.pillars}
     assert rows["Reliability"][:2] == [("HIGH", 1, 0, -1), ("MEDIUM", 0, 1, 1)]
@@ -146,7 +146,7 @@ def test_questions_only_in_one_milestone_are_listed_as_not_asked(answered, cast)
     snapshot["answers"] = snapshot["answers"][1:]
     Milestone.objects.filter(pk=first.pk).update(snapshot=snapshot)
     first.refresh_from_db()
-    comparison = services.milestone_compare(first, save(cast))
+    comparison = milestones.milestone_compare(first, save(cast))
     assert [(c.before, c.after) for c in comparison.changed] == [(None, "NONE")]
 
 
@@ -154,7 +154,7 @@ def test_trend_series_is_oldest_first_with_high_and_medium(answered, cast):
     save(cast)
     set_risk(answered, "identities", "HIGH", cast.admin)
     save(cast)
-    series = services.milestone_trend(Milestone.objects.order_by("-created_at"))
+    series = milestones.milestone_trend(Milestone.objects.order_by("-created_at"))
     assert [counts for _, counts in series] == [
         {"HIGH": 1, "MEDIUM": 1},
         {"HIGH": 2, "MEDIUM": 0},
@@ -187,11 +187,11 @@ def test_the_panel_shows_the_trend_and_the_compare_form_with_two_milestones(clie
 
 
 def test_the_panel_counts_open_and_overdue_actions(client, answered, cast):
-    services.action_create(workload=cast.workload, session=answered, user=cast.admin, title="A")
-    late = services.action_create(
+    items.action_create(workload=cast.workload, session=answered, user=cast.admin, title="A")
+    late = items.action_create(
         workload=cast.workload, session=answered, user=cast.admin, title="Late one"
     )
-    services.action_update(
+    items.action_update(
         action=late, user=cast.admin, changes={"due_on": timezone.localdate() - timedelta(days=2)}
     )
     client.force_login(cast.member)
@@ -249,7 +249,7 @@ def test_the_compare_page(client, answered, cast):
 def test_comparing_a_milestone_with_itself_or_a_stranger_is_an_error(client, answered, cast):
     first = save(cast)
     save(cast)
-    other = services.milestone_create(
+    other = milestones.milestone_create(
         workload=cast.other_workload, user=cast.outsider, kind=Milestone.Kind.MANUAL
     )
     client.force_login(cast.member)

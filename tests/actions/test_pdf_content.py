@@ -16,8 +16,8 @@ from django.utils.html import escape
 from pypdf import PdfReader
 
 from actions import pdf
+from actions.items import action_create
 from actions.models import ActionItem, PlanDocument
-from actions.services import action_create
 from tests.actions.analysis_helpers import framework_answer
 from tests.actions.pdf_helpers import page_texts, pdf_text, plan_session
 
@@ -105,7 +105,8 @@ def test_the_plan_reads_a_fixed_number_of_queries(cast, review):
 
 def plan_session_more(cast, review):
     """Thirty more actions, and the rest of the questions answered."""
-    from actions.services import findings_sync
+    from actions.findings import findings_sync
+
     from tests.bench.pdf import answer_all
 
     answer_all(session=review, user=cast.admin)

@@ -11,8 +11,8 @@ from datetime import date
 import pytest
 from django.core import mail
 
-from actions import followups, reminders
-from actions import services as action_services
+from actions import followups, items, reminders
+from actions import plan as action_plan
 from actions.models import ActionItem, FollowUp, Reminder
 from reviews import services
 from reviews.models import Participant, ParticipantRole, Phase, ReviewSession
@@ -91,7 +91,7 @@ def test_a_review_from_planning_to_its_third_follow_up(cast):
             ("A2", fay, date(2027, 5, 20)),
             ("A3", bob, date(2027, 6, 10)),
         ):
-            state[name] = action_services.action_create(
+            state[name] = items.action_create(
                 workload=workload,
                 session=session(),
                 user=alice,
@@ -103,13 +103,11 @@ def test_a_review_from_planning_to_its_third_follow_up(cast):
         accepted_finding(session(), alice, until=date(2027, 6, 20))
 
     def publish_plan():
-        action_services.plan_publish(session=session(), user=alice)
+        action_plan.plan_publish(session=session(), user=alice)
         services.session_move(session=session(), user=alice, to_phase=Phase.FOLLOW_UP)
 
     def change(name, user, **changes):
-        return lambda: action_services.action_update(
-            action=action(name), user=user, changes=changes
-        )
+        return lambda: items.action_update(action=action(name), user=user, changes=changes)
 
     def finish(number):
         def run():
@@ -221,7 +219,7 @@ def test_an_action_that_slips_overdue_then_gets_a_new_date(cast, lenses):
             review_starts_at=at(date(2027, 1, 11), 10),
         )
         ReviewSession.objects.filter(pk=session.pk).update(phase=Phase.ACTION_PLAN)
-        action = action_services.action_create(
+        action = items.action_create(
             workload=cast.workload,
             session=session,
             user=cast.admin,
@@ -231,7 +229,7 @@ def test_an_action_that_slips_overdue_then_gets_a_new_date(cast, lenses):
         )
 
     def move_due_date():
-        action_services.action_update(
+        items.action_update(
             action=ActionItem.objects.get(pk=action.pk),
             user=cast.member,
             changes={"due_on": date(2027, 4, 9)},

@@ -115,22 +115,23 @@ def populate(
     cost findings. Returns the actions."""
     from django.utils import timezone
 
-    from actions import services as plan
+    from actions import findings as analysis
+    from actions import items
     from questionnaires.models import FrameworkPillar
 
     answer_all(session=session, user=facilitator, limit=answer_limit)
-    plan.findings_sync(session=session)
-    findings = list(plan.findings_ordered(session))
-    practices = plan.missing_practices(session, [f.question_id for f in findings])
+    analysis.findings_sync(session=session)
+    findings = list(analysis.findings_ordered(session))
+    practices = analysis.missing_practices(session, [f.question_id for f in findings])
     for n, finding in enumerate(findings):
         if n % 5 == 4:
             continue
         for k, user in enumerate(raters.get("impact", [])):
-            plan.rating_set(finding=finding, user=user, kind="impact", value=(n + k) % 5 + 1)
+            analysis.rating_set(finding=finding, user=user, kind="impact", value=(n + k) % 5 + 1)
         for k, user in enumerate(raters.get("effort", [])):
-            plan.rating_set(finding=finding, user=user, kind="effort", value=(n * 2 + k) % 5 + 1)
+            analysis.rating_set(finding=finding, user=user, kind="effort", value=(n * 2 + k) % 5 + 1)
     if len(findings) > 3:
-        plan.finding_accept(
+        analysis.finding_accept(
             finding=findings[-1],
             user=facilitator,
             reason="Legacy batch job, retired next quarter.",
@@ -148,7 +149,7 @@ def populate(
             finding is not None and finding.question.pillar.framework_pillar == FrameworkPillar.COST
         )
         created.append(
-            plan.action_create(
+            items.action_create(
                 workload=session.workload,
                 session=session,
                 finding=finding,

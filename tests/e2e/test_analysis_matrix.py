@@ -3,7 +3,7 @@ finding on the impact × effort matrix, and updating progress inline on "My acti
 
 from __future__ import annotations
 
-from actions import services
+from actions import items
 from actions.models import ActionItem, Rating
 from tests.actions.analysis_helpers import analysed, join
 
@@ -47,7 +47,7 @@ def test_rating_and_dragging_on_the_matrix(live, review, cast):
 
 def test_progress_is_updated_inline_on_my_actions(live, review, cast):
     analysed(review, cast)
-    action = services.action_create(
+    action = items.action_create(
         workload=cast.workload,
         session=review,
         user=cast.admin,

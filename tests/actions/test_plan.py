@@ -11,7 +11,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from actions import services, tasks
+from actions import items, plan, tasks
 from actions.models import ActionItem, PlanDocument, PlanRecap
 from reviews.models import Milestone, Phase
 from reviews.services import ServiceError
@@ -29,7 +29,7 @@ def complete(cast, review, title="Raise the quotas", **fields):
         "measurable_outcome": "No quota alarm for a month",
         **fields,
     }
-    return services.action_create(
+    return items.action_create(
         workload=cast.workload, session=review, user=cast.admin, title=title, **values
     )
 
@@ -47,7 +47,7 @@ def planned(review, cast):
 
 
 def test_a_plan_without_actions_is_not_publishable():
-    (gap,) = services.plan_gaps([])
+    (gap,) = plan.plan_gaps([])
     assert gap.action is None and gap.missing == ["at least one action"]
 
 
@@ -57,7 +57,7 @@ def test_the_gate_names_each_missing_thing_per_action(review, cast):
     complete(cast, review, title="No owner", owner=None)
     complete(cast, review, title="Nothing", owner=None, due_on=None, measurable_outcome="  ")
     complete(cast, review, title="No date", due_on=None)
-    gaps = {g.action.title: g.missing for g in services.plan_gaps(services.plan_actions(review))}
+    gaps = {g.action.title: g.missing for g in plan.plan_gaps(plan.plan_actions(review))}
     assert gaps == {
         "No owner": ["an owner"],
         "Nothing": ["an owner", "a due date", "a measurable outcome"],
@@ -69,14 +69,14 @@ def test_cancelled_actions_do_not_count(review, cast):
     move_to(review, Phase.ACTION_PLAN)
     complete(cast, review)
     cancelled = complete(cast, review, title="Dropped", owner=None)
-    services.action_update(action=cancelled, user=cast.admin, changes={"status": "cancelled"})
-    assert services.plan_gaps(services.plan_actions(review)) == []
+    items.action_update(action=cancelled, user=cast.admin, changes={"status": "cancelled"})
+    assert plan.plan_gaps(plan.plan_actions(review)) == []
 
 
 def test_only_cancelled_actions_is_no_plan(review, cast):
     action = complete(cast, review)
-    services.action_update(action=action, user=cast.admin, changes={"status": "cancelled"})
-    assert services.plan_gaps(services.plan_actions(review))[0].missing == ["at least one action"]
+    items.action_update(action=action, user=cast.admin, changes={"status": "cancelled"})
+    assert plan.plan_gaps(plan.plan_actions(review))[0].missing == ["at least one action"]
 
 
 def test_the_plan_page_lists_what_is_missing(client, planned, cast):
@@ -106,7 +106,7 @@ def test_roadmap_groups_by_month_and_puts_undated_last(cast, review):
     complete(cast, review, title="B", due_on=date(2099, 5, 1))
     complete(cast, review, title="C", due_on=date(2099, 4, 2))
     complete(cast, review, title="D", due_on=None)
-    months = services.roadmap(services.plan_actions(review))
+    months = plan.roadmap(plan.plan_actions(review))
     assert [(m, [x.title for x in xs]) for m, xs in months] == [
         (date(2099, 4, 1), ["C"]),
         (date(2099, 5, 1), ["B", "A"]),
@@ -140,9 +140,9 @@ def test_publishing_saves_a_milestone_requests_the_pdf_and_queues_the_recap(
 
 
 def test_publishing_again_makes_a_new_milestone_and_pdf_version(planned, cast):
-    services.plan_publish(session=planned, user=cast.admin)
+    plan.plan_publish(session=planned, user=cast.admin)
     complete(cast, planned, title="Another")
-    services.plan_publish(session=planned, user=cast.admin)
+    plan.plan_publish(session=planned, user=cast.admin)
     names = list(
         Milestone.objects.filter(session=planned)
         .order_by("created_at")
@@ -168,7 +168,7 @@ def test_publishing_is_refused_while_something_is_missing(client, planned, cast)
 def test_publishing_needs_an_action(review, cast):
     move_to(review, Phase.ACTION_PLAN)
     with pytest.raises(ServiceError, match="at least one action"):
-        services.plan_publish(session=review, user=cast.admin)
+        plan.plan_publish(session=review, user=cast.admin)
 
 
 @pytest.mark.parametrize("phase", [Phase.ANALYSIS, Phase.FOLLOW_UP])
@@ -214,7 +214,7 @@ def test_the_recap_names_attendees_key_findings_actions_and_next_steps(planned, 
     cast.workload.save(update_fields=["next_review_due_on"])
     join(planned, cast.member, "workload_owner", confirmed_attendance=True)
     join(planned, cast.finance, "finance")  # invited but did not confirm
-    context, recipients = services.recap_context(planned, published_on=date(2099, 1, 31))
+    context, recipients = plan.recap_context(planned, published_on=date(2099, 1, 31))
     assert recipients == ["alice@example.com", "bob@example.com", "fay@example.com"]
     assert [a["name"] for a in context["attendees"]] == ["Bob Member"]
     assert context["attendance_confirmed"]
@@ -228,7 +228,7 @@ def test_the_recap_names_attendees_key_findings_actions_and_next_steps(planned, 
 
 def test_without_confirmations_every_participant_is_listed(planned, cast):
     join(planned, cast.member, "workload_owner")
-    context, _ = services.recap_context(planned, published_on=date(2099, 1, 1))
+    context, _ = plan.recap_context(planned, published_on=date(2099, 1, 1))
     assert not context["attendance_confirmed"]
     assert {a["name"] for a in context["attendees"]} == {"Alice Admin", "Bob Member"}
 
@@ -247,14 +247,14 @@ def test_key_findings_are_the_top_five_by_priority(review, cast):
         "HIGH",
     )
     analysed(review, cast, risks)
-    context, _ = services.recap_context(review, published_on=date(2099, 1, 1))
+    context, _ = plan.recap_context(review, published_on=date(2099, 1, 1))
     assert len(context["key_findings"]) == 5 and context["finding_count"] == 7
     pillars = [f["pillar"] for f in context["key_findings"]]
     assert pillars[:2] == ["Reliability", "Reliability"]  # critical e-commerce: reliability first
 
 
 def test_the_recap_is_sent_once_however_often_the_task_runs(planned, cast):
-    services.plan_publish(session=planned, user=cast.admin)
+    plan.plan_publish(session=planned, user=cast.admin)
     recap = PlanRecap.objects.get()
     tasks.send_plan_recap.run(recap.pk)
     tasks.send_plan_recap.run(recap.pk)
@@ -271,61 +271,61 @@ def test_the_recap_is_sent_once_however_often_the_task_runs(planned, cast):
 
 
 def test_mail_server_trouble_is_retried_then_fails(planned, cast, monkeypatch):
-    services.plan_publish(session=planned, user=cast.admin)
+    plan.plan_publish(session=planned, user=cast.admin)
     recap = PlanRecap.objects.get()
 
     def refuse(**kwargs):
         raise smtplib.SMTPConnectError(421, "try later")
 
-    monkeypatch.setattr(services, "send_email", refuse)
-    with pytest.raises(services.TransientError):
-        services.plan_recap_send(recap_id=recap.pk)
+    monkeypatch.setattr(plan, "send_email", refuse)
+    with pytest.raises(plan.TransientError):
+        plan.plan_recap_send(recap_id=recap.pk)
     recap.refresh_from_db()
     assert recap.status == PlanRecap.Status.PENDING and "try later" in recap.error
-    PlanRecap.objects.filter(pk=recap.pk).update(attempts=services.RECAP_MAX_ATTEMPTS - 1)
-    assert services.plan_recap_send(recap_id=recap.pk) is False
+    PlanRecap.objects.filter(pk=recap.pk).update(attempts=plan.RECAP_MAX_ATTEMPTS - 1)
+    assert plan.plan_recap_send(recap_id=recap.pk) is False
     recap.refresh_from_db()
     assert recap.status == PlanRecap.Status.FAILED
 
 
 def test_a_template_error_fails_the_recap_with_its_message(planned, cast, monkeypatch):
-    services.plan_publish(session=planned, user=cast.admin)
+    plan.plan_publish(session=planned, user=cast.admin)
     recap = PlanRecap.objects.get()
-    monkeypatch.setattr(services, "send_email", lambda **kw: (_ for _ in ()).throw(KeyError("x")))
+    monkeypatch.setattr(plan, "send_email", lambda **kw: (_ for _ in ()).throw(KeyError("x")))
     with pytest.raises(KeyError):
-        services.plan_recap_send(recap_id=recap.pk)
+        plan.plan_recap_send(recap_id=recap.pk)
     recap.refresh_from_db()
     assert recap.status == PlanRecap.Status.FAILED and "KeyError" in recap.error
 
 
 def test_the_sweep_requeues_recaps_a_lost_message_left_behind(planned, cast, monkeypatch):
-    services.plan_publish(session=planned, user=cast.admin)
+    plan.plan_publish(session=planned, user=cast.admin)
     recap = PlanRecap.objects.get()
     queued = []
     monkeypatch.setattr(tasks.send_plan_recap, "delay_on_commit", lambda pk: queued.append(pk))
-    assert services.plan_recaps_sweep() == 0, "just queued: not lost yet"
+    assert plan.plan_recaps_sweep() == 0, "just queued: not lost yet"
     PlanRecap.objects.filter(pk=recap.pk).update(queued_at=timezone.now() - timedelta(minutes=30))
-    assert services.plan_recaps_sweep() == 1 and queued == [recap.pk]
-    services.plan_recap_send(recap_id=recap.pk)
-    assert services.plan_recaps_sweep() == 0
+    assert plan.plan_recaps_sweep() == 1 and queued == [recap.pk]
+    plan.plan_recap_send(recap_id=recap.pk)
+    assert plan.plan_recaps_sweep() == 0
 
 
 def test_a_stale_running_recap_can_be_claimed_again(planned, cast):
-    services.plan_publish(session=planned, user=cast.admin)
+    plan.plan_publish(session=planned, user=cast.admin)
     recap = PlanRecap.objects.get()
     PlanRecap.objects.filter(pk=recap.pk).update(
         status=PlanRecap.Status.RUNNING, started_at=timezone.now()
     )
-    assert services.plan_recap_send(recap_id=recap.pk) is False, "its worker may be alive"
+    assert plan.plan_recap_send(recap_id=recap.pk) is False, "its worker may be alive"
     PlanRecap.objects.filter(pk=recap.pk).update(started_at=timezone.now() - timedelta(hours=1))
-    assert services.plan_recap_send(recap_id=recap.pk) is True
+    assert plan.plan_recap_send(recap_id=recap.pk) is True
     assert len(mail.outbox) == 1
 
 
 def test_no_recap_without_recipients(planned, cast):
     cast.admin.email = ""
     cast.admin.save(update_fields=["email"])
-    services.plan_publish(session=planned, user=cast.admin)
+    plan.plan_publish(session=planned, user=cast.admin)
     assert not PlanRecap.objects.exists()
     assert ActionItem.objects.count() == 1
 
@@ -338,7 +338,7 @@ def test_a_ready_plan_offers_the_publish_button(client, planned, cast):
 
 
 def test_the_plan_page_links_the_pdf_versions(client, planned, cast):
-    services.plan_publish(session=planned, user=cast.admin)
+    plan.plan_publish(session=planned, user=cast.admin)
     client.force_login(cast.member)
     body = client.get(url("plan", planned.uuid)).content.decode()
     assert body.count(url("plan_documents", planned.uuid)) == 2

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from actions import services
+from actions import items
 from actions.models import ActionChange, ActionComment, ActionItem
 from questionnaires.models import Choice
 from reviews.models import Phase
@@ -29,7 +29,7 @@ def finding(review, cast):
 
 @pytest.fixture
 def action(review, cast, finding):
-    return services.action_create(
+    return items.action_create(
         workload=cast.workload,
         session=review,
         finding=finding,
@@ -160,8 +160,8 @@ def test_a_finding_of_another_review_is_a_404(client, review, cast, finding):
 
 
 def test_detail_shows_the_action_its_finding_comments_and_history(client, action, cast):
-    services.action_comment_add(action=action, user=cast.member, body="Started on this.")
-    services.action_update(action=action, user=cast.member, changes={"status": "in_progress"})
+    items.action_comment_add(action=action, user=cast.member, body="Started on this.")
+    items.action_update(action=action, user=cast.member, changes={"status": "in_progress"})
     client.force_login(cast.viewer)
     body = client.get(url("action_detail", action.uuid)).content.decode()
     assert "Raise the quotas" in body and action.finding.question.title in body
@@ -225,7 +225,7 @@ def test_finance_edits_only_actions_it_owns(client, action, cast):
     client.force_login(cast.finance)
     progress = {"status": "in_progress", "percent_complete": 10}
     assert client.post(url("action_progress", action.uuid), progress).status_code == 403
-    services.action_update(action=action, user=cast.admin, changes={"owner": cast.finance})
+    items.action_update(action=action, user=cast.admin, changes={"owner": cast.finance})
     assert client.post(url("action_progress", action.uuid), progress).status_code == 302
     action.refresh_from_db()
     assert action.status == "in_progress"

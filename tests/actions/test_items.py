@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from actions import services
+from actions import items
 from actions.models import ActionChange, ActionItem
 from questionnaires.models import Choice
 from reviews.models import Membership
@@ -25,14 +25,14 @@ def finding(review, cast):
 
 def create(cast, review, **fields):
     fields.setdefault("title", "Raise the service quotas")
-    return services.action_create(workload=cast.workload, session=review, user=cast.admin, **fields)
+    return items.action_create(workload=cast.workload, session=review, user=cast.admin, **fields)
 
 
 def test_one_click_makes_an_action_from_a_missing_practice(finding, cast, review):
     review.action_plan_due_on = timezone.localdate() + timedelta(days=10)
     review.save(update_fields=["action_plan_due_on"])
     choice = Choice.objects.filter(question=finding.question, is_none_of_these=False).first()
-    action, created = services.action_create_from_practice(
+    action, created = items.action_create_from_practice(
         finding=finding, choice=choice, user=cast.member
     )
     assert created
@@ -44,7 +44,7 @@ def test_one_click_makes_an_action_from_a_missing_practice(finding, cast, review
     assert action.due_on == review.action_plan_due_on + timedelta(days=30)
     assert action.owner is None and action.status == ActionItem.Status.OPEN
     assert action.created_by == cast.member
-    again, created_again = services.action_create_from_practice(
+    again, created_again = items.action_create_from_practice(
         finding=finding, choice=choice, user=cast.member
     )
     assert again == action and not created_again
@@ -55,17 +55,15 @@ def test_without_a_plan_due_date_the_due_date_stays_empty(finding, cast, review)
     review.save(update_fields=["action_plan_due_on"])
     finding.session.refresh_from_db()
     choice = Choice.objects.filter(question=finding.question, is_none_of_these=False).first()
-    action, _ = services.action_create_from_practice(
-        finding=finding, choice=choice, user=cast.admin
-    )
+    action, _ = items.action_create_from_practice(finding=finding, choice=choice, user=cast.admin)
     assert action.due_on is None
 
 
 def test_a_cancelled_practice_action_can_be_made_again(finding, cast):
     choice = Choice.objects.filter(question=finding.question, is_none_of_these=False).first()
-    first, _ = services.action_create_from_practice(finding=finding, choice=choice, user=cast.admin)
-    services.action_update(action=first, user=cast.admin, changes={"status": "cancelled"})
-    second, created = services.action_create_from_practice(
+    first, _ = items.action_create_from_practice(finding=finding, choice=choice, user=cast.admin)
+    items.action_update(action=first, user=cast.admin, changes={"status": "cancelled"})
+    second, created = items.action_create_from_practice(
         finding=finding, choice=choice, user=cast.admin
     )
     assert created and second != first
@@ -76,7 +74,7 @@ def test_none_of_these_and_other_questions_choices_are_not_practices(finding, ca
     other = Choice.objects.exclude(question=finding.question).first()
     for choice in (none, other):
         with pytest.raises(ServiceError):
-            services.action_create_from_practice(finding=finding, choice=choice, user=cast.admin)
+            items.action_create_from_practice(finding=finding, choice=choice, user=cast.admin)
 
 
 def test_creating_by_hand_records_a_created_entry(cast, review):
@@ -104,7 +102,7 @@ def test_creating_by_hand_records_a_created_entry(cast, review):
 def test_each_bad_field_is_named(cast, review, fields, field, message):
     if fields.get("due_on") == "yesterday":
         fields["due_on"] = timezone.localdate() - timedelta(days=1)
-    with pytest.raises(services.ActionInvalid) as caught:
+    with pytest.raises(items.ActionInvalid) as caught:
         create(cast, review, **fields)
     assert caught.value.field == field
     assert message in str(caught.value)
@@ -114,7 +112,7 @@ def test_each_bad_field_is_named(cast, review, fields, field, message):
 @pytest.mark.parametrize("role", [None, Membership.Role.VIEWER])
 def test_the_owner_must_be_a_member_of_the_team_who_can_own(cast, review, role):
     user = cast.outsider if role is None else cast.viewer
-    with pytest.raises(services.ActionInvalid) as caught:
+    with pytest.raises(items.ActionInvalid) as caught:
         create(cast, review, owner=user)
     assert caught.value.field == "owner"
 
@@ -126,7 +124,7 @@ def test_finance_can_own_an_action(cast, review):
 def test_a_past_due_date_is_allowed_when_editing(cast, review):
     action = create(cast, review)
     past = timezone.localdate() - timedelta(days=3)
-    services.action_update(action=action, user=cast.admin, changes={"due_on": past})
+    items.action_update(action=action, user=cast.admin, changes={"due_on": past})
     action.refresh_from_db()
     assert action.due_on == past
 
@@ -143,7 +141,7 @@ def test_a_finding_from_another_review_is_refused(cast, review, lenses):
     )
     finding = analysed(review, cast)[0]
     with pytest.raises(ServiceError):
-        services.action_create(
+        items.action_create(
             workload=cast.workload, session=second, finding=finding, user=cast.admin, title="x"
         )
 
@@ -151,7 +149,7 @@ def test_a_finding_from_another_review_is_refused(cast, review, lenses):
 def test_update_records_one_history_row_per_changed_field(cast, review):
     action = create(cast, review, currency="EUR")
     due = timezone.localdate() + timedelta(days=20)
-    services.action_update(
+    items.action_update(
         action=action,
         user=cast.member,
         changes={
@@ -179,7 +177,7 @@ def test_update_records_one_history_row_per_changed_field(cast, review):
 
 def test_an_update_that_changes_nothing_records_nothing(cast, review):
     action = create(cast, review)
-    services.action_update(
+    items.action_update(
         action=action, user=cast.admin, changes={"title": action.title, "owner": None}
     )
     assert ActionChange.objects.filter(action=action).count() == 1  # "created" only
@@ -187,12 +185,12 @@ def test_an_update_that_changes_nothing_records_nothing(cast, review):
 
 def test_done_sets_percent_and_completion_and_reopening_clears_it(cast, review):
     action = create(cast, review, percent_complete=40)
-    services.action_update(action=action, user=cast.admin, changes={"status": "done"})
+    items.action_update(action=action, user=cast.admin, changes={"status": "done"})
     action.refresh_from_db()
     assert action.percent_complete == 100 and action.completed_at is not None
     fields = set(ActionChange.objects.filter(action=action).values_list("field", flat=True))
     assert {"status", "percent_complete"} <= fields
-    services.action_update(
+    items.action_update(
         action=action, user=cast.admin, changes={"status": "in_progress", "percent_complete": 80}
     )
     action.refresh_from_db()
@@ -201,7 +199,7 @@ def test_done_sets_percent_and_completion_and_reopening_clears_it(cast, review):
 
 def test_done_wins_over_a_lower_percent_in_the_same_update(cast, review):
     action = create(cast, review)
-    services.action_update(
+    items.action_update(
         action=action, user=cast.admin, changes={"status": "done", "percent_complete": 30}
     )
     action.refresh_from_db()
@@ -211,13 +209,13 @@ def test_done_wins_over_a_lower_percent_in_the_same_update(cast, review):
 def test_unknown_fields_are_refused(cast, review):
     action = create(cast, review)
     with pytest.raises(ServiceError):
-        services.action_update(action=action, user=cast.admin, changes={"workload": None})
+        items.action_update(action=action, user=cast.admin, changes={"workload": None})
 
 
 def test_a_refused_update_saves_nothing(cast, review):
     action = create(cast, review)
-    with pytest.raises(services.ActionInvalid):
-        services.action_update(
+    with pytest.raises(items.ActionInvalid):
+        items.action_update(
             action=action,
             user=cast.admin,
             changes={"title": "New title", "percent_complete": 150},
@@ -229,14 +227,14 @@ def test_a_refused_update_saves_nothing(cast, review):
 
 def test_comments_need_text(cast, review):
     action = create(cast, review)
-    with pytest.raises(services.ActionInvalid):
-        services.action_comment_add(action=action, user=cast.admin, body="  \n ")
-    comment = services.action_comment_add(action=action, user=cast.admin, body=" Done soon \r\n")
+    with pytest.raises(items.ActionInvalid):
+        items.action_comment_add(action=action, user=cast.admin, body="  \n ")
+    comment = items.action_comment_add(action=action, user=cast.admin, body=" Done soon \r\n")
     assert comment.body == "Done soon"
 
 
 def test_owner_choices_are_the_teams_admins_members_and_finance(cast):
     extra = make_user("zed")
     Membership.objects.create(team=cast.other_team, user=extra)
-    owners = set(services.owner_choices(cast.workload))
+    owners = set(items.owner_choices(cast.workload))
     assert owners == {cast.admin, cast.member, cast.finance}

@@ -1,0 +1,244 @@
+"""Pages across workloads: the team dashboard, the actions a person owns, and the cost
+findings across a person's teams."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from actions.models import ActionItem, Finding
+from questionnaires.models import FrameworkPillar, Risk
+from reviews.models import Answer, Phase, ReviewSession, Workload
+
+
+def _latest_answered_session_id():
+    answered = Answer.objects.filter(session=OuterRef("pk")).exclude(risk=Risk.UNANSWERED)
+    return Subquery(
+        ReviewSession.objects.filter(workload=OuterRef("pk"))
+        .filter(Exists(answered))
+        .order_by(F("review_starts_at").desc(nulls_last=True), "-created_at")
+        .values("pk")[:1]
+    )
+
+
+def _risk_count(risk: str):
+    return Coalesce(
+        Subquery(
+            Answer.objects.filter(session_id=OuterRef("latest_session_id"), risk=risk)
+            .order_by()
+            .values("session_id")
+            .annotate(n=Count("pk"))
+            .values("n")[:1]
+        ),
+        Value(0),
+    )
+
+
+# Sortable dashboard columns: the field each sorts by (the next review is sorted in Python,
+# as it comes from two places).
+DASHBOARD_SORTS = {
+    "name": "name",
+    "team": "team__name",
+    "high": "high_count",
+    "medium": "medium_count",
+    "next_review": None,
+    "overdue": "overdue_count",
+}
+DASHBOARD_DEFAULT_SORT = "-high"
+
+
+def dashboard_workloads(user, *, sort: str = DASHBOARD_DEFAULT_SORT) -> tuple[QuerySet, str]:
+    """The workloads of the user's teams, each annotated with the high and medium risk
+    counts of its latest answered session, the start of its next session and its overdue
+    actions: one query. `sort` is a column of DASHBOARD_SORTS, "-" first for descending;
+    returns the queryset and the sort applied."""
+    today = timezone.localdate()
+    upcoming = (
+        ReviewSession.objects.filter(workload=OuterRef("pk"), review_starts_at__gte=timezone.now())
+        .exclude(phase=Phase.CLOSED)
+        .order_by("review_starts_at")
+        .values("review_starts_at")[:1]
+    )
+    overdue = (
+        ActionItem.objects.filter(
+            workload=OuterRef("pk"), status__in=ActionItem.OPEN_STATUSES, due_on__lt=today
+        )
+        .order_by()
+        .values("workload")
+        .annotate(n=Count("pk"))
+        .values("n")[:1]
+    )
+    workloads = (
+        Workload.objects.for_user(user)
+        .select_related("team", "owner")
+        .annotate(latest_session_id=_latest_answered_session_id())
+        .annotate(
+            high_count=_risk_count(Risk.HIGH),
+            medium_count=_risk_count(Risk.MEDIUM),
+            next_session_at=Subquery(upcoming),
+            overdue_count=Coalesce(Subquery(overdue), Value(0)),
+        )
+    )
+    if sort.lstrip("-") not in DASHBOARD_SORTS:
+        sort = DASHBOARD_DEFAULT_SORT
+    column = DASHBOARD_SORTS[sort.lstrip("-")]
+    if column:
+        primary = F(column).desc() if sort.startswith("-") else F(column).asc()
+        workloads = workloads.order_by(primary, "name", "pk")
+    else:
+        workloads = workloads.order_by("name", "pk")
+    return workloads, sort
+
+
+def dashboard_rows(user, *, sort: str = DASHBOARD_DEFAULT_SORT) -> tuple[list[Workload], str]:
+    """dashboard_workloads as a list, each with `.next_review` (a date) and `.latest_session`
+    (uuid or None); sorting by the next review happens here as it mixes two sources."""
+    workloads, sort = dashboard_workloads(user, sort=sort)
+    rows = list(workloads)
+    session_uuids = dict(
+        ReviewSession.objects.filter(
+            pk__in=[w.latest_session_id for w in rows if w.latest_session_id]
+        ).values_list("pk", "uuid")
+    )
+    for w in rows:
+        w.next_review = (
+            timezone.localdate(w.next_session_at) if w.next_session_at else w.next_review_due_on
+        )
+        w.next_review_is_session = w.next_session_at is not None
+        w.latest_session_uuid = session_uuids.get(w.latest_session_id)
+    if sort.lstrip("-") == "next_review":
+        dated = sorted((w for w in rows if w.next_review), key=lambda w: (w.next_review, w.name))
+        if sort.startswith("-"):
+            dated.reverse()
+        rows = dated + sorted((w for w in rows if not w.next_review), key=lambda w: w.name)
+    return rows, sort
+
+
+MY_DUE_FILTERS = {
+    "overdue": "Overdue",
+    "week": "Due in the next 7 days",
+    "month": "Due in the next 30 days",
+    "none": "No due date",
+}
+
+
+def my_actions(user, *, statuses: Iterable[str] = (), due: str = "") -> QuerySet[ActionItem]:
+    """The actions the user owns across the workloads of their teams, soonest due first.
+    statuses: keep only these (all when empty); due: one of MY_DUE_FILTERS."""
+    today = timezone.localdate()
+    actions = (
+        ActionItem.objects.for_user(user)
+        .filter(owner=user)
+        .select_related("workload__team", "session", "finding__question")
+        .order_by(F("due_on").asc(nulls_last=True), "created_at")
+    )
+    statuses = [s for s in statuses if s in ActionItem.Status.values]
+    if statuses:
+        actions = actions.filter(status__in=statuses)
+    if due == "overdue":
+        actions = actions.filter(status__in=ActionItem.OPEN_STATUSES, due_on__lt=today)
+    elif due == "week":
+        actions = actions.filter(due_on__gte=today, due_on__lte=today + timedelta(days=7))
+    elif due == "month":
+        actions = actions.filter(due_on__gte=today, due_on__lte=today + timedelta(days=30))
+    elif due == "none":
+        actions = actions.filter(due_on__isnull=True)
+    return actions
+
+
+def is_overdue(action: ActionItem) -> bool:
+    return action.is_open and action.due_on is not None and action.due_on < timezone.localdate()
+
+
+# --- Cost findings ------------------------------------------------------------------------------------
+
+COST = FrameworkPillar.COST
+
+
+def _latest_session_with_findings_ids(user, team=None) -> QuerySet:
+    """Per workload of the user's teams, its most recent session that has findings."""
+    workloads = Workload.objects.for_user(user)
+    if team is not None:
+        workloads = workloads.filter(team=team)
+    latest = Subquery(
+        ReviewSession.objects.filter(workload=OuterRef("pk"))
+        .filter(Exists(Finding.objects.filter(session=OuterRef("pk"))))
+        .order_by(F("review_starts_at").desc(nulls_last=True), "-created_at")
+        .values("pk")[:1]
+    )
+    return workloads.annotate(latest=latest).exclude(latest=None).values("latest")
+
+
+@dataclass
+class CostOverview:
+    findings: list[Finding]
+    actions: list[ActionItem]
+    # (workload name, {currency: total}) and (status label, {currency: total})
+    by_workload: list[tuple[str, dict[str, Decimal]]]
+    by_status: list[tuple[str, dict[str, Decimal]]]
+    totals: dict[str, Decimal]
+
+
+def cost_overview(user, *, team=None) -> CostOverview:
+    """Every cost-optimisation finding (open, in each workload's latest session with
+    findings) and every cost action (on a cost question, or with a monthly saving) across
+    the user's teams, with estimated monthly savings totalled per workload and per status,
+    by currency (never adding different currencies). Cancelled actions count in no total."""
+    findings = list(
+        Finding.objects.filter(
+            session__in=_latest_session_with_findings_ids(user, team),
+            question__pillar__framework_pillar=COST,
+            resolved_at__isnull=True,
+        )
+        .select_related("session__workload__team", "question__pillar")
+        .annotate(
+            action_count=Count(
+                "actions", filter=~Q(actions__status=ActionItem.Status.CANCELLED), distinct=True
+            )
+        )
+        .order_by("session__workload__name", "pillar_rank", "risk", "question__order")
+    )
+    actions_qs = ActionItem.objects.for_user(user).filter(
+        Q(question__pillar__framework_pillar=COST)
+        | Q(finding__question__pillar__framework_pillar=COST)
+        | Q(monthly_saving__isnull=False)
+    )
+    if team is not None:
+        actions_qs = actions_qs.filter(workload__team=team)
+    actions = list(
+        actions_qs.select_related("workload__team", "owner", "session", "question")
+        .distinct()
+        .order_by("workload__name", F("due_on").asc(nulls_last=True), "created_at")
+    )
+    by_workload: dict[str, dict[str, Decimal]] = {}
+    by_status: dict[str, dict[str, Decimal]] = {}
+    totals: dict[str, Decimal] = {}
+    for action in actions:
+        if action.monthly_saving is None or action.status == ActionItem.Status.CANCELLED:
+            continue
+        for bucket in (
+            by_workload.setdefault(action.workload.name, {}),
+            by_status.setdefault(action.status, {}),
+            totals,
+        ):
+            bucket[action.currency] = (
+                bucket.get(action.currency, Decimal(0)) + action.monthly_saving
+            )
+    status_rows = [
+        (label, by_status[value])
+        for value, label in ActionItem.Status.choices
+        if value in by_status
+    ]
+    return CostOverview(
+        findings=findings,
+        actions=actions,
+        by_workload=sorted(by_workload.items()),
+        by_status=status_rows,
+        totals=dict(sorted(totals.items())),
+    )

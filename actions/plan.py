@@ -1,0 +1,263 @@
+"""The action plan of a review: what stops it from being published, the roadmap, publishing
+(a milestone, the PDF, the recap email) and sending the recap."""
+
+from __future__ import annotations
+
+import calendar
+import importlib.util
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+
+from actions.findings import analysis_findings
+from actions.milestones import long_date, milestone_create
+from actions.models import ActionItem, PlanRecap
+from questionnaires.models import Risk
+from reviews.emails import absolute_url, send_email
+from reviews.models import Milestone, Participant, Phase, ReviewSession
+from reviews.services import ServiceError
+
+
+@dataclass
+class PlanGap:
+    """What one action lacks before the plan can be published (action None: the plan)."""
+
+    action: ActionItem | None
+    missing: list[str]
+
+
+def plan_actions(session: ReviewSession) -> QuerySet[ActionItem]:
+    return (
+        ActionItem.objects.filter(session=session)
+        .select_related("owner", "finding__question__pillar", "question")
+        .order_by(F("due_on").asc(nulls_last=True), "created_at")
+    )
+
+
+def plan_gaps(actions: Iterable[ActionItem]) -> list[PlanGap]:
+    """Everything that stops publishing: no action at all, or an action (not cancelled)
+    without an owner, a due date or a measurable outcome. Empty: ready to publish."""
+    live = [a for a in actions if a.status != ActionItem.Status.CANCELLED]
+    if not live:
+        return [PlanGap(action=None, missing=["at least one action"])]
+    gaps = []
+    for action in live:
+        missing = []
+        if action.owner_id is None:
+            missing.append("an owner")
+        if action.due_on is None:
+            missing.append("a due date")
+        if not action.measurable_outcome.strip():
+            missing.append("a measurable outcome")
+        if missing:
+            gaps.append(PlanGap(action=action, missing=missing))
+    return gaps
+
+
+def roadmap(actions: Iterable[ActionItem]) -> list[tuple[date | None, list[ActionItem]]]:
+    """Actions (not cancelled) grouped by due month, in order; undated ones last."""
+    months: dict[date | None, list[ActionItem]] = defaultdict(list)
+    for action in actions:
+        if action.status == ActionItem.Status.CANCELLED:
+            continue
+        months[action.due_on.replace(day=1) if action.due_on else None].append(action)
+    return sorted(months.items(), key=lambda kv: (kv[0] is None, kv[0] or date.min))
+
+
+def next_follow_up_on(published: date) -> date:
+    """A month after publication (the seeds: monthly progress reviews); 31 January gives
+    the last day of February."""
+    year, month = (
+        (published.year + 1, 1) if published.month == 12 else (published.year, published.month + 1)
+    )
+    return date(year, month, min(published.day, calendar.monthrange(year, month)[1]))
+
+
+def _person(user) -> str:
+    return (user.get_full_name() or user.username) if user else ""
+
+
+def recap_context(session: ReviewSession, *, published_on: date) -> tuple[dict, list[str]]:
+    """The recap email's content (JSON, frozen at publication) and its recipients."""
+    participants = list(
+        Participant.objects.filter(session=session).select_related("user").order_by("role")
+    )
+    confirmed = [p for p in participants if p.confirmed_attendance]
+    attended = confirmed or participants
+    infos = [i for i in analysis_findings(session) if not i.is_accepted]
+    actions = [a for a in plan_actions(session) if a.status != ActionItem.Status.CANCELLED]
+    workload = session.workload
+    steps = []
+    if session.action_plan_due_on:
+        steps.append(("Action plan due", long_date(session.action_plan_due_on)))
+    steps.append(("Next follow-up", long_date(next_follow_up_on(published_on))))
+    if workload.next_review_due_on:
+        steps.append(("Next review due", long_date(workload.next_review_due_on)))
+    context = {
+        "workload": workload.name,
+        "session": session.title,
+        "published_on": long_date(published_on),
+        "plan_url": absolute_url(reverse("actions:plan", args=[session.uuid])),
+        "attendees": [{"name": _person(p.user), "role": p.get_role_display()} for p in attended],
+        "attendance_confirmed": bool(confirmed),
+        "key_findings": [
+            {
+                "title": i.finding.question.title,
+                "pillar": i.finding.question.pillar.name,
+                "risk": Risk(i.finding.risk).label,
+                "quadrant": i.position.quadrant_label,
+            }
+            for i in infos[:5]
+        ],
+        "finding_count": len(infos),
+        "actions": [
+            {
+                "title": a.title,
+                "owner": _person(a.owner),
+                "due_on": long_date(a.due_on),
+                "status": a.get_status_display(),
+                "outcome": a.measurable_outcome,
+            }
+            for a in actions
+        ],
+        "next_steps": [{"label": label, "date": when} for label, when in steps],
+    }
+    recipients = sorted({p.user.email for p in participants if p.user.email})
+    return context, recipients
+
+
+def _request_pdf(session: ReviewSession, user):
+    """Ask for the plan's PDF, when the PDF part of the app is present."""
+    if importlib.util.find_spec("actions.pdf") is None:
+        return None
+    from actions.pdf import plan_document_request
+
+    return plan_document_request(session=session, user=user)
+
+
+@transaction.atomic
+def plan_publish(*, session: ReviewSession, user) -> Milestone:
+    """Publish the action plan: only in the action-plan phase and only when every action
+    has an owner, a due date and a measurable outcome. Records the publication time, saves
+    a milestone, asks for the PDF and queues the recap email to the participants.
+    Publishing again after changes gives a new milestone and a new PDF version."""
+    session = (
+        ReviewSession.objects.select_for_update(of=("self",))
+        .select_related("workload__team")
+        .get(pk=session.pk)
+    )
+    if session.phase != Phase.ACTION_PLAN:
+        raise ServiceError("The plan is published in the action-plan phase.")
+    gaps = plan_gaps(plan_actions(session))
+    if gaps:
+        if gaps[0].action is None:
+            raise ServiceError("Add at least one action before publishing the plan.")
+        raise ServiceError(
+            f"{len(gaps)} action{'s' if len(gaps) != 1 else ''} still lack an owner, a due "
+            "date or a measurable outcome."
+        )
+    now = timezone.now()
+    session.plan_published_at = now
+    session.save(update_fields=["plan_published_at"])
+    published = Milestone.objects.filter(session=session, kind=Milestone.Kind.PUBLISHED).count()
+    name = f"Action plan published {long_date(timezone.localdate(now))}"
+    if published:
+        name = f"Action plan v{published + 1} published {long_date(timezone.localdate(now))}"
+    milestone = milestone_create(
+        workload=session.workload,
+        session=session,
+        user=user,
+        kind=Milestone.Kind.PUBLISHED,
+        name=name,
+    )
+    _request_pdf(session, user)
+    context, recipients = recap_context(session, published_on=timezone.localdate(now))
+    if recipients:
+        recap = PlanRecap.objects.create(
+            session=session, milestone=milestone, context=context, recipients=recipients
+        )
+        plan_recap_queue(recap)
+    return milestone
+
+
+def plan_recap_queue(recap: PlanRecap) -> None:
+    """Send the recap email's task once the transaction commits."""
+    from actions.tasks import send_plan_recap
+
+    PlanRecap.objects.filter(pk=recap.pk).update(queued_at=timezone.now())
+    send_plan_recap.delay_on_commit(recap.pk)
+
+
+RECAP_MAX_ATTEMPTS = 5
+RECAP_STALE_AFTER = timedelta(minutes=5)
+
+
+class TransientError(Exception):
+    """A failure worth retrying (the mail server did not answer)."""
+
+
+def plan_recap_send(*, recap_id: int) -> bool:
+    """Send one recap email, at most once: the row is claimed by a conditional update (a
+    pending row, or a running one whose worker vanished), so duplicate or retried messages
+    do no harm. Connection trouble puts it back to pending and raises TransientError for a
+    retry, until RECAP_MAX_ATTEMPTS; anything else marks it failed with the error. Returns
+    whether this call sent it."""
+    from smtplib import SMTPException
+
+    now = timezone.now()
+    claimed = PlanRecap.objects.filter(
+        Q(status=PlanRecap.Status.PENDING)
+        | Q(status=PlanRecap.Status.RUNNING, started_at__lt=now - RECAP_STALE_AFTER),
+        pk=recap_id,
+    ).update(status=PlanRecap.Status.RUNNING, started_at=now, attempts=F("attempts") + 1)
+    if not claimed:
+        return False
+    recap = PlanRecap.objects.get(pk=recap_id)
+    context = recap.context
+    try:
+        send_email(
+            to=recap.recipients,
+            template="plan_published",
+            context=context,
+            subject=f"Action plan published: {context['workload']} ({context['session']})",
+        )
+    except (SMTPException, OSError) as exc:
+        retry = recap.attempts < RECAP_MAX_ATTEMPTS
+        PlanRecap.objects.filter(pk=recap.pk).update(
+            status=PlanRecap.Status.PENDING if retry else PlanRecap.Status.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+        )
+        if retry:
+            raise TransientError(str(exc)) from exc
+        return False
+    except Exception as exc:
+        PlanRecap.objects.filter(pk=recap.pk).update(
+            status=PlanRecap.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+        raise
+    PlanRecap.objects.filter(pk=recap.pk).update(
+        status=PlanRecap.Status.DONE, sent_at=timezone.now(), error=""
+    )
+    return True
+
+
+def plan_recaps_sweep(*, older_than: timedelta = timedelta(minutes=10)) -> int:
+    """Queue again the recaps whose message was lost (pending long after being queued, or
+    running long after their worker started). Returns how many were queued."""
+    now = timezone.now()
+    lost = PlanRecap.objects.filter(
+        Q(status=PlanRecap.Status.PENDING, queued_at__lt=now - older_than)
+        | Q(status=PlanRecap.Status.RUNNING, started_at__lt=now - RECAP_STALE_AFTER)
+    )
+    count = 0
+    for recap in lost:
+        with transaction.atomic():
+            plan_recap_queue(recap)
+        count += 1
+    return count
