@@ -106,7 +106,6 @@ def test_the_plan_reads_a_fixed_number_of_queries(cast, review):
 def plan_session_more(cast, review):
     """Thirty more actions, and the rest of the questions answered."""
     from actions.findings import findings_sync
-
     from tests.bench.pdf import answer_all
 
     answer_all(session=review, user=cast.admin)

@@ -9,7 +9,7 @@ from smtplib import SMTPException
 import pytest
 from django.core import mail
 
-from actions import reminders
+from actions import occasions, reminders
 from actions.models import (
     ActionItem,
     Notification,
@@ -393,7 +393,7 @@ def test_due_reminders_query_count_does_not_grow_with_the_data(
     for n in range(40):
         make_action(session, cast.member, title=f"A{n}", due_on=date(2027, 3, 2 + n % 20))
     with travel(date(2027, 3, 12)), django_assert_max_num_queries(12):
-        dues = list(reminders.due_reminders(today=date(2027, 3, 12)))
+        dues = list(occasions.due_reminders(today=date(2027, 3, 12)))
     assert len([d for d in dues if d.occasion == Occasion.ACTION_DUE]) == 16
     assert len([d for d in dues if d.occasion == Occasion.ACTION_OVERDUE]) == 20
 
@@ -410,9 +410,9 @@ def test_a_dispatcher_that_loses_the_race_creates_and_queues_only_the_rest(
     # reminder: the look-up saw nothing, so the insert meets the unique key.
     monkeypatch.setattr(reminders, "_not_created_yet", lambda dues: dues)
     with travel(date(2027, 3, 14)):
-        dues = list(reminders.due_reminders(today=date(2027, 3, 14)))
+        dues = list(occasions.due_reminders(today=date(2027, 3, 14)))
         taken = reminders._insert(
-            dues + [reminders.Due(cast.admin.pk, "preparation", Reminder.objects.get().key, {})],
+            dues + [occasions.Due(cast.admin.pk, "preparation", Reminder.objects.get().key, {})],
             at(date(2027, 3, 14)),
         )
     assert sorted(Reminder.objects.get(pk=pk).recipient.username for pk in taken) == [

@@ -1,0 +1,247 @@
+"""What is due: one set-based query per occasion finds who is due which reminder today,
+as (recipient, occasion, key, payload). `actions.reminders` inserts them and sends them.
+
+Occasions and keys (the key says what makes a reminder recur):
+- preparation: participants with an incomplete checklist, 7 days before the review (sent up
+  to 3 days before if missed) and 2 days before;     preparation:<session>:<user>:<day>:<n>d
+- review tomorrow: every participant, the day before;  review_tomorrow:<session>:<user>:<day>
+- analysis / action plan due: the facilitator, on the due date (or up to a week later if
+  missed), while the session has not moved past it;    analysis_due:<session>:<user>:<date>
+- action due: the owner, 7 days before (down to 2) and 1 day before (or on the day);
+                                                       action_due:<action>:<user>:<date>:<n>d
+- action overdue: the owner, the day after the due date and then weekly while it stays open
+  and untouched; a change to the action (status, percent, due date...) restarts the weekly
+  clock from that day;         action_overdue:<action>:<user>:<due date>:<since>:w<n>
+- follow-up digest: the workload owner, when a monthly follow-up falls due;
+                                                       follow_up_digest:<follow-up>:<user>
+- next review due: the workload owner and the last review's facilitator, 14 days before
+  and on the day, unless a review is already planned;  next_review_due:<workload>:<user>:<date>:<when>
+- risk acceptance expiring: who accepted it and the workload owner, 14 days before;
+                                                       risk_expiring:<finding>:<user>:<date>
+- follow-up summary: the participants, when a follow-up is finished (actions/followups.py).
+- weekly digest: what people chose to receive weekly, each Monday (`digests_dispatch`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Exists, OuterRef, Subquery
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from actions.models import ActionItem, Finding, FollowUp, Occasion
+from reviews.models import Participant, ParticipantRole, Phase, ReviewSession, Workload
+
+PREPARATION_NOTICES = (7, 2)  # days before the review
+ACTION_DUE_NOTICES = (7, 1)  # days before the due date
+NEXT_REVIEW_NOTICE_DAYS = 14
+RISK_NOTICE_DAYS = 14
+# A due-date reminder missed (the dispatcher was down) is still sent this many days later.
+CATCH_UP_DAYS = 7
+
+
+def day_start(day: date) -> datetime:
+    """Midnight at the start of `day`, local time."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+@dataclass(frozen=True)
+class Due:
+    recipient_id: int
+    occasion: str
+    key: str
+    payload: dict
+
+
+def _preparation(today: date) -> Iterator[Due]:
+    early, late = PREPARATION_NOTICES
+    rows = (
+        Participant.objects.filter(
+            session__phase=Phase.PREPARATION,
+            session__review_starts_at__gte=day_start(today + timedelta(days=late)),
+            session__review_starts_at__lt=day_start(today + timedelta(days=early + 1)),
+        )
+        .exclude(read_documentation=True, brought_metrics=True, confirmed_attendance=True)
+        .values_list("user_id", "session_id", "session__review_starts_at")
+    )
+    for user_id, session_id, starts_at in rows:
+        review_on = timezone.localdate(starts_at)
+        notice = early if (review_on - today).days > late else late
+        yield Due(
+            user_id,
+            Occasion.PREPARATION,
+            f"preparation:{session_id}:{user_id}:{review_on}:{notice}d",
+            {"session": session_id, "review_on": review_on.isoformat(), "notice": notice},
+        )
+
+
+def _review_tomorrow(today: date) -> Iterator[Due]:
+    tomorrow = today + timedelta(days=1)
+    rows = Participant.objects.filter(
+        session__phase__in=[Phase.PREPARATION, Phase.REVIEW],
+        session__review_starts_at__gte=day_start(tomorrow),
+        session__review_starts_at__lt=day_start(tomorrow + timedelta(days=1)),
+    ).values_list("user_id", "session_id")
+    for user_id, session_id in rows:
+        yield Due(
+            user_id,
+            Occasion.REVIEW_TOMORROW,
+            f"review_tomorrow:{session_id}:{user_id}:{tomorrow}",
+            {"session": session_id, "review_on": tomorrow.isoformat()},
+        )
+
+
+def _analysis_due(today: date) -> Iterator[Due]:
+    rows = Participant.objects.filter(
+        role=ParticipantRole.FACILITATOR,
+        session__phase__in=[Phase.REVIEW, Phase.ANALYSIS],
+        session__analysis_due_on__range=(today - timedelta(days=CATCH_UP_DAYS), today),
+    ).values_list("user_id", "session_id", "session__analysis_due_on")
+    for user_id, session_id, due_on in rows:
+        yield Due(
+            user_id,
+            Occasion.ANALYSIS_DUE,
+            f"analysis_due:{session_id}:{user_id}:{due_on}",
+            {"session": session_id, "due_on": due_on.isoformat()},
+        )
+
+
+def _action_plan_due(today: date) -> Iterator[Due]:
+    rows = Participant.objects.filter(
+        role=ParticipantRole.FACILITATOR,
+        session__phase__in=[Phase.REVIEW, Phase.ANALYSIS, Phase.ACTION_PLAN],
+        session__plan_published_at__isnull=True,
+        session__action_plan_due_on__range=(today - timedelta(days=CATCH_UP_DAYS), today),
+    ).values_list("user_id", "session_id", "session__action_plan_due_on")
+    for user_id, session_id, due_on in rows:
+        yield Due(
+            user_id,
+            Occasion.ACTION_PLAN_DUE,
+            f"action_plan_due:{session_id}:{user_id}:{due_on}",
+            {"session": session_id, "due_on": due_on.isoformat()},
+        )
+
+
+def _action_due(today: date) -> Iterator[Due]:
+    early, late = ACTION_DUE_NOTICES
+    rows = (
+        ActionItem.objects.open()
+        .filter(owner__isnull=False, due_on__range=(today, today + timedelta(days=early)))
+        .values_list("pk", "owner_id", "due_on")
+    )
+    for action_id, owner_id, due_on in rows:
+        notice = early if (due_on - today).days > late else late
+        yield Due(
+            owner_id,
+            Occasion.ACTION_DUE,
+            f"action_due:{action_id}:{owner_id}:{due_on}:{notice}d",
+            {"action": action_id, "due_on": due_on.isoformat(), "notice": notice},
+        )
+
+
+def _action_overdue(today: date) -> Iterator[Due]:
+    rows = (
+        ActionItem.objects.open()
+        .filter(owner__isnull=False, due_on__lt=today)
+        .annotate(changed_on=TruncDate("updated_at"))
+        .values_list("pk", "owner_id", "due_on", "changed_on")
+    )
+    for action_id, owner_id, due_on, changed_on in rows:
+        if changed_on > due_on:
+            # Changed since it fell due: the weekly clock starts again from that day.
+            anchor, week = changed_on, (today - changed_on).days // 7
+            if week < 1:
+                continue
+        else:
+            anchor, week = due_on, ((today - due_on).days - 1) // 7
+        yield Due(
+            owner_id,
+            Occasion.ACTION_OVERDUE,
+            f"action_overdue:{action_id}:{owner_id}:{due_on}:{anchor}:w{week}",
+            {"action": action_id, "due_on": due_on.isoformat(), "week": week},
+        )
+
+
+def _follow_up_digest(today: date) -> Iterator[Due]:
+    rows = FollowUp.objects.filter(
+        held_at__isnull=True,
+        due_on__range=(today - timedelta(days=CATCH_UP_DAYS), today),
+        session__workload__owner__isnull=False,
+    ).values_list("pk", "session__workload__owner_id")
+    for follow_up_id, owner_id in rows:
+        yield Due(
+            owner_id,
+            Occasion.FOLLOW_UP_DIGEST,
+            f"follow_up_digest:{follow_up_id}:{owner_id}",
+            {"follow_up": follow_up_id},
+        )
+
+
+def _next_review_due(today: date) -> Iterator[Due]:
+    planned = ReviewSession.objects.filter(
+        workload=OuterRef("pk"), phase__in=[Phase.PREPARATION, Phase.REVIEW]
+    )
+    last_facilitator = (
+        Participant.objects.filter(
+            session__workload=OuterRef("pk"),
+            role=ParticipantRole.FACILITATOR,
+            session__review_starts_at__isnull=False,
+        )
+        .order_by("-session__review_starts_at")
+        .values("user_id")[:1]
+    )
+    rows = (
+        Workload.objects.filter(
+            next_review_due_on__lte=today + timedelta(days=NEXT_REVIEW_NOTICE_DAYS)
+        )
+        .exclude(Exists(planned))
+        .annotate(facilitator_id=Subquery(last_facilitator))
+        .values_list("pk", "owner_id", "facilitator_id", "next_review_due_on")
+    )
+    for workload_id, owner_id, facilitator_id, due_on in rows:
+        when = "due" if due_on <= today else f"{NEXT_REVIEW_NOTICE_DAYS}d"
+        for user_id in {owner_id, facilitator_id} - {None}:
+            yield Due(
+                user_id,
+                Occasion.NEXT_REVIEW_DUE,
+                f"next_review_due:{workload_id}:{user_id}:{due_on}:{when}",
+                {"workload": workload_id, "due_on": due_on.isoformat()},
+            )
+
+
+def _risk_expiring(today: date) -> Iterator[Due]:
+    rows = Finding.objects.filter(
+        accepted_at__isnull=False,
+        resolved_at__isnull=True,
+        accepted_until__range=(today, today + timedelta(days=RISK_NOTICE_DAYS)),
+    ).values_list("pk", "accepted_by_id", "session__workload__owner_id", "accepted_until")
+    for finding_id, accepted_by_id, owner_id, until in rows:
+        for user_id in {accepted_by_id, owner_id} - {None}:
+            yield Due(
+                user_id,
+                Occasion.RISK_EXPIRING,
+                f"risk_expiring:{finding_id}:{user_id}:{until}",
+                {"finding": finding_id, "until": until.isoformat()},
+            )
+
+
+OCCASIONS: tuple[Callable[[date], Iterator[Due]], ...] = (
+    _preparation,
+    _review_tomorrow,
+    _analysis_due,
+    _action_plan_due,
+    _action_due,
+    _action_overdue,
+    _follow_up_digest,
+    _next_review_due,
+    _risk_expiring,
+)
+
+
+def due_reminders(*, today: date) -> Iterator[Due]:
+    """Everything due on `today`, whether or not it was sent already."""
+    for occasion in OCCASIONS:
+        yield from occasion(today)
