@@ -18,6 +18,7 @@ from django.utils import timezone
 from actions.charts import MatrixPoint, quadrant_for
 from actions.models import ActionItem, Finding, Rating
 from questionnaires.models import Choice, FrameworkPillar, Risk
+from reviews.errors import ServiceError
 from reviews.models import (
     Answer,
     AnswerChoice,
@@ -27,7 +28,6 @@ from reviews.models import (
     ReviewSession,
     SessionLens,
 )
-from reviews.services import ServiceError
 
 RISKY = (Risk.HIGH, Risk.MEDIUM)
 # Pillars of custom lenses that map to no framework pillar come after all six.

@@ -21,8 +21,8 @@ from django.utils import timezone
 from actions import items, milestones
 from actions.models import ActionItem, FollowUp, FollowUpNote, Occasion, Reminder
 from reviews.cadence import add_months
+from reviews.errors import ServiceError
 from reviews.models import Milestone, Participant, Phase, ReviewSession
-from reviews.services import ServiceError
 
 # A follow-up is created (and shows on the page) this many days before it is due.
 LEAD_DAYS = 7

@@ -14,8 +14,8 @@ from django.utils import timezone
 from actions.findings import is_http_url
 from actions.models import ActionChange, ActionComment, ActionItem, Finding
 from questionnaires.models import Choice
+from reviews.errors import ServiceError
 from reviews.models import Membership, ParkingLotItem, ReviewSession, Workload
-from reviews.services import ServiceError
 
 ACTION_FIELDS = (
     "title",

@@ -14,8 +14,8 @@ from django.utils import dateformat, timezone
 
 from actions.models import ActionItem
 from questionnaires.models import Risk
+from reviews.errors import ServiceError
 from reviews.models import Answer, AnswerChoice, Milestone, ReviewSession, SessionLens, Workload
-from reviews.services import ServiceError
 
 SNAPSHOT_VERSION = 1
 RISK_KEYS = tuple(Risk.values)

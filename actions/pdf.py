@@ -46,6 +46,7 @@ from actions.milestones import risk_counts_by_pillar
 from actions.models import ActionItem, PlanDocument
 from actions.plan import plan_actions, roadmap
 from questionnaires.models import Risk
+from reviews.errors import ServiceError
 from reviews.markdown import render_markdown
 from reviews.models import (
     Answer,
@@ -55,7 +56,6 @@ from reviews.models import (
     ReviewSession,
     SessionLens,
 )
-from reviews.services import ServiceError
 
 logger = logging.getLogger("pillarwise.pdf")
 

@@ -20,8 +20,8 @@ from actions.milestones import long_date, milestone_create
 from actions.models import ActionItem, PlanRecap
 from questionnaires.models import Risk
 from reviews.emails import absolute_url, send_email
+from reviews.errors import ServiceError
 from reviews.models import Milestone, Participant, Phase, ReviewSession
-from reviews.services import ServiceError
 
 
 @dataclass

@@ -24,7 +24,8 @@ from datetime import date, datetime, time, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from reviews import services
+from reviews import sessions
+from reviews.errors import ServiceError
 from reviews.models import (
     Participant,
     ParticipantRole,
@@ -52,10 +53,10 @@ HELD_PHASES = (Phase.ANALYSIS, Phase.ACTION_PLAN, Phase.FOLLOW_UP, Phase.CLOSED)
 def phases_in_words() -> str:
     """The phases of one review and their planned lengths, in a sentence."""
     return (
-        f"Each review: preparation starts {services.PREPARATION_DAYS // 7} weeks before it "
+        f"Each review: preparation starts {sessions.PREPARATION_DAYS // 7} weeks before it "
         "(documentation, current metrics, the right people), then the review itself (4 to 6 "
-        f"hours), the analysis within {services.ANALYSIS_DAYS // 7} week, the action plan "
-        f"within {services.ACTION_PLAN_DAYS // 7} weeks after that, then monthly follow-ups "
+        f"hours), the analysis within {sessions.ANALYSIS_DAYS // 7} week, the action plan "
+        f"within {sessions.ACTION_PLAN_DAYS // 7} weeks after that, then monthly follow-ups "
         "until every action is done."
     )
 
@@ -149,7 +150,7 @@ def review_history(workload: Workload) -> History:
 def _propose(workload: Workload, history: History, after: date) -> tuple[date, str]:
     """The next review after the reviews in `history`, never earlier than `after`. With no
     review held yet, the first one is due once a full preparation period has passed."""
-    first_possible = after + timedelta(days=services.PREPARATION_DAYS)
+    first_possible = after + timedelta(days=sessions.PREPARATION_DAYS)
     if workload.environment == Workload.Environment.PREPRODUCTION:
         kinds = {kind for _, kind in history}
         if not kinds & {SessionKind.NEW_DESIGN, SessionKind.NEW_PRODUCTION}:
@@ -192,7 +193,7 @@ class ProposedReview:
 
     @property
     def preparation_starts_on(self) -> date:
-        return self.due_on - timedelta(days=services.PREPARATION_DAYS)
+        return self.due_on - timedelta(days=sessions.PREPARATION_DAYS)
 
 
 def proposed_schedule(workload: Workload, *, after: date, count: int = 4) -> list[ProposedReview]:
@@ -232,15 +233,15 @@ def incident_record(*, workload: Workload, user, occurred_on: date, summary: str
     summary = " ".join(summary.split())
     today = timezone.localdate()
     if not summary:
-        raise services.ServiceError("Say in a sentence what happened.")
+        raise ServiceError("Say in a sentence what happened.")
     if len(summary) > INCIDENT_SUMMARY_MAX_LENGTH:
-        raise services.ServiceError(
+        raise ServiceError(
             f"Keep the summary to {INCIDENT_SUMMARY_MAX_LENGTH} characters ({len(summary)})."
         )
     if occurred_on > today:
-        raise services.ServiceError("The incident date cannot be in the future.")
+        raise ServiceError("The incident date cannot be in the future.")
     title = f"Post-incident review ({occurred_on.day} {occurred_on:%b %Y}): {summary}"
-    session = services.session_create(
+    session = sessions.session_create(
         workload=workload,
         user=user,
         title=title[:150],
@@ -261,7 +262,7 @@ def cadence_update(
 ) -> Workload:
     """Change how often an existing workload is reviewed, and when the next review is due."""
     if not INTERVAL_MIN_MONTHS <= review_interval_months <= INTERVAL_MAX_MONTHS:
-        raise services.ServiceError(
+        raise ServiceError(
             f"Choose a review interval of {INTERVAL_MIN_MONTHS} to {INTERVAL_MAX_MONTHS} months."
         )
     workload.review_interval_months = review_interval_months

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
+from django.db import transaction
 
 logger = logging.getLogger("pillarwise.events")
 
@@ -226,6 +227,11 @@ def _backend_for(redis_url: str) -> InProcessBackend | RedisBackend:
 
 def backend() -> InProcessBackend | RedisBackend:
     return _backend_for(settings.REDIS_URL)
+
+
+def publish_on_commit(session_uuid, kind: str, **data) -> None:
+    """Publish an event once the current transaction commits (at once outside one)."""
+    transaction.on_commit(lambda: publish(session_uuid, kind, **data))
 
 
 def publish(session_uuid, kind: str, **data) -> int:

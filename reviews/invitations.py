@@ -17,8 +17,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from reviews import events
+from reviews.errors import ServiceError
 from reviews.models import Invitation, Membership, Participant, ParticipantRole, ReviewSession
-from reviews.services import ServiceError
 
 SALT = "pillarwise.invitation"
 VALID_FOR = timedelta(days=7)
@@ -181,8 +181,7 @@ def invitation_accept(
         session=session, user=user, defaults={"role": invitation.role}
     )
     Invitation.objects.filter(pk=invitation.pk).update(accepted_by=user)
-    session_uuid = session.uuid
-    transaction.on_commit(lambda: events.publish(session_uuid, "participants"))
+    events.publish_on_commit(session.uuid, "participants")
     return Accepted(participant=participant, created_user=created)
 
 

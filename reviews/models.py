@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from questionnaires.models import FrameworkPillar
+from questionnaires.structure import question_info
 
 User = settings.AUTH_USER_MODEL
 P = FrameworkPillar
@@ -87,8 +90,6 @@ class WorkloadQuerySet(models.QuerySet):
 
     def with_review_dates(self) -> WorkloadQuerySet:
         """Annotate the last review held and the next one planned."""
-        from django.utils import timezone
-
         now = timezone.now()
         sessions = ReviewSession.objects.filter(workload=models.OuterRef("pk"))
         return self.annotate(
@@ -270,6 +271,26 @@ class ReviewSession(models.Model):
         """Answers can change in preparation (pre-answers) and in the review itself."""
         return self.phase in (Phase.PREPARATION, Phase.REVIEW)
 
+    @property
+    def focus_pillar_id(self) -> int | None:
+        """The pillar whose clock runs: the focused question's, while the review itself is
+        under way (time spent on a pillar counts against its budget only then)."""
+        if self.focus_question_id and self.focus_since and self.phase == Phase.REVIEW:
+            return question_info(self.focus_question_id).pillar_id
+        return None
+
+    def stop_focus_clock(self, now: datetime) -> None:
+        """Add the time the focus spent on its pillar to that pillar's budget, and clear the
+        focus. The caller saves focus_question and focus_since."""
+        pillar_id = self.focus_pillar_id
+        if pillar_id is not None and self.focus_since is not None:
+            elapsed = max(0, int((now - self.focus_since).total_seconds()))
+            PillarBudget.objects.filter(session=self, pillar_id=pillar_id).update(
+                spent_seconds=models.F("spent_seconds") + elapsed
+            )
+        self.focus_question = None
+        self.focus_since = None
+
 
 class SessionLens(models.Model):
     session = models.ForeignKey(
@@ -401,8 +422,6 @@ class Invitation(models.Model):
 
     @property
     def status(self) -> str:
-        from django.utils import timezone
-
         if self.accepted_at:
             return "accepted"
         if self.revoked_at:

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from questionnaires.models import Lens
 from questionnaires.services import lenses_load_builtin
-from reviews import services
+from reviews import sessions
 from reviews.models import Membership, Team, Workload, WorkloadType
 
 PASSWORD = "correct horse battery"
@@ -128,7 +128,7 @@ def cast(db) -> Cast:
 @pytest.fixture
 def review(cast, lenses):
     """A review session on the cast's workload, facilitated by the team admin."""
-    return services.session_create(
+    return sessions.session_create(
         workload=cast.workload,
         user=cast.admin,
         title="Checkout review",

@@ -6,7 +6,7 @@ from django.apps import apps
 from django.contrib import admin
 from django.urls import reverse
 
-from reviews import live, services
+from reviews import answers, parking
 from tests.actions.analysis_helpers import analysed
 from tests.actions.cadence_helpers import make_action
 from tests.conftest import make_user
@@ -34,8 +34,8 @@ def superuser_client(client, db):
 def populated(cast, review):
     """A review with a little of everything the live session writes."""
     answer = review.answers.select_related("question").first()
-    services.answer_save_notes(answer=answer, user=cast.admin, text="Some notes", base_revision=0)
-    live.parking_add(session=review, user=cast.admin, text="Look at backups")
+    answers.answer_save_notes(answer=answer, user=cast.admin, text="Some notes", base_revision=0)
+    parking.parking_add(session=review, user=cast.admin, text="Look at backups")
     analysed(review, cast)
     make_action(review, cast.member)
     return review

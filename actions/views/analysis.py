@@ -17,8 +17,8 @@ from actions import charts, findings, items
 from actions.forms import SCALE, AcceptRiskForm, MoveForm, RatingForm
 from actions.models import Finding, Rating
 from reviews.access import SessionAccess, session_for_user
+from reviews.errors import ServiceError
 from reviews.models import ParkingLotItem
-from reviews.services import ServiceError
 
 
 def finding_for_user(user, finding_uuid: UUID) -> tuple[Finding, SessionAccess]:

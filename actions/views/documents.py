@@ -18,7 +18,7 @@ from actions import pdf
 from actions.forms import PlanDocumentForm
 from actions.models import PlanDocument
 from reviews.access import SessionAccess, session_for_user
-from reviews.services import ServiceError
+from reviews.errors import ServiceError
 
 TEMPLATE = "actions/plan_documents.html"
 

@@ -19,7 +19,7 @@ from actions import followups
 from actions.forms import FollowUpActionForm, FollowUpFinishForm
 from actions.models import ActionItem, FollowUp, FollowUpNote
 from reviews.access import SessionAccess, session_for_user
-from reviews.services import ServiceError
+from reviews.errors import ServiceError
 
 TEMPLATE = "actions/followup.html"
 

@@ -18,8 +18,8 @@ from actions.models import ActionItem, Finding
 from actions.views.analysis import _finding_response, finding_for_user
 from questionnaires.models import Choice
 from reviews.access import session_for_user
+from reviews.errors import ServiceError
 from reviews.models import Membership
-from reviews.services import ServiceError
 
 
 def action_for_user(user, action_uuid: UUID) -> tuple[ActionItem, Membership]:

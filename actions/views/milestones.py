@@ -14,8 +14,8 @@ from actions import charts, milestones
 from actions.forms import CompareForm, MilestoneForm
 from actions.models import ActionItem
 from reviews.access import workload_for_user
+from reviews.errors import ServiceError
 from reviews.models import Milestone
-from reviews.services import ServiceError
 
 PANEL_ACTIONS = 5
 

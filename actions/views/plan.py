@@ -15,8 +15,8 @@ from actions import findings
 from actions import plan as action_plan
 from actions.models import ActionItem
 from reviews.access import session_for_user
+from reviews.errors import ServiceError
 from reviews.models import Milestone, Phase
-from reviews.services import ServiceError
 
 
 @require_GET

@@ -12,9 +12,9 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from reviews import cadence
 from reviews.access import workload_for_user
+from reviews.errors import ServiceError
 from reviews.forms import CadenceForm, IncidentForm
 from reviews.models import Membership, ReviewSession, Workload
-from reviews.services import ServiceError
 
 TEMPLATE = "reviews/workload_cadence.html"
 

@@ -13,7 +13,7 @@ from django.db import close_old_connections, connections
 from django.http import HttpRequest, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
-from reviews import events, live
+from reviews import events, presence
 from reviews.access import session_for_user
 
 HEARTBEAT_SECONDS = 15.0
@@ -76,17 +76,19 @@ async def session_events(request: HttpRequest, session_uuid: UUID) -> StreamingH
             session.uuid, last_event_id=last_event_id, heartbeat=HEARTBEAT_SECONDS
         )
         async with subscription:
-            await _in_pool(live.presence_connect)(session=session, user=user)
+            await _in_pool(presence.presence_connect)(session=session, user=user)
             try:
                 async for event in subscription:
                     if event is None:
                         yield ": keep-alive\n\n"
-                        await _in_pool(live.presence_heartbeat)(session=session, user=user)
+                        await _in_pool(presence.presence_heartbeat)(session=session, user=user)
                     else:
                         yield sse_format(event)
             finally:
                 # The client went away (the generator is cancelled): mark them gone.
-                await asyncio.shield(_in_pool(live.presence_disconnect)(session=session, user=user))
+                await asyncio.shield(
+                    _in_pool(presence.presence_disconnect)(session=session, user=user)
+                )
 
     return StreamingHttpResponse(
         stream(),

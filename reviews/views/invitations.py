@@ -12,8 +12,9 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
-from reviews import invitations, services
+from reviews import invitations
 from reviews.access import session_for_user
+from reviews.errors import ServiceError
 from reviews.forms import InvitationForm, NewAccountForm
 from reviews.models import Invitation
 
@@ -34,7 +35,7 @@ def invitation_create(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
             invitation = invitations.invitation_create(
                 session=access.session, user=request.user, **form.cleaned_data
             )
-        except services.ServiceError as exc:
+        except ServiceError as exc:
             messages.error(request, str(exc))
         else:
             messages.success(request, f"Invitation sent to {invitation.email}.")
@@ -58,7 +59,7 @@ def invitation_resend(
     access, invitation = _invitation_for_manager(request, session_uuid, invitation_uuid)
     try:
         invitations.invitation_resend(invitation=invitation)
-    except services.ServiceError as exc:
+    except ServiceError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(
@@ -74,7 +75,7 @@ def invitation_revoke(
     access, invitation = _invitation_for_manager(request, session_uuid, invitation_uuid)
     try:
         invitations.invitation_revoke(invitation=invitation)
-    except services.ServiceError as exc:
+    except ServiceError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"The invitation to {invitation.email} was withdrawn.")

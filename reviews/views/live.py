@@ -14,8 +14,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from questionnaires import structure
 from questionnaires.structure import QuestionInfo
-from reviews import live, services
+from reviews import answers, live, parking, presence
+from reviews import blind as blind_rounds
+from reviews import focus as facilitation
 from reviews.access import SessionAccess, session_for_user
+from reviews.errors import ServiceError
 from reviews.forms import ApplicabilityForm, NotesForm, ParkingForm
 from reviews.models import Answer, AnswerChange, BlindRound, NotApplicableReason, ParkingLotItem
 
@@ -83,9 +86,9 @@ def _context(
         ctx["percent"] = round(100 * answered / total) if total else 0
     if parts & {"choices"}:
         # `answer.blind_open` says whether to look the round up at all (most of the time not).
-        round_ = live.open_round(session, info.id) if answer.blind_open else None
-        ctx["blind"] = live.blind_view(round_, request.user) if round_ else None
-        selected = live.selected_idents(answer)
+        round_ = blind_rounds.open_round(session, info.id) if answer.blind_open else None
+        ctx["blind"] = blind_rounds.blind_view(round_, request.user) if round_ else None
+        selected = answers.selected_idents(answer)
         ctx["choices"] = [(choice, choice.ident in selected) for choice in info.choices]
         ctx["selected"] = selected
         ctx["applicability_form"] = ApplicabilityForm(
@@ -100,17 +103,17 @@ def _context(
             initial={"text": answer.notes, "revision": answer.notes_revision}
         )
     if parts & {"facilitator"}:
-        timers = live.timers(session)
+        timers = facilitation.timers(session)
         ctx["timers"] = timers
         focus = session.focus_question_id
-        ctx["focus"] = live.question_info(focus) if focus else None
+        ctx["focus"] = structure.question_info(focus) if focus else None
         ctx["focus_timer"] = next(
             (t for t in timers if ctx["focus"] and t.pillar_id == ctx["focus"].pillar_id), None
         )
         ctx["this_timer"] = next((t for t in timers if t.pillar_id == info.pillar_id), None)
         ctx["following"] = bool(access.participant and access.participant.follows_facilitator)
     if parts & {"presence"}:
-        ctx["people"] = live.presence(session)
+        ctx["people"] = presence.presence(session)
     if parts & {"parking"}:
         ctx["parking"] = session.parking_lot.filter(dismissed_at__isnull=True).select_related(
             "created_by", "question"
@@ -135,14 +138,14 @@ def session_live(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
         if not flat:
             raise Http404("This review has no questions.")
         question_id = next((q["id"] for q in flat if q["risk"] == "UNANSWERED"), flat[0]["id"])
-    return redirect("reviews:question", session.uuid, live.question_info(question_id).uuid)
+    return redirect("reviews:question", session.uuid, structure.question_info(question_id).uuid)
 
 
 @require_GET
 def question_page(request: HttpRequest, session_uuid: UUID, question_uuid: UUID) -> HttpResponse:
     access = session_for_user(request.user, session_uuid)
     answer, info = _answer(access, question_uuid)
-    live.presence_viewing(session=access.session, user=request.user, question_id=info.id)
+    presence.presence_viewing(session=access.session, user=request.user, question_id=info.id)
     ctx = _context(request, access, answer, info, ALL_PARTS)
     ctx["editing_notes"] = request.GET.get("edit") == "notes" and access.can_answer
     return render(request, "reviews/question.html", ctx)
@@ -194,7 +197,7 @@ def choice_toggle(
         return HttpResponse("Say select=1 or select=0.", status=400)
     question_id = structure.question_id(str(question_uuid))
     try:
-        services.answer_toggle_at(
+        answers.answer_toggle_at(
             session=access.session,
             question_id=question_id,
             user=request.user,
@@ -203,9 +206,9 @@ def choice_toggle(
         )
     except Answer.DoesNotExist:
         raise Http404("No such question in this review.") from None
-    except services.BlindRoundOpen as exc:
+    except answers.BlindRoundOpen as exc:
         raise PermissionDenied(str(exc)) from None
-    except services.ServiceError as exc:
+    except ServiceError as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain")
     if request.htmx:
         return HttpResponse(status=204)
@@ -223,7 +226,7 @@ def answer_form(request: HttpRequest, session_uuid: UUID, question_uuid: UUID) -
     known = {c.ident for c in info.choices}
     selected = set(request.POST.getlist("selected")) & known
     shown = set(request.POST.getlist("shown")) & known
-    services.answer_update(answer=answer, user=request.user, selected=selected, shown=shown)
+    answers.answer_update(answer=answer, user=request.user, selected=selected, shown=shown)
     messages.success(request, "Answer saved.")
     return _back(access, info)
 
@@ -241,7 +244,7 @@ def applicability(request: HttpRequest, session_uuid: UUID, question_uuid: UUID)
             return render(request, "reviews/question.html#choices", ctx)
         messages.error(request, form.errors.get("reason", ["Check the form."])[0])
         return _back(access, info)
-    services.answer_set_applicability(
+    answers.answer_set_applicability(
         answer=answer,
         user=request.user,
         not_applicable=form.cleaned_data["not_applicable"],
@@ -261,13 +264,13 @@ def notes_save(request: HttpRequest, session_uuid: UUID, question_uuid: UUID) ->
     if not form.is_valid():
         return HttpResponse("; ".join(f"{k}: {v[0]}" for k, v in form.errors.items()), status=400)
     try:
-        answer = services.answer_save_notes(
+        answer = answers.answer_save_notes(
             answer=answer,
             user=request.user,
             text=form.cleaned_data["text"],
             base_revision=form.cleaned_data["revision"],
         )
-    except services.NotesConflict as conflict:
+    except answers.NotesConflict as conflict:
         ctx = _context(
             request, access, conflict.answer, info, ALL_PARTS if not request.htmx else {"notes"}
         )
@@ -278,7 +281,7 @@ def notes_save(request: HttpRequest, session_uuid: UUID, question_uuid: UUID) ->
         if request.htmx:
             return render(request, "reviews/question.html#notes_conflict", ctx)
         return render(request, "reviews/question.html", ctx, status=409)
-    except services.ServiceError as exc:
+    except ServiceError as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain")
     if request.htmx:
         return render(
@@ -323,7 +326,9 @@ def focus(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
     if not access.is_facilitator:
         raise PermissionDenied("Only the facilitator sets the focus.")
     target = None if request.POST.get("stop") == "1" else info.id
-    access.session = live.focus_set(session=access.session, user=request.user, question_id=target)
+    access.session = facilitation.focus_set(
+        session=access.session, user=request.user, question_id=target
+    )
     return _done(request, access, info)
 
 
@@ -346,13 +351,13 @@ def parking_add(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
     error = None
     if form.is_valid():
         try:
-            live.parking_add(
+            parking.parking_add(
                 session=access.session,
                 user=request.user,
                 text=form.cleaned_data["text"],
                 question_id=info.id,
             )
-        except services.ServiceError as exc:
+        except ServiceError as exc:
             error = str(exc)
     else:
         error = f"Parking lot: {form.errors['text'][0]}"
@@ -369,7 +374,7 @@ def parking_dismiss(request: HttpRequest, session_uuid: UUID, item_uuid: UUID) -
     item = get_object_or_404(ParkingLotItem, session=access.session, uuid=item_uuid)
     if not access.can_manage and item.created_by_id != request.user.pk:
         raise PermissionDenied("Only the facilitator or who parked it can remove an item.")
-    live.parking_dismiss(item=item)
+    parking.parking_dismiss(item=item)
     return _done(request, access, info)
 
 
@@ -377,7 +382,7 @@ def parking_dismiss(request: HttpRequest, session_uuid: UUID, item_uuid: UUID) -
 
 
 def _round(access: SessionAccess, info: QuestionInfo) -> BlindRound:
-    round_ = live.open_round(access.session, info.id)
+    round_ = blind_rounds.open_round(access.session, info.id)
     if round_ is None:
         raise Http404("No blind round is open on this question.")
     return round_
@@ -392,32 +397,32 @@ def blind(request: HttpRequest, session_uuid: UUID, question_uuid: UUID, step: s
         raise PermissionDenied("Only the facilitator runs blind rounds.")
     try:
         if step == "open":
-            live.blind_open(session=access.session, user=request.user, question_id=info.id)
+            blind_rounds.blind_open(session=access.session, user=request.user, question_id=info.id)
         elif step == "pick":
             _require_answering(access)
             select = request.POST.get("select")
             if select not in ("0", "1"):
                 return HttpResponse("Say select=1 or select=0.", status=400)
-            live.blind_pick(
+            blind_rounds.blind_pick(
                 round_=_round(access, info),
                 user=request.user,
                 choice_ident=request.POST.get("choice", ""),
                 select=select == "1",
             )
         elif step == "reveal":
-            live.blind_reveal(round_=_round(access, info), user=request.user)
+            blind_rounds.blind_reveal(round_=_round(access, info), user=request.user)
         elif step == "agree":
             known = {c.ident for c in info.choices}
-            live.blind_agree(
+            blind_rounds.blind_agree(
                 round_=_round(access, info),
                 user=request.user,
                 selected=set(request.POST.getlist("selected")) & known,
             )
         elif step == "cancel":
-            live.blind_cancel(round_=_round(access, info), user=request.user)
+            blind_rounds.blind_cancel(round_=_round(access, info), user=request.user)
         else:
             raise Http404("No such step.")
-    except services.ServiceError as exc:
+    except ServiceError as exc:
         if request.htmx:
             return HttpResponse(str(exc), status=400, content_type="text/plain")
         messages.error(request, str(exc))

@@ -11,8 +11,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from reviews import live, services
+from reviews import focus, sessions
 from reviews.access import SessionAccess, session_for_user, workload_for_user
+from reviews.errors import ServiceError
 from reviews.forms import (
     BudgetForm,
     ChecklistForm,
@@ -42,7 +43,7 @@ def session_create(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            session = services.session_create(
+            session = sessions.session_create(
                 workload=workload,
                 user=request.user,
                 title=data["title"],
@@ -53,7 +54,7 @@ def session_create(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
                 preparation_starts_on=timezone.localdate(data["review_starts_at"])
                 - timedelta(days=data["preparation_days"]),
             )
-        except services.ServiceError as exc:
+        except ServiceError as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, "Review planned. Invite the participants next.")
@@ -63,10 +64,10 @@ def session_create(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
 
 def _detail_context(access: SessionAccess, request: HttpRequest) -> dict:
     session = access.session
-    counts = live.risk_counts(session)
+    counts = sessions.risk_counts(session)
     total = sum(counts.values())
     answered = total - counts["UNANSWERED"]
-    budgets = live.budgets(session)
+    budgets = focus.budgets(session)
     timeline = []
     changes = {c.to_phase: c.at for c in session.phase_changes.all()}
     planned = {
@@ -97,7 +98,7 @@ def _detail_context(access: SessionAccess, request: HttpRequest) -> dict:
         "answered": answered,
         "total": total,
         "percent": round(100 * answered / total) if total else 0,
-        "readiness": live.readiness(session),
+        "readiness": sessions.readiness(session),
         "timeline": timeline,
         "moves": [(p, Phase(p).label) for p in session.allowed_moves()],
         "phase_changes": session.phase_changes.select_related("by"),
@@ -153,7 +154,7 @@ def session_schedule(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
         },
     )
     if request.method == "POST" and form.is_valid():
-        services.session_update_plan(session=session, user=request.user, **form.cleaned_data)
+        sessions.session_update_plan(session=session, user=request.user, **form.cleaned_data)
         messages.success(request, "Schedule saved.")
         return redirect("reviews:session_detail", session.uuid)
     return render(request, "reviews/session_schedule.html", {"form": form, "session": session})
@@ -164,8 +165,8 @@ def session_phase(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
     access = session_for_user(request.user, session_uuid)
     to_phase = request.POST.get("to", "")
     try:
-        services.session_move(session=access.session, user=request.user, to_phase=to_phase)
-    except services.ServiceError as exc:
+        sessions.session_move(session=access.session, user=request.user, to_phase=to_phase)
+    except ServiceError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"The review is now in {Phase(to_phase).label.lower()}.")
@@ -179,7 +180,7 @@ def session_checklist(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
         raise PermissionDenied("Only participants have a preparation checklist.")
     form = ChecklistForm(request.POST)
     form.is_valid()  # three optional booleans: always valid
-    services.checklist_update(participant=access.participant, **form.cleaned_data)
+    sessions.checklist_update(participant=access.participant, **form.cleaned_data)
     if request.htmx:
         return HttpResponse(status=204)
     messages.success(request, "Checklist saved.")
@@ -191,9 +192,9 @@ def session_budgets(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
     access = session_for_user(request.user, session_uuid)
     if not access.can_manage:
         raise PermissionDenied("Only the facilitator can set time budgets.")
-    form = BudgetForm(request.POST, budgets=live.budgets(access.session))
+    form = BudgetForm(request.POST, budgets=focus.budgets(access.session))
     if form.is_valid():
-        services.budgets_update(session=access.session, minutes=form.minutes())
+        sessions.budgets_update(session=access.session, minutes=form.minutes())
         messages.success(request, "Time budgets saved.")
     else:
         messages.error(request, "Each budget is a number of minutes between 0 and 600.")
@@ -214,9 +215,9 @@ def participant_role(request: HttpRequest, session_uuid: UUID, participant_id: i
     form = ParticipantRoleForm(request.POST)
     try:
         if not form.is_valid():
-            raise services.ServiceError("Choose one of the listed roles.")
-        services.participant_change_role(participant=participant, role=form.cleaned_data["role"])
-    except services.ServiceError as exc:
+            raise ServiceError("Choose one of the listed roles.")
+        sessions.participant_change_role(participant=participant, role=form.cleaned_data["role"])
+    except ServiceError as exc:
         messages.error(request, str(exc))
     return redirect("reviews:session_detail", access.session.uuid)
 
@@ -227,8 +228,8 @@ def participant_remove(
 ) -> HttpResponse:
     access, participant = _participant_for_manager(request, session_uuid, participant_id)
     try:
-        services.participant_remove(participant=participant)
-    except services.ServiceError as exc:
+        sessions.participant_remove(participant=participant)
+    except ServiceError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"{participant.user} no longer takes part.")

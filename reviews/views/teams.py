@@ -5,8 +5,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from reviews import services
+from reviews import teams
 from reviews.access import team_for_user
+from reviews.errors import ServiceError
 from reviews.forms import MemberAddForm, MemberRoleForm, TeamForm
 from reviews.models import Membership
 
@@ -15,7 +16,7 @@ from reviews.models import Membership
 def team_list(request: HttpRequest) -> HttpResponse:
     form = TeamForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        team = services.team_create(name=form.cleaned_data["name"], user=request.user)
+        team = teams.team_create(name=form.cleaned_data["name"], user=request.user)
         messages.success(request, f"Team “{team.name}” created. You are its admin.")
         return redirect("reviews:team_detail", team.uuid)
     memberships = Membership.objects.for_user(request.user).select_related("team")
@@ -61,9 +62,9 @@ def member_role(request: HttpRequest, team_uuid: UUID, member_id: int) -> HttpRe
         messages.error(request, "Choose one of the listed roles.")
     else:
         try:
-            services.membership_change_role(membership=member, role=form.cleaned_data["role"])
+            teams.membership_change_role(membership=member, role=form.cleaned_data["role"])
             messages.success(request, f"{member.user.username} is now {member.get_role_display()}.")
-        except services.ServiceError as exc:
+        except ServiceError as exc:
             messages.error(request, str(exc))
     return redirect("reviews:team_detail", team_uuid)
 
@@ -72,9 +73,9 @@ def member_role(request: HttpRequest, team_uuid: UUID, member_id: int) -> HttpRe
 def member_remove(request: HttpRequest, team_uuid: UUID, member_id: int) -> HttpResponse:
     member = _member_for_admin(request, team_uuid, member_id)
     try:
-        services.membership_remove(membership=member)
+        teams.membership_remove(membership=member)
         messages.success(request, f"{member.user.username} removed from the team.")
-    except services.ServiceError as exc:
+    except ServiceError as exc:
         messages.error(request, str(exc))
     if member.user_id == request.user.id:
         return redirect("reviews:team_list")

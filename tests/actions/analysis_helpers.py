@@ -7,8 +7,8 @@ import re
 
 from actions import findings
 from actions.models import Finding
+from reviews.answers import answer_set_exact
 from reviews.models import Answer, Participant, Phase, ReviewSession
-from reviews.services import answer_set_exact
 from tests.conftest import make_user
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from actions import reminders
 from actions.models import ActionItem, Finding, Reminder
-from reviews import services
+from reviews import sessions
 from reviews.models import Participant, ParticipantRole, Phase, ReviewSession
 
 
@@ -25,7 +25,7 @@ def travel(day: date, hour: int = 8, minute: int = 0):
 
 def make_session(cast, *, starts: datetime, title: str = "Checkout review") -> ReviewSession:
     """A session facilitated by the team admin (alice), with bob as workload owner."""
-    session = services.session_create(
+    session = sessions.session_create(
         workload=cast.workload,
         user=cast.admin,
         title=title,

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from actions import dashboards, findings, items
-from reviews import services as review_services
+from reviews import sessions
 from reviews.models import Membership, Team, Workload, WorkloadType
 from tests.actions.analysis_helpers import analysed, set_risk
 
@@ -32,7 +32,7 @@ def new_workload(team, name, owner, **extra):
 
 
 def new_session(workload, user, *, days=10, title="Review"):
-    return review_services.session_create(
+    return sessions.session_create(
         workload=workload,
         user=user,
         title=title,

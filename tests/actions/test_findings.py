@@ -12,7 +12,8 @@ from django.utils import timezone
 from actions import findings
 from actions.models import Finding
 from questionnaires.models import Choice, FrameworkPillar, Lens, Pillar, Question, RiskRule
-from reviews import services as review_services
+from reviews import sessions
+from reviews.answers import answer_set_applicability, answer_set_exact
 from reviews.models import PILLAR_PRIORITIES, Answer, Phase, SessionLens, WorkloadType
 from tests.actions.analysis_helpers import framework_answer, move_to, set_risk
 
@@ -82,7 +83,7 @@ def test_only_high_and_medium_risks_become_findings(review, cast):
     set_risk(review, "ops-model", "MEDIUM", cast.admin)
     set_risk(review, "identities", "NONE", cast.admin)
     answer = framework_answer(review, "securely-operate")
-    review_services.answer_set_applicability(
+    answer_set_applicability(
         answer=answer, user=cast.admin, not_applicable=True, reason="out_of_scope"
     )
     result = findings.findings_sync(session=review)
@@ -161,7 +162,7 @@ def test_a_lens_pillar_outside_the_framework_ranks_after_all_six(review, cast):
 
 def test_lens_order_breaks_ties_within_a_pillar(cast, lenses):
     serverless = lenses["Serverless Lens"]
-    review = review_services.session_create(
+    review = sessions.session_create(
         workload=cast.workload,
         user=cast.admin,
         title="With the Serverless lens",
@@ -173,7 +174,7 @@ def test_lens_order_breaks_ties_within_a_pillar(cast, lenses):
     sls_choices = set(
         sls.question.choices.filter(is_none_of_these=True).values_list("ident", flat=True)
     )
-    review_services.answer_set_exact(answer=sls, user=cast.admin, selected=sls_choices)
+    answer_set_exact(answer=sls, user=cast.admin, selected=sls_choices)
     set_risk(review, "securely-operate", "HIGH", cast.admin)
     sls.refresh_from_db()
     assert sls.risk == "HIGH"

@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from actions import followups, reminders
 from actions.models import ActionChange, ActionItem, FollowUp, FollowUpNote, Occasion, Reminder
+from reviews.errors import ServiceError
 from reviews.models import Milestone, Participant, Phase, ReviewSession
-from reviews.services import ServiceError
 from tests.actions.cadence_helpers import at, make_action, make_session, publish, travel
 
 pytestmark = pytest.mark.usefixtures("lenses")

@@ -12,8 +12,8 @@ from django.utils import timezone
 from actions import items
 from actions.models import ActionChange, ActionItem
 from questionnaires.models import Choice
+from reviews.errors import ServiceError
 from reviews.models import Membership
-from reviews.services import ServiceError
 from tests.actions.analysis_helpers import analysed
 from tests.conftest import make_user
 
@@ -130,9 +130,9 @@ def test_a_past_due_date_is_allowed_when_editing(cast, review):
 
 
 def test_a_finding_from_another_review_is_refused(cast, review, lenses):
-    from reviews import services as review_services
+    from reviews import sessions
 
-    second = review_services.session_create(
+    second = sessions.session_create(
         workload=cast.workload,
         user=cast.admin,
         title="Second",

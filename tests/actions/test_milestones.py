@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from actions import items, milestones
 from questionnaires.models import Lens
-from reviews import services as review_services
+from reviews import answers, sessions
 from reviews.models import Milestone
 from tests.actions.analysis_helpers import analysed, framework_answer, set_risk
 
@@ -33,7 +33,7 @@ def answered(review, cast):
     set_risk(review, "manage-service-limits", "HIGH", cast.admin)
     set_risk(review, "identities", "MEDIUM", cast.admin)
     set_risk(review, "priorities", "NONE", cast.admin)
-    review_services.answer_save_notes(
+    answers.answer_save_notes(
         answer=framework_answer(review, "priorities"),
         user=cast.admin,
         text="Agreed.",
@@ -86,7 +86,7 @@ def test_later_changes_never_alter_a_milestone(answered, cast):
     milestone = save(cast)
     frozen = Milestone.objects.get(pk=milestone.pk).snapshot
     set_risk(answered, "manage-service-limits", "NONE", cast.admin)
-    review_services.answer_save_notes(
+    answers.answer_save_notes(
         answer=framework_answer(answered, "priorities"),
         user=cast.admin,
         text="Changed.",
@@ -102,7 +102,7 @@ def test_later_changes_never_alter_a_milestone(answered, cast):
 
 
 def test_the_default_source_is_the_latest_session_with_answers(answered, cast, lenses):
-    newer = review_services.session_create(
+    newer = sessions.session_create(
         workload=cast.workload,
         user=cast.admin,
         title="Not started",

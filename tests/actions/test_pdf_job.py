@@ -17,7 +17,7 @@ from pypdf import PdfReader
 from actions import pdf, tasks
 from actions.models import PlanDocument
 from config.celery import app as celery_app
-from reviews.services import ServiceError
+from reviews.errors import ServiceError
 from tests.actions.pdf_helpers import owners_of, pdf_text, pending_document, plan_session
 
 Status = PlanDocument.Status

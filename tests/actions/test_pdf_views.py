@@ -67,7 +67,7 @@ def test_outsider_gets_404_on_every_url(client, cast, review):
 
 
 def test_a_document_of_another_session_is_404(client, cast, review, lenses):
-    from reviews.services import session_create
+    from reviews.sessions import session_create
 
     other = session_create(
         workload=cast.workload,

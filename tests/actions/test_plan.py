@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from actions import items, plan, tasks
 from actions.models import ActionItem, PlanDocument, PlanRecap
+from reviews.errors import ServiceError
 from reviews.models import Milestone, Phase
-from reviews.services import ServiceError
 from tests.actions.analysis_helpers import analysed, join, move_to
 
 

@@ -14,7 +14,7 @@ from django.core import mail
 from actions import followups, items, reminders
 from actions import plan as action_plan
 from actions.models import ActionItem, FollowUp, Reminder
-from reviews import services
+from reviews import sessions
 from reviews.models import Participant, ParticipantRole, Phase, ReviewSession
 from tests.actions.cadence_helpers import accepted_finding, at, days, ready, sweep, travel
 
@@ -67,7 +67,7 @@ def test_a_review_from_planning_to_its_third_follow_up(cast):
         return ActionItem.objects.get(pk=state[name].pk)
 
     def plan():
-        state["session"] = services.session_create(
+        state["session"] = sessions.session_create(
             workload=workload,
             user=alice,
             title="Checkout: spring review",
@@ -81,11 +81,11 @@ def test_a_review_from_planning_to_its_third_follow_up(cast):
         ready(state["session"], bob)
 
     def hold_review():
-        services.session_move(session=session(), user=alice, to_phase=Phase.REVIEW)
-        services.session_move(session=session(), user=alice, to_phase=Phase.ANALYSIS)
+        sessions.session_move(session=session(), user=alice, to_phase=Phase.REVIEW)
+        sessions.session_move(session=session(), user=alice, to_phase=Phase.ANALYSIS)
 
     def make_plan():
-        services.session_move(session=session(), user=alice, to_phase=Phase.ACTION_PLAN)
+        sessions.session_move(session=session(), user=alice, to_phase=Phase.ACTION_PLAN)
         for name, owner, due in (
             ("A1", bob, date(2027, 4, 30)),
             ("A2", fay, date(2027, 5, 20)),
@@ -104,7 +104,7 @@ def test_a_review_from_planning_to_its_third_follow_up(cast):
 
     def publish_plan():
         action_plan.plan_publish(session=session(), user=alice)
-        services.session_move(session=session(), user=alice, to_phase=Phase.FOLLOW_UP)
+        sessions.session_move(session=session(), user=alice, to_phase=Phase.FOLLOW_UP)
 
     def change(name, user, **changes):
         return lambda: items.action_update(action=action(name), user=user, changes=changes)
@@ -134,7 +134,7 @@ def test_a_review_from_planning_to_its_third_follow_up(cast):
         date(2027, 6, 10): change("A3", bob, status="done"),
         date(2027, 7, 7): finish(3),
         date(2027, 7, 10): change("A2", fay, status="done"),
-        date(2027, 7, 12): lambda: services.session_move(
+        date(2027, 7, 12): lambda: sessions.session_move(
             session=session(), user=alice, to_phase=Phase.CLOSED
         ),
     }
@@ -211,7 +211,7 @@ def test_a_review_from_planning_to_its_third_follow_up(cast):
 
 def test_an_action_that_slips_overdue_then_gets_a_new_date(cast, lenses):
     with travel(date(2027, 3, 1)):
-        session = services.session_create(
+        session = sessions.session_create(
             workload=cast.workload,
             user=cast.admin,
             title="Checkout review",

@@ -120,7 +120,7 @@ def build(bench_url: str, redis_url: str) -> list[Room]:
     from django.core.management import call_command
     from django.utils import timezone
 
-    from reviews import services
+    from reviews import sessions
     from reviews.models import (
         Membership,
         Participant,
@@ -145,7 +145,7 @@ def build(bench_url: str, redis_url: str) -> list[Room]:
         workload = Workload.objects.create(
             team=team, name=f"W{s}", workload_type=WorkloadType.PUBLIC_API, owner=facilitator
         )
-        session = services.session_create(
+        session = sessions.session_create(
             workload=workload, user=facilitator, title=f"Review {s}", kind="periodic",
             review_starts_at=timezone.now() + timedelta(hours=1),
         )  # fmt: skip

@@ -62,7 +62,7 @@ def _medium_choices(question) -> set[str]:
 def answer_all(*, session, user, limit: int | None = None) -> None:
     """Answer the session's questions with a mix of risks: some fully in place, some
     medium, some high, some not applicable; Markdown notes on every third."""
-    from reviews import services
+    from reviews.answers import answer_save_notes, answer_set_applicability, answer_set_exact
     from reviews.models import Answer
 
     answers = list(
@@ -76,7 +76,7 @@ def answer_all(*, session, user, limit: int | None = None) -> None:
         practices = {c.ident for c in choices if not c.is_none_of_these}
         nones = {c.ident for c in choices if c.is_none_of_these}
         if i % 7 == 6:
-            services.answer_set_applicability(
+            answer_set_applicability(
                 answer=answer, user=user, not_applicable=True, reason="out_of_scope"
             )
         else:
@@ -89,10 +89,10 @@ def answer_all(*, session, user, limit: int | None = None) -> None:
                 selected = set(sorted(practices)[:1])
             else:
                 selected = nones or set()
-            services.answer_set_exact(answer=answer, user=user, selected=selected)
+            answer_set_exact(answer=answer, user=user, selected=selected)
         if i % 3 == 0:
             answer.refresh_from_db()
-            services.answer_save_notes(
+            answer_save_notes(
                 answer=answer,
                 user=user,
                 text=NOTES[(i // 3) % len(NOTES)],
@@ -129,7 +129,9 @@ def populate(
         for k, user in enumerate(raters.get("impact", [])):
             analysis.rating_set(finding=finding, user=user, kind="impact", value=(n + k) % 5 + 1)
         for k, user in enumerate(raters.get("effort", [])):
-            analysis.rating_set(finding=finding, user=user, kind="effort", value=(n * 2 + k) % 5 + 1)
+            analysis.rating_set(
+                finding=finding, user=user, kind="effort", value=(n * 2 + k) % 5 + 1
+            )
     if len(findings) > 3:
         analysis.finding_accept(
             finding=findings[-1],
@@ -174,7 +176,7 @@ def build(*, actions: int = ACTIONS):
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from reviews import services
+    from reviews import sessions, teams
     from reviews.models import Membership, Participant, Workload, WorkloadType
 
     User = get_user_model()
@@ -196,7 +198,7 @@ def build(*, actions: int = ACTIONS):
             ),
             role,
         )
-    team = services.team_create(name="Commerce", user=people["sam"][0])
+    team = teams.team_create(name="Commerce", user=people["sam"][0])
     for user, role in list(people.values())[1:]:
         Membership.objects.create(team=team, user=user, role=role)
     users = {name: user for name, (user, _) in people.items()}
@@ -207,7 +209,7 @@ def build(*, actions: int = ACTIONS):
         is_critical=True,
         owner=users["olivia"],
     )
-    session = services.session_create(
+    session = sessions.session_create(
         workload=workload,
         user=users["sam"],
         title="Quarterly review",

@@ -86,7 +86,7 @@ class Builder:
     def add_sessions(self, count: int) -> None:
         from actions.models import ActionItem, Finding
         from reviews.models import Participant, ReviewSession, Workload
-        from reviews.services import plan_dates
+        from reviews.sessions import plan_dates
 
         rnd, today, now = self.random, self.today, self.now
         workloads = Workload.objects.bulk_create(

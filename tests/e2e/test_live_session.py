@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from reviews import services
+from reviews import sessions
 from reviews.models import Answer, Participant, ParticipantRole
 
 A_CHOICE = "ops_priorities_ext_cust_needs"
@@ -19,7 +19,7 @@ B_CHOICE = "ops_priorities_int_cust_needs"
 @pytest.fixture
 def room(live, cast, lenses):
     """Alice facilitates, Bob (operations) answers; both have the first question open."""
-    review = services.session_create(
+    review = sessions.session_create(
         workload=cast.workload, user=cast.admin, title="Live review", kind="periodic",
         review_starts_at=timezone.now() + timedelta(hours=1),
     )  # fmt: skip

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from actions.models import ActionItem, PlanDocument
 from config.celery import app as celery_app
-from reviews import services
+from reviews import sessions
 from reviews.models import Participant, ParticipantRole
 
 
@@ -26,7 +26,7 @@ def eager_tasks():
 
 def test_a_whole_review(live, cast, lenses, settings, tmp_path, eager_tasks):
     settings.MEDIA_ROOT = tmp_path
-    review = services.session_create(
+    review = sessions.session_create(
         workload=cast.workload, user=cast.admin, title="Checkout: quarterly review",
         kind="critical_quarterly", review_starts_at=timezone.now() + timedelta(days=1),
     )  # fmt: skip

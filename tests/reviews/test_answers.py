@@ -6,7 +6,8 @@ import threading
 import pytest
 from django.db import connection
 
-from reviews import services
+from reviews import answers, sessions
+from reviews.errors import ServiceError
 from reviews.models import Answer, AnswerChange
 from tests.conftest import require_postgres
 
@@ -29,7 +30,7 @@ def selected(answer):
 
 
 def toggle(answer, user, ident, select=True):
-    return services.answer_toggle(answer=answer, user=user, choice_ident=ident, select=select)
+    return answers.answer_toggle(answer=answer, user=user, choice_ident=ident, select=select)
 
 
 def test_toggling_updates_selection_risk_and_history(answer, cast):
@@ -84,50 +85,50 @@ def test_selecting_twice_or_unselecting_absent_is_harmless(
 
 
 def test_unknown_choice_is_refused(answer, cast):
-    with pytest.raises(services.ServiceError, match="is not a choice of this question"):
+    with pytest.raises(ServiceError, match="is not a choice of this question"):
         toggle(answer, cast.member, "sec_securely_operate_multi_accounts")
 
 
 def test_whole_form_update_only_applies_what_the_person_changed(answer, cast):
     toggle(answer, cast.member, HIGH[0])
     # Someone else's page showed nothing selected; they tick HIGH[1] and submit the form.
-    services.answer_update(answer=answer, user=cast.admin, selected={HIGH[1]}, shown=set())
+    answers.answer_update(answer=answer, user=cast.admin, selected={HIGH[1]}, shown=set())
     assert selected(answer) == {HIGH[0], HIGH[1]}
     # A page that showed HIGH[0] selected and unticks it removes only that one.
-    services.answer_update(answer=answer, user=cast.admin, selected=set(), shown={HIGH[0]})
+    answers.answer_update(answer=answer, user=cast.admin, selected=set(), shown={HIGH[0]})
     assert selected(answer) == {HIGH[1]}
 
 
 def test_set_exact_replaces_the_selection(answer, cast):
     toggle(answer, cast.member, HIGH[0])
-    services.answer_set_exact(answer=answer, user=cast.admin, selected=set(MEDIUM))
+    answers.answer_set_exact(answer=answer, user=cast.admin, selected=set(MEDIUM))
     assert selected(answer) == set(MEDIUM)
     assert AnswerChange.objects.filter(answer=answer, action="agreed").count() == 1
-    with pytest.raises(services.ServiceError, match="cannot be agreed together"):
-        services.answer_set_exact(
+    with pytest.raises(ServiceError, match="cannot be agreed together"):
+        answers.answer_set_exact(
             answer=answer, user=cast.admin, selected={"ops_priorities_no", HIGH[0]}
         )
 
 
 def test_not_applicable_keeps_choices_and_comes_back(answer, cast):
     toggle(answer, cast.member, HIGH[0])
-    services.answer_set_applicability(
+    answers.answer_set_applicability(
         answer=answer, user=cast.member, not_applicable=True, reason="out_of_scope"
     )
     answer.refresh_from_db()
     assert (answer.risk, answer.not_applicable_reason) == ("NOT_APPLICABLE", "out_of_scope")
     assert selected(answer) == {HIGH[0]}
-    services.answer_set_applicability(answer=answer, user=cast.member, not_applicable=False)
+    answers.answer_set_applicability(answer=answer, user=cast.member, not_applicable=False)
     answer.refresh_from_db()
     assert answer.risk == "HIGH" and not answer.not_applicable
-    with pytest.raises(services.ServiceError, match="Choose why"):
-        services.answer_set_applicability(
+    with pytest.raises(ServiceError, match="Choose why"):
+        answers.answer_set_applicability(
             answer=answer, user=cast.member, not_applicable=True, reason="lunch"
         )
 
 
 def test_selecting_a_choice_makes_the_question_apply_again(answer, cast):
-    services.answer_set_applicability(
+    answers.answer_set_applicability(
         answer=answer, user=cast.member, not_applicable=True, reason="other"
     )
     toggle(answer, cast.member, HIGH[0])
@@ -136,15 +137,15 @@ def test_selecting_a_choice_makes_the_question_apply_again(answer, cast):
 
 
 def test_notes_carry_a_revision_and_a_stale_save_is_a_conflict(answer, cast):
-    answer = services.answer_save_notes(
+    answer = answers.answer_save_notes(
         answer=answer, user=cast.member, text="First", base_revision=0
     )
     assert (answer.notes, answer.notes_revision) == ("First", 1)
-    answer = services.answer_save_notes(
+    answer = answers.answer_save_notes(
         answer=answer, user=cast.admin, text="Second", base_revision=1
     )
-    with pytest.raises(services.NotesConflict) as conflict:
-        services.answer_save_notes(
+    with pytest.raises(answers.NotesConflict) as conflict:
+        answers.answer_save_notes(
             answer=answer, user=cast.member, text="Mine, from revision 1", base_revision=1
         )
     assert conflict.value.yours == "Mine, from revision 1"
@@ -154,15 +155,15 @@ def test_notes_carry_a_revision_and_a_stale_save_is_a_conflict(answer, cast):
 
 
 def test_saving_the_same_text_is_not_a_conflict_and_changes_nothing(answer, cast):
-    services.answer_save_notes(answer=answer, user=cast.member, text="Same", base_revision=0)
-    services.answer_save_notes(answer=answer, user=cast.admin, text="Same", base_revision=0)
+    answers.answer_save_notes(answer=answer, user=cast.member, text="Same", base_revision=0)
+    answers.answer_save_notes(answer=answer, user=cast.admin, text="Same", base_revision=0)
     answer.refresh_from_db()
     assert answer.notes_revision == 1
 
 
 def test_notes_length_is_limited(answer, cast):
-    with pytest.raises(services.ServiceError, match="limited to 10,000 characters"):
-        services.answer_save_notes(
+    with pytest.raises(ServiceError, match="limited to 10,000 characters"):
+        answers.answer_save_notes(
             answer=answer, user=cast.member, text="x" * 10_001, base_revision=0
         )
 
@@ -175,7 +176,7 @@ def test_two_people_toggling_different_choices_at_once_both_win(cast, lenses):
 
     from django.utils import timezone
 
-    review = services.session_create(
+    review = sessions.session_create(
         workload=cast.workload,
         user=cast.admin,
         title="R",
@@ -189,7 +190,7 @@ def test_two_people_toggling_different_choices_at_once_both_win(cast, lenses):
     def worker(ident):
         try:
             barrier.wait(timeout=10)
-            services.answer_toggle(answer=answer, user=cast.member, choice_ident=ident, select=True)
+            answers.answer_toggle(answer=answer, user=cast.member, choice_ident=ident, select=True)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:

@@ -10,8 +10,9 @@ import time_machine
 from django.urls import reverse
 
 from reviews import cadence
+from reviews.errors import ServiceError
 from reviews.models import Participant, Phase, ReviewSession, SessionKind, Workload
-from reviews.services import ServiceError, session_create
+from reviews.sessions import session_create
 
 TODAY = date(2027, 3, 1)  # a Monday
 
@@ -169,7 +170,7 @@ def test_the_proposed_schedule_looks_ahead(cast, lenses):
 
 
 def test_closing_a_review_proposes_the_next_one(cast, lenses):
-    from reviews.services import session_move
+    from reviews.sessions import session_move
 
     workload = periodic(cast, 6)
     with time_machine.travel(datetime(2027, 3, 1, 9, tzinfo=UTC), tick=False):

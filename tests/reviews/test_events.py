@@ -212,9 +212,9 @@ def test_a_change_reaches_the_stream(asgi_server, cast, lenses):
 
     from django.utils import timezone
 
-    from reviews import services
+    from reviews import sessions
 
-    review = services.session_create(
+    review = sessions.session_create(
         workload=cast.workload,
         user=cast.admin,
         title="R",
@@ -265,9 +265,9 @@ def test_stream_is_a_404_for_outsiders_and_needs_a_login(asgi_server, cast, lens
 
     from django.utils import timezone
 
-    from reviews import services
+    from reviews import sessions
 
-    review = services.session_create(
+    review = sessions.session_create(
         workload=cast.workload,
         user=cast.admin,
         title="R",

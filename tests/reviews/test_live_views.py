@@ -4,7 +4,7 @@ and who may do what."""
 import pytest
 from django.urls import reverse
 
-from reviews import live, services
+from reviews import answers, focus
 from reviews.models import BlindRound, ParkingLotItem, Participant, ParticipantRole
 
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -37,7 +37,7 @@ def test_live_redirects_to_the_first_unanswered_question(client, people, review,
 
 def test_live_redirects_to_the_facilitators_focus(client, people, review):
     target = review.answers.select_related("question").get(question__ident="securely-operate")
-    live.focus_set(session=review, user=people.admin, question_id=target.question_id)
+    focus.focus_set(session=review, user=people.admin, question_id=target.question_id)
     client.force_login(people.member)
     response = client.get(reverse("reviews:session_live", args=[review.uuid]))
     assert response["Location"] == q_url("question", review, target)
@@ -94,7 +94,7 @@ def test_toggle_needs_a_valid_select_and_choice(client, people, review, answer):
 
 
 def test_plain_form_posts_apply_as_operations(client, people, review, answer):
-    services.answer_toggle(
+    answers.answer_toggle(
         answer=answer, user=people.admin, choice_ident="ops_priorities_int_cust_needs", select=True
     )
     client.force_login(people.member)
@@ -171,7 +171,7 @@ def test_notes_save_and_render_sanitised(client, people, review, answer):
 
 
 def test_stale_notes_save_shows_both_versions(client, people, review, answer):
-    services.answer_save_notes(answer=answer, user=people.admin, text="Theirs", base_revision=0)
+    answers.answer_save_notes(answer=answer, user=people.admin, text="Theirs", base_revision=0)
     client.force_login(people.member)
     response = client.post(
         q_url("notes_save", review, answer), {"text": "Mine", "revision": "0"}, **HX
@@ -191,7 +191,7 @@ def test_notes_stale_fragment_warns_the_editor(client, people, review, answer):
     client.force_login(people.member)
     url = q_url("question_fragment", review, answer, "notes_stale")
     assert "Someone changed" not in client.get(url + "?revision=0", **HX).content.decode()
-    services.answer_save_notes(answer=answer, user=people.admin, text="New", base_revision=0)
+    answers.answer_save_notes(answer=answer, user=people.admin, text="New", base_revision=0)
     assert "Someone changed these notes" in client.get(url + "?revision=0", **HX).content.decode()
 
 
@@ -223,7 +223,7 @@ def test_unknown_fragment_is_404(client, people, review, answer):
 
 
 def test_history_lists_who_changed_what(client, people, review, answer):
-    services.answer_toggle(answer=answer, user=people.member, choice_ident=HIGH0, select=True)
+    answers.answer_toggle(answer=answer, user=people.member, choice_ident=HIGH0, select=True)
     client.force_login(people.viewer)
     body = client.get(q_url("question_history", review, answer)).content.decode()
     assert (

@@ -6,7 +6,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from reviews import services
+from reviews import sessions
+from reviews.errors import ServiceError
 from reviews.models import PHASE_MOVES, Participant, ParticipantRole, Phase, PhaseChange
 
 LEGAL = {(src, dst) for src, targets in PHASE_MOVES.items() for dst in targets}
@@ -31,7 +32,7 @@ def test_the_machine_goes_forward_one_step_and_back_one_step():
 @pytest.mark.parametrize(("src", "dst"), sorted(LEGAL))
 def test_every_legal_move_is_made_and_recorded(cast, review, src, dst):
     put_in(review, src)
-    moved = services.session_move(session=review, user=cast.admin, to_phase=dst)
+    moved = sessions.session_move(session=review, user=cast.admin, to_phase=dst)
     assert moved.phase == dst
     change = PhaseChange.objects.filter(session=review).latest("at", "pk")
     assert (change.from_phase, change.to_phase, change.by) == (src, dst, cast.admin)
@@ -41,8 +42,8 @@ def test_every_legal_move_is_made_and_recorded(cast, review, src, dst):
 def test_every_illegal_move_is_refused_with_a_clear_message(cast, review, src, dst):
     put_in(review, src)
     before = PhaseChange.objects.count()
-    with pytest.raises(services.ServiceError) as refused:
-        services.session_move(session=review, user=cast.admin, to_phase=dst)
+    with pytest.raises(ServiceError) as refused:
+        sessions.session_move(session=review, user=cast.admin, to_phase=dst)
     message = str(refused.value)
     if src == Phase.CLOSED:
         assert message == "This review is closed: it cannot move to another phase."
@@ -55,8 +56,8 @@ def test_every_illegal_move_is_refused_with_a_clear_message(cast, review, src, d
 
 
 def test_unknown_phase_is_refused(cast, review):
-    with pytest.raises(services.ServiceError, match="“lunch” is not a phase"):
-        services.session_move(session=review, user=cast.admin, to_phase="lunch")
+    with pytest.raises(ServiceError, match="“lunch” is not a phase"):
+        sessions.session_move(session=review, user=cast.admin, to_phase="lunch")
 
 
 @pytest.mark.parametrize(
@@ -64,8 +65,8 @@ def test_unknown_phase_is_refused(cast, review):
 )
 def test_only_the_facilitator_moves_the_review(cast, review, role):
     Participant.objects.create(session=review, user=cast.member, role=role)
-    with pytest.raises(services.ServiceError, match="Only the facilitator"):
-        services.session_move(session=review, user=cast.member, to_phase=Phase.REVIEW)
+    with pytest.raises(ServiceError, match="Only the facilitator"):
+        sessions.session_move(session=review, user=cast.member, to_phase=Phase.REVIEW)
     review.refresh_from_db()
     assert review.phase == Phase.PREPARATION
 
@@ -74,20 +75,20 @@ def test_team_admin_who_is_not_facilitator_cannot_move(cast, review):
     Participant.objects.filter(session=review, user=cast.admin).update(
         role=ParticipantRole.OBSERVER
     )
-    with pytest.raises(services.ServiceError, match="Only the facilitator"):
-        services.session_move(session=review, user=cast.admin, to_phase=Phase.REVIEW)
+    with pytest.raises(ServiceError, match="Only the facilitator"):
+        sessions.session_move(session=review, user=cast.admin, to_phase=Phase.REVIEW)
 
 
 def test_follow_up_needs_a_published_plan(cast, review):
     review.phase = Phase.ACTION_PLAN
     review.save(update_fields=["phase"])
-    with pytest.raises(services.ServiceError, match="Publish the action plan before"):
-        services.session_move(session=review, user=cast.admin, to_phase=Phase.FOLLOW_UP)
+    with pytest.raises(ServiceError, match="Publish the action plan before"):
+        sessions.session_move(session=review, user=cast.admin, to_phase=Phase.FOLLOW_UP)
 
 
 def test_closing_records_the_time_and_proposes_the_next_review(cast, review):
     put_in(review, Phase.FOLLOW_UP)
-    services.session_move(session=review, user=cast.admin, to_phase=Phase.CLOSED)
+    sessions.session_move(session=review, user=cast.admin, to_phase=Phase.CLOSED)
     review.refresh_from_db()
     cast.workload.refresh_from_db()
     assert review.closed_at is not None
@@ -96,15 +97,15 @@ def test_closing_records_the_time_and_proposes_the_next_review(cast, review):
 
 
 def test_leaving_the_review_stops_the_pillar_clock(cast, review):
-    from reviews import live
+    from reviews import focus
 
     put_in(review, Phase.REVIEW)
     question = review.answers.select_related("question__pillar").first().question
-    live.focus_set(session=review, user=cast.admin, question_id=question.pk)
+    focus.focus_set(session=review, user=cast.admin, question_id=question.pk)
     review.refresh_from_db()
     review.focus_since = timezone.now() - timezone.timedelta(minutes=3)
     review.save(update_fields=["focus_since"])
-    services.session_move(session=review, user=cast.admin, to_phase=Phase.ANALYSIS)
+    sessions.session_move(session=review, user=cast.admin, to_phase=Phase.ANALYSIS)
     review.refresh_from_db()
     budget = review.budgets.get(pillar=question.pillar)
     assert review.focus_question is None and 179 <= budget.spent_seconds <= 200

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from questionnaires.models import Question
-from reviews import services
+from reviews import sessions
 from reviews.models import Participant, ParticipantRole, ReviewSession
 
 
@@ -61,7 +61,7 @@ def test_a_new_lens_version_does_not_move_existing_reviews(cast, lenses, review)
     newer = lens_import(raw=changed).lens
     assert newer.version == 2
     assert list(review.lenses.all()) == [framework]
-    fresh = services.session_create(
+    fresh = sessions.session_create(
         workload=cast.workload,
         user=cast.admin,
         title="Next",
@@ -238,7 +238,7 @@ def test_session_fragments(client, cast, review):
 
 
 def test_plan_dates_follow_the_seeds():
-    planned = services.plan_dates(
+    planned = sessions.plan_dates(
         datetime(2026, 3, 10, 9, tzinfo=timezone.get_current_timezone()), preparation_days=7
     )
     assert planned == {

@@ -194,13 +194,13 @@ def test_wrong_method(client, cast):
 def test_list_shows_last_and_next_review(client, cast, lenses):
     from datetime import datetime
 
-    from reviews import services
+    from reviews import sessions
 
     for title, when in (
         ("Past", datetime(2020, 3, 4, 9, tzinfo=UTC)),
         ("Next", datetime(2099, 5, 6, 9, tzinfo=UTC)),
     ):
-        services.session_create(
+        sessions.session_create(
             workload=cast.workload,
             user=cast.admin,
             title=title,

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from questionnaires.models import Lens
-from reviews import services
+from reviews import sessions
 from reviews.models import (
     Membership,
     Participant,
@@ -72,7 +72,7 @@ class Command(BaseCommand):
         session = ReviewSession.objects.filter(workload=workload, title=title).first()
         if session is None:
             start = timezone.localtime() + timedelta(days=10)
-            session = services.session_create(
+            session = sessions.session_create(
                 workload=workload,
                 user=users["fiona"],
                 title=title,

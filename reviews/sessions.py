@@ -1,0 +1,258 @@
+"""Review sessions: planning one (its phase dates from the seeds' cadence, lenses, answers,
+pillar budgets), moving it through its phases, its schedule, participants, the preparation
+checklist and the progress shown on its page. One transaction each."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from questionnaires.models import Lens, Question, Risk
+from reviews import events
+from reviews.errors import ServiceError
+from reviews.models import (
+    PHASE_MOVES,
+    Answer,
+    Participant,
+    ParticipantRole,
+    Phase,
+    PhaseChange,
+    PillarBudget,
+    ReviewSession,
+    SessionLens,
+    Workload,
+)
+
+PREPARATION_DAYS = 14  # the seeds: preparation takes one to two weeks
+ANALYSIS_DAYS = 7  # analysis within a week of the review
+ACTION_PLAN_DAYS = 14  # the action plan within two weeks after the analysis
+
+
+def plan_dates(review_starts_at: datetime, *, preparation_days: int = PREPARATION_DAYS) -> dict:
+    """Each phase's planned dates around the review itself, from the seeds' cadence."""
+    review_day = timezone.localdate(review_starts_at)
+    analysis = review_day + timedelta(days=ANALYSIS_DAYS)
+    return {
+        "preparation_starts_on": review_day - timedelta(days=preparation_days),
+        "analysis_due_on": analysis,
+        "action_plan_due_on": analysis + timedelta(days=ACTION_PLAN_DAYS),
+    }
+
+
+@transaction.atomic
+def session_create(
+    *,
+    workload: Workload,
+    user,
+    title: str,
+    kind: str,
+    review_starts_at: datetime,
+    lenses: Iterable[Lens] = (),
+    review_duration_minutes: int = 300,
+    **dates,
+) -> ReviewSession:
+    """Create a review session in preparation, with the framework lens first and the chosen
+    lenses after it (each pinned to its current version), an empty answer for every
+    question, a time budget per pillar and the creator as facilitator."""
+    framework = Lens.objects.filter(is_framework=True).order_by("-version").first()
+    chosen = [framework] if framework else []
+    chosen += [lens for lens in lenses if lens not in chosen]
+    if not chosen:
+        raise ServiceError("No lens is loaded: run `python manage.py load_lenses` first.")
+    planned = plan_dates(review_starts_at)
+    planned.update({key: value for key, value in dates.items() if value})
+    session = ReviewSession.objects.create(
+        workload=workload,
+        title=title,
+        kind=kind,
+        review_starts_at=review_starts_at,
+        review_duration_minutes=review_duration_minutes,
+        created_by=user,
+        **planned,
+    )
+    SessionLens.objects.bulk_create(
+        SessionLens(session=session, lens=lens, order=i) for i, lens in enumerate(chosen)
+    )
+    questions = list(
+        Question.objects.filter(pillar__lens__in=chosen)
+        .select_related("pillar")
+        .order_by("pillar__lens_id", "pillar__order", "order")
+    )
+    Answer.objects.bulk_create(Answer(session=session, question=q) for q in questions)
+    per_pillar: dict[int, int] = {}
+    for q in questions:
+        per_pillar[q.pillar_id] = per_pillar.get(q.pillar_id, 0) + 1
+    minutes_per_question = review_duration_minutes / max(len(questions), 1)
+    PillarBudget.objects.bulk_create(
+        PillarBudget(
+            session=session,
+            pillar_id=pillar_id,
+            minutes=max(1, round(count * minutes_per_question)),
+        )
+        for pillar_id, count in per_pillar.items()
+    )
+    Participant.objects.create(session=session, user=user, role=ParticipantRole.FACILITATOR)
+    PhaseChange.objects.create(session=session, from_phase="", to_phase=Phase.PREPARATION, by=user)
+    return session
+
+
+@transaction.atomic
+def session_move(*, session: ReviewSession, user, to_phase: str) -> ReviewSession:
+    """Move a review to another phase. Only its facilitator may, only along PHASE_MOVES, and
+    follow-up needs a published action plan. Each move is recorded with who and when."""
+    session = (
+        ReviewSession.objects.select_for_update(of=("self",))
+        .select_related("workload")
+        .get(pk=session.pk)
+    )
+    if not Participant.objects.filter(
+        session=session, user=user, role=ParticipantRole.FACILITATOR
+    ).exists():
+        raise ServiceError("Only the facilitator can move the review to another phase.")
+    if to_phase not in Phase.values:
+        raise ServiceError(f"“{to_phase}” is not a phase.")
+    current, target = Phase(session.phase), Phase(to_phase)
+    allowed = PHASE_MOVES[session.phase]
+    if to_phase not in allowed:
+        if not allowed:
+            raise ServiceError("This review is closed: it cannot move to another phase.")
+        options = " or ".join(Phase(p).label.lower() for p in allowed)
+        raise ServiceError(
+            f"A review in {current.label.lower()} cannot move to {target.label.lower()}; "
+            f"it can move to {options}."
+        )
+    if target == Phase.FOLLOW_UP and session.plan_published_at is None:
+        raise ServiceError("Publish the action plan before moving the review to follow-up.")
+    now = timezone.now()
+    fields = ["phase"]
+    if current == Phase.REVIEW and session.focus_question_id:
+        session.stop_focus_clock(now)
+        fields += ["focus_question", "focus_since"]
+    if target == Phase.CLOSED:
+        session.closed_at = now
+        fields.append("closed_at")
+        _propose_next_review(session.workload, after=timezone.localdate(now))
+    session.phase = to_phase
+    session.save(update_fields=fields)
+    PhaseChange.objects.create(session=session, from_phase=current, to_phase=target, by=user)
+    events.publish_on_commit(session.uuid, "phase", phase=to_phase)
+    return session
+
+
+def _propose_next_review(workload: Workload, *, after) -> None:
+    from reviews.cadence import next_review_due
+
+    due_on, _kind = next_review_due(workload, after=after)
+    workload.next_review_due_on = due_on
+    workload.save(update_fields=["next_review_due_on", "updated_at"])
+
+
+# --- Plan, participants, preparation ----------------------------------------------------------
+
+
+@transaction.atomic
+def session_update_plan(*, session: ReviewSession, user, **fields) -> ReviewSession:
+    """Change the title and the planned dates of a session."""
+    allowed = {
+        "title",
+        "kind",
+        "preparation_starts_on",
+        "review_starts_at",
+        "review_duration_minutes",
+        "analysis_due_on",
+        "action_plan_due_on",
+    }
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ServiceError(f"Cannot change {', '.join(sorted(unknown))} here.")
+    for name, value in fields.items():
+        setattr(session, name, value)
+    session.save(update_fields=list(fields))
+    return session
+
+
+@transaction.atomic
+def budgets_update(*, session: ReviewSession, minutes: dict[int, int]) -> None:
+    """Set the time budget (minutes) of each pillar, keyed by pillar id."""
+    for budget in PillarBudget.objects.select_for_update().filter(session=session):
+        if budget.pillar_id in minutes and minutes[budget.pillar_id] != budget.minutes:
+            budget.minutes = minutes[budget.pillar_id]
+            budget.save(update_fields=["minutes"])
+    events.publish_on_commit(session.uuid, "focus")
+
+
+@transaction.atomic
+def checklist_update(
+    *,
+    participant: Participant,
+    read_documentation: bool,
+    brought_metrics: bool,
+    confirmed_attendance: bool,
+) -> Participant:
+    participant.read_documentation = read_documentation
+    participant.brought_metrics = brought_metrics
+    participant.confirmed_attendance = confirmed_attendance
+    participant.save(
+        update_fields=["read_documentation", "brought_metrics", "confirmed_attendance"]
+    )
+    events.publish_on_commit(participant.session.uuid, "participants")
+    return participant
+
+
+@transaction.atomic
+def participant_change_role(*, participant: Participant, role: str) -> Participant:
+    if role not in ParticipantRole.values:
+        raise ServiceError("Choose one of the listed roles.")
+    if participant.role == ParticipantRole.FACILITATOR and role != ParticipantRole.FACILITATOR:
+        others = Participant.objects.filter(
+            session_id=participant.session_id, role=ParticipantRole.FACILITATOR
+        ).exclude(pk=participant.pk)
+        if not others.exists():
+            raise ServiceError("A review needs a facilitator: make someone else facilitator first.")
+    participant.role = role
+    participant.save(update_fields=["role"])
+    return participant
+
+
+@transaction.atomic
+def participant_remove(*, participant: Participant) -> None:
+    if (
+        participant.role == ParticipantRole.FACILITATOR
+        and not Participant.objects.filter(
+            session_id=participant.session_id, role=ParticipantRole.FACILITATOR
+        )
+        .exclude(pk=participant.pk)
+        .exists()
+    ):
+        raise ServiceError("A review needs a facilitator: make someone else facilitator first.")
+    participant.delete()
+
+
+def require_facilitator(session: ReviewSession, user) -> None:
+    if not Participant.objects.filter(
+        session=session, user=user, role=ParticipantRole.FACILITATOR
+    ).exists():
+        raise ServiceError("Only the facilitator can do this.")
+
+
+# --- Progress for the session page ---------------------------------------------------------
+
+
+def risk_counts(session: ReviewSession) -> dict[str, int]:
+    counts = dict(
+        Answer.objects.filter(session=session)
+        .values_list("risk")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {risk: counts.get(risk, 0) for risk in Risk.values}
+
+
+def readiness(session: ReviewSession) -> dict:
+    participants = list(Participant.objects.filter(session=session).select_related("user"))
+    ready = [p for p in participants if p.is_ready]
+    return {"participants": participants, "ready": len(ready), "total": len(participants)}
