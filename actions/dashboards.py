@@ -13,7 +13,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from actions.models import ActionItem, Finding
-from questionnaires.models import FrameworkPillar, Risk
+from questionnaires.models import FrameworkPillar
+from questionnaires.risk import Risk
 from reviews.models import Answer, Phase, ReviewSession, Workload
 
 

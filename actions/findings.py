@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from actions.charts import MatrixPoint, quadrant_for
 from actions.models import ActionItem, Finding, Rating
-from questionnaires.models import Choice, FrameworkPillar, Risk
+from questionnaires.models import Choice, FrameworkPillar
+from questionnaires.risk import Risk
 from reviews.errors import ServiceError
 from reviews.models import (
     Answer,

@@ -7,6 +7,7 @@ import re
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
@@ -60,8 +61,6 @@ class ActionInvalid(ServiceError):
 
 def owner_choices(workload: Workload):
     """Who may own a workload's actions: its team's admins, members and finance people."""
-    from django.contrib.auth import get_user_model
-
     return (
         get_user_model()
         .objects.filter(memberships__team_id=workload.team_id, memberships__role__in=OWNER_ROLES)

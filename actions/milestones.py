@@ -13,7 +13,7 @@ from django.db.models import Count, Exists, F, OuterRef, Prefetch, Subquery
 from django.utils import dateformat, timezone
 
 from actions.models import ActionItem
-from questionnaires.models import Risk
+from questionnaires.risk import Risk
 from reviews.errors import ServiceError
 from reviews.models import Answer, AnswerChoice, Milestone, ReviewSession, SessionLens, Workload
 

@@ -4,23 +4,25 @@
 from __future__ import annotations
 
 import calendar
-import importlib.util
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from smtplib import SMTPException
 
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from actions.documents import plan_document_request
 from actions.findings import analysis_findings
 from actions.milestones import long_date, milestone_create
 from actions.models import ActionItem, PlanRecap
-from questionnaires.models import Risk
+from questionnaires.risk import Risk
 from reviews.emails import absolute_url, send_email
 from reviews.errors import ServiceError
+from reviews.jobs import queue_on_commit
 from reviews.models import Milestone, Participant, Phase, ReviewSession
 
 
@@ -132,15 +134,6 @@ def recap_context(session: ReviewSession, *, published_on: date) -> tuple[dict, 
     return context, recipients
 
 
-def _request_pdf(session: ReviewSession, user):
-    """Ask for the plan's PDF, when the PDF part of the app is present."""
-    if importlib.util.find_spec("actions.pdf") is None:
-        return None
-    from actions.pdf import plan_document_request
-
-    return plan_document_request(session=session, user=user)
-
-
 @transaction.atomic
 def plan_publish(*, session: ReviewSession, user) -> Milestone:
     """Publish the action plan: only in the action-plan phase and only when every action
@@ -176,7 +169,7 @@ def plan_publish(*, session: ReviewSession, user) -> Milestone:
         kind=Milestone.Kind.PUBLISHED,
         name=name,
     )
-    _request_pdf(session, user)
+    plan_document_request(session=session, user=user)
     context, recipients = recap_context(session, published_on=timezone.localdate(now))
     if recipients:
         recap = PlanRecap.objects.create(
@@ -188,12 +181,12 @@ def plan_publish(*, session: ReviewSession, user) -> Milestone:
 
 def plan_recap_queue(recap: PlanRecap) -> None:
     """Send the recap email's task once the transaction commits."""
-    from actions.tasks import send_plan_recap
-
     PlanRecap.objects.filter(pk=recap.pk).update(queued_at=timezone.now())
-    send_plan_recap.delay_on_commit(recap.pk)
+    queue_on_commit(SEND_RECAP_TASK, recap.pk)
 
 
+# The task that sends one recap (actions/tasks.py).
+SEND_RECAP_TASK = "actions.tasks.send_plan_recap"
 RECAP_MAX_ATTEMPTS = 5
 RECAP_STALE_AFTER = timedelta(minutes=5)
 
@@ -208,8 +201,6 @@ def plan_recap_send(*, recap_id: int) -> bool:
     do no harm. Connection trouble puts it back to pending and raises TransientError for a
     retry, until RECAP_MAX_ATTEMPTS; anything else marks it failed with the error. Returns
     whether this call sent it."""
-    from smtplib import SMTPException
-
     now = timezone.now()
     claimed = PlanRecap.objects.filter(
         Q(status=PlanRecap.Status.PENDING)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from actions import pdf, plan, reminders
+from actions import documents, pdf, plan, reminders
 
 # --- The action plan: recap email (analysis and plan) -----------------------------------------
 
@@ -38,23 +38,23 @@ def sweep_plan_recaps() -> None:
 @shared_task(
     bind=True,
     acks_late=True,
-    max_retries=pdf.MAX_ATTEMPTS - 1,
-    soft_time_limit=pdf.SOFT_TIME_LIMIT,
-    time_limit=pdf.TIME_LIMIT,
+    max_retries=documents.MAX_ATTEMPTS - 1,
+    soft_time_limit=documents.SOFT_TIME_LIMIT,
+    time_limit=documents.TIME_LIMIT,
 )
 def generate_plan_document(self, document_id: int) -> None:
     """Generate one version of the action-plan PDF. A duplicate or late message finds the row
     no longer pending and does nothing; database and storage errors are retried."""
     try:
         pdf.plan_document_generate(document_id=document_id)
-    except pdf.TRANSIENT_ERRORS as exc:
-        raise self.retry(exc=exc, countdown=pdf.retry_delay(self.request.retries)) from exc
+    except documents.TRANSIENT_ERRORS as exc:
+        raise self.retry(exc=exc, countdown=documents.retry_delay(self.request.retries)) from exc
 
 
 @shared_task(acks_late=True, soft_time_limit=30, time_limit=60)
 def sweep_plan_documents() -> None:
     """Re-queue PDFs a lost message left pending; fail those stuck running past the limit."""
-    pdf.plan_documents_sweep()
+    documents.plan_documents_sweep()
 
 
 # --- Reminders and notifications (the cadence) ------------------------------------------------

@@ -10,15 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Count, Max, OuterRef, Subquery
 
-
-class Risk(models.TextChoices):
-    """Risk of one answered question. The order is the display order."""
-
-    HIGH = "HIGH", "High risk"
-    MEDIUM = "MEDIUM", "Medium risk"
-    NONE = "NONE", "No risk"
-    NOT_APPLICABLE = "NOT_APPLICABLE", "Not applicable"
-    UNANSWERED = "UNANSWERED", "Unanswered"
+from questionnaires.risk import Risk, evaluate_rules
 
 
 class FrameworkPillar(models.TextChoices):
@@ -142,8 +134,6 @@ class Question(models.Model):
 
     def evaluate(self, selected: set[str], *, not_applicable: bool = False) -> str:
         """The risk for this question given the selected choice ids (rules prefetched)."""
-        from questionnaires.risk import evaluate_rules
-
         return evaluate_rules(
             [(rule.condition, rule.risk) for rule in self.risk_rules.all()],
             selected,

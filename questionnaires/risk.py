@@ -1,5 +1,5 @@
-"""The risk engine: a small recursive-descent parser for risk-rule conditions, and rule
-evaluation. Conditions are never passed to eval.
+"""The risk engine: the risk levels, a small recursive-descent parser for risk-rule
+conditions, and rule evaluation. Conditions are never passed to eval.
 
 Grammar (whitespace is free between tokens):
 
@@ -20,7 +20,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from questionnaires.models import Risk
+from django.db import models
+
+
+class Risk(models.TextChoices):
+    """Risk of one answered question. The order is the display order."""
+
+    HIGH = "HIGH", "High risk"
+    MEDIUM = "MEDIUM", "Medium risk"
+    NONE = "NONE", "No risk"
+    NOT_APPLICABLE = "NOT_APPLICABLE", "Not applicable"
+    UNANSWERED = "UNANSWERED", "Unanswered"
+
 
 IDENT_RE = re.compile(r"[A-Za-z0-9_.\-]+")
 DEFAULT = "default"

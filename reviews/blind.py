@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from questionnaires.risk import next_selection
 from questionnaires.structure import question_info
 from reviews import events
 from reviews.answers import answer_set_exact
@@ -66,8 +67,6 @@ def blind_pick(*, round_: BlindRound, user, choice_ident: str, select: bool) -> 
     info = question_info(round_.question_id)
     if choice_ident not in {c.ident for c in info.choices}:
         raise ServiceError(f"“{choice_ident}” is not a choice of this question.")
-    from questionnaires.risk import next_selection
-
     pick, _ = BlindPick.objects.select_for_update().get_or_create(round=round_, user=user)
     chosen = next_selection(
         pick.choices, choice_ident, select=select, none_of_these=info.none_idents

@@ -8,11 +8,13 @@
 - after a major incident: a post-incident review within 2 weeks.
 
 `cadence_for` describes a workload's cadence in words and numbers, `next_review_due` proposes
-the next review (when a review closes, the session service stores it in
+the next review (when a review closes, `reviews.sessions` stores it in
 `Workload.next_review_due_on`, which people may edit), `proposed_schedule` looks a few reviews
-ahead, and `incident_record` schedules a post-incident review.
+ahead, `post_incident_start` says when a post-incident review starts, and `cadence_update`
+changes a workload's interval. The phase lengths of one review are here too.
 
-`reviews.services` may import this module: it only uses `services` inside functions.
+The rules only: `reviews.sessions` imports this module (to plan a session, to propose the
+next review, to schedule a post-incident review), never the other way round.
 """
 
 from __future__ import annotations
@@ -24,16 +26,13 @@ from datetime import date, datetime, time, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from reviews import sessions
 from reviews.errors import ServiceError
-from reviews.models import (
-    Participant,
-    ParticipantRole,
-    Phase,
-    ReviewSession,
-    SessionKind,
-    Workload,
-)
+from reviews.models import Phase, ReviewSession, SessionKind, Workload
+
+# The phases of one review, from the seeds.
+PREPARATION_DAYS = 14  # preparation takes one to two weeks
+ANALYSIS_DAYS = 7  # analysis within a week of the review
+ACTION_PLAN_DAYS = 14  # the action plan within two weeks after the analysis
 
 INTERVAL_MIN_MONTHS = 6
 INTERVAL_MAX_MONTHS = 12
@@ -53,10 +52,10 @@ HELD_PHASES = (Phase.ANALYSIS, Phase.ACTION_PLAN, Phase.FOLLOW_UP, Phase.CLOSED)
 def phases_in_words() -> str:
     """The phases of one review and their planned lengths, in a sentence."""
     return (
-        f"Each review: preparation starts {sessions.PREPARATION_DAYS // 7} weeks before it "
+        f"Each review: preparation starts {PREPARATION_DAYS // 7} weeks before it "
         "(documentation, current metrics, the right people), then the review itself (4 to 6 "
-        f"hours), the analysis within {sessions.ANALYSIS_DAYS // 7} week, the action plan "
-        f"within {sessions.ACTION_PLAN_DAYS // 7} weeks after that, then monthly follow-ups "
+        f"hours), the analysis within {ANALYSIS_DAYS // 7} week, the action plan "
+        f"within {ACTION_PLAN_DAYS // 7} weeks after that, then monthly follow-ups "
         "until every action is done."
     )
 
@@ -150,7 +149,7 @@ def review_history(workload: Workload) -> History:
 def _propose(workload: Workload, history: History, after: date) -> tuple[date, str]:
     """The next review after the reviews in `history`, never earlier than `after`. With no
     review held yet, the first one is due once a full preparation period has passed."""
-    first_possible = after + timedelta(days=sessions.PREPARATION_DAYS)
+    first_possible = after + timedelta(days=PREPARATION_DAYS)
     if workload.environment == Workload.Environment.PREPRODUCTION:
         kinds = {kind for _, kind in history}
         if not kinds & {SessionKind.NEW_DESIGN, SessionKind.NEW_PRODUCTION}:
@@ -193,7 +192,7 @@ class ProposedReview:
 
     @property
     def preparation_starts_on(self) -> date:
-        return self.due_on - timedelta(days=sessions.PREPARATION_DAYS)
+        return self.due_on - timedelta(days=PREPARATION_DAYS)
 
 
 def proposed_schedule(workload: Workload, *, after: date, count: int = 4) -> list[ProposedReview]:
@@ -220,40 +219,6 @@ def post_incident_start(occurred_on: date, *, today: date) -> datetime:
         while day.weekday() >= 5:
             day += timedelta(days=1)
     return timezone.make_aware(datetime.combine(day, POST_INCIDENT_START))
-
-
-INCIDENT_SUMMARY_MAX_LENGTH = 100
-
-
-@transaction.atomic
-def incident_record(*, workload: Workload, user, occurred_on: date, summary: str) -> ReviewSession:
-    """Record a major incident: schedule a post-incident review within two weeks (see
-    post_incident_start), facilitated by `user`, with the workload owner taking part.
-    Preparation starts today."""
-    summary = " ".join(summary.split())
-    today = timezone.localdate()
-    if not summary:
-        raise ServiceError("Say in a sentence what happened.")
-    if len(summary) > INCIDENT_SUMMARY_MAX_LENGTH:
-        raise ServiceError(
-            f"Keep the summary to {INCIDENT_SUMMARY_MAX_LENGTH} characters ({len(summary)})."
-        )
-    if occurred_on > today:
-        raise ServiceError("The incident date cannot be in the future.")
-    title = f"Post-incident review ({occurred_on.day} {occurred_on:%b %Y}): {summary}"
-    session = sessions.session_create(
-        workload=workload,
-        user=user,
-        title=title[:150],
-        kind=SessionKind.POST_INCIDENT,
-        review_starts_at=post_incident_start(occurred_on, today=today),
-        preparation_starts_on=today,
-    )
-    if workload.owner_id and workload.owner_id != user.pk:
-        Participant.objects.create(
-            session=session, user_id=workload.owner_id, role=ParticipantRole.WORKLOAD_OWNER
-        )
-    return session
 
 
 @transaction.atomic

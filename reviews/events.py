@@ -27,6 +27,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import lru_cache
 
+import redis
+import redis.asyncio
 from django.conf import settings
 from django.db import transaction
 
@@ -123,8 +125,6 @@ return id
 
 class RedisBackend:
     def __init__(self, url: str) -> None:
-        import redis
-
         self.url = url
         self.client = redis.Redis.from_url(url)
         self.script = self.client.register_script(PUBLISH_SCRIPT)
@@ -169,8 +169,6 @@ class _RedisHub:
     """The process's pub/sub connection for one event loop, fanning out to local queues."""
 
     def __init__(self, url: str) -> None:
-        import redis.asyncio
-
         self.url = url
         self.client = redis.asyncio.Redis.from_url(url)
         self.queues: dict[str, set[asyncio.Queue]] = defaultdict(set)

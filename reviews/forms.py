@@ -3,15 +3,12 @@ from __future__ import annotations
 import re
 
 from django import forms
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, password_validation
+from django.utils import timezone
 
 from questionnaires.models import Lens
 from reviews.access import editable_teams
-from reviews.cadence import (
-    INCIDENT_SUMMARY_MAX_LENGTH,
-    INTERVAL_MAX_MONTHS,
-    INTERVAL_MIN_MONTHS,
-)
+from reviews.cadence import INTERVAL_MAX_MONTHS, INTERVAL_MIN_MONTHS
 from reviews.models import (
     Membership,
     NotApplicableReason,
@@ -20,6 +17,7 @@ from reviews.models import (
     Team,
     Workload,
 )
+from reviews.sessions import INCIDENT_SUMMARY_MAX_LENGTH
 
 User = get_user_model()
 
@@ -211,8 +209,6 @@ class SessionPlanForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        from django.utils import timezone
-
         start = cleaned.get("review_starts_at")
         prep, analysis, plan = (
             cleaned.get("preparation_starts_on"),
@@ -287,8 +283,6 @@ class NewAccountForm(forms.Form):
         return username
 
     def clean(self):
-        from django.contrib.auth import password_validation
-
         cleaned = super().clean()
         p1, p2 = cleaned.get("password1"), cleaned.get("password2")
         if p1 and p2 and p1 != p2:
@@ -364,8 +358,6 @@ class IncidentForm(forms.Form):
     )
 
     def clean_occurred_on(self):
-        from django.utils import timezone
-
         occurred_on = self.cleaned_data["occurred_on"]
         if occurred_on > timezone.localdate():
             raise forms.ValidationError("The incident date cannot be in the future.")

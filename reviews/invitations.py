@@ -17,11 +17,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from reviews import events
+from reviews.emails import absolute_url, build_email
 from reviews.errors import ServiceError
+from reviews.ical import session_invitation_ics
+from reviews.jobs import queue_on_commit
 from reviews.models import Invitation, Membership, Participant, ParticipantRole, ReviewSession
 
 SALT = "pillarwise.invitation"
 VALID_FOR = timedelta(days=7)
+# The task that emails one invitation (reviews/tasks.py).
+SEND_TASK = "reviews.tasks.send_invitation"
 
 # The team role given to someone who joins the team through an invitation.
 TEAM_ROLE_FOR = {
@@ -72,10 +77,7 @@ def invitation_from_token(token: str) -> Invitation:
 
 
 def _queue_email(invitation: Invitation) -> None:
-    from reviews.tasks import send_invitation
-
-    invitation_id, nonce = invitation.pk, invitation.nonce
-    transaction.on_commit(lambda: send_invitation.delay(invitation_id, nonce))
+    queue_on_commit(SEND_TASK, invitation.pk, invitation.nonce)
 
 
 @transaction.atomic
@@ -188,8 +190,6 @@ def invitation_accept(
 def invitation_send(*, invitation_id: int, nonce: int) -> bool:
     """Send the invitation email once per link: claim the row (sent_at still empty, same
     nonce) with a conditional update; if sending fails, release it for the retry."""
-    from reviews.emails import absolute_url, build_email
-
     now = timezone.now()
     claimed = Invitation.objects.filter(
         pk=invitation_id, nonce=nonce, sent_at__isnull=True, accepted_at__isnull=True,
@@ -203,8 +203,6 @@ def invitation_send(*, invitation_id: int, nonce: int) -> bool:
     session = invitation.session
     link = absolute_url(f"/invitations/{invitation_token(invitation)}/")
     try:
-        from reviews.ical import session_invitation_ics
-
         attachments = (
             [("review.ics", session_invitation_ics(session, attendee_email=invitation.email), "text/calendar; method=REQUEST")]
             if session.review_starts_at

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from questionnaires.models import Risk
+from questionnaires.risk import Risk
 from reviews.models import (
     Answer,
     ReviewSession,

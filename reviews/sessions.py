@@ -1,18 +1,27 @@
 """Review sessions: planning one (its phase dates from the seeds' cadence, lenses, answers,
-pillar budgets), moving it through its phases, its schedule, participants, the preparation
-checklist and the progress shown on its page. One transaction each."""
+pillar budgets), moving it through its phases (closing one proposes the next review), a
+post-incident review, its schedule, participants, the preparation checklist and the progress
+shown on its page. One transaction each."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from questionnaires.models import Lens, Question, Risk
+from questionnaires.models import Lens, Question
+from questionnaires.risk import Risk
 from reviews import events
+from reviews.cadence import (
+    ACTION_PLAN_DAYS,
+    ANALYSIS_DAYS,
+    PREPARATION_DAYS,
+    next_review_due,
+    post_incident_start,
+)
 from reviews.errors import ServiceError
 from reviews.models import (
     PHASE_MOVES,
@@ -23,13 +32,10 @@ from reviews.models import (
     PhaseChange,
     PillarBudget,
     ReviewSession,
+    SessionKind,
     SessionLens,
     Workload,
 )
-
-PREPARATION_DAYS = 14  # the seeds: preparation takes one to two weeks
-ANALYSIS_DAYS = 7  # analysis within a week of the review
-ACTION_PLAN_DAYS = 14  # the action plan within two weeks after the analysis
 
 
 def plan_dates(review_starts_at: datetime, *, preparation_days: int = PREPARATION_DAYS) -> dict:
@@ -143,12 +149,46 @@ def session_move(*, session: ReviewSession, user, to_phase: str) -> ReviewSessio
     return session
 
 
-def _propose_next_review(workload: Workload, *, after) -> None:
-    from reviews.cadence import next_review_due
-
+def _propose_next_review(workload: Workload, *, after: date) -> None:
     due_on, _kind = next_review_due(workload, after=after)
     workload.next_review_due_on = due_on
     workload.save(update_fields=["next_review_due_on", "updated_at"])
+
+
+# --- Post-incident reviews ------------------------------------------------------------------
+
+INCIDENT_SUMMARY_MAX_LENGTH = 100
+
+
+@transaction.atomic
+def incident_record(*, workload: Workload, user, occurred_on: date, summary: str) -> ReviewSession:
+    """Record a major incident: schedule a post-incident review within two weeks (see
+    post_incident_start), facilitated by `user`, with the workload owner taking part.
+    Preparation starts today."""
+    summary = " ".join(summary.split())
+    today = timezone.localdate()
+    if not summary:
+        raise ServiceError("Say in a sentence what happened.")
+    if len(summary) > INCIDENT_SUMMARY_MAX_LENGTH:
+        raise ServiceError(
+            f"Keep the summary to {INCIDENT_SUMMARY_MAX_LENGTH} characters ({len(summary)})."
+        )
+    if occurred_on > today:
+        raise ServiceError("The incident date cannot be in the future.")
+    title = f"Post-incident review ({occurred_on.day} {occurred_on:%b %Y}): {summary}"
+    session = session_create(
+        workload=workload,
+        user=user,
+        title=title[:150],
+        kind=SessionKind.POST_INCIDENT,
+        review_starts_at=post_incident_start(occurred_on, today=today),
+        preparation_starts_on=today,
+    )
+    if workload.owner_id and workload.owner_id != user.pk:
+        Participant.objects.create(
+            session=session, user_id=workload.owner_id, role=ParticipantRole.WORKLOAD_OWNER
+        )
+    return session
 
 
 # --- Plan, participants, preparation ----------------------------------------------------------

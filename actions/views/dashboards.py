@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 from actions import dashboards
 from actions.forms import MyActionsFilterForm
 from actions.models import ActionItem
-from questionnaires.models import Risk
+from questionnaires.risk import Risk
 from reviews.models import Membership
 
 SORT_COLUMNS = [

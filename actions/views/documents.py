@@ -14,7 +14,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
-from actions import pdf
+from actions import documents
 from actions.forms import PlanDocumentForm
 from actions.models import PlanDocument
 from reviews.access import SessionAccess, session_for_user
@@ -29,7 +29,7 @@ def _require_generate(access: SessionAccess) -> None:
 
 
 def _context(access: SessionAccess, **extra) -> dict:
-    documents = list(
+    versions = list(
         PlanDocument.objects.filter(session=access.session)
         .select_related("requested_by")
         .order_by("-version")
@@ -38,8 +38,8 @@ def _context(access: SessionAccess, **extra) -> dict:
         "access": access,
         "session": access.session,
         "workload": access.session.workload,
-        "documents": documents,
-        "polling": any(document.is_active for document in documents),
+        "documents": versions,
+        "polling": any(document.is_active for document in versions),
         "can_generate": access.membership.can_edit,
         **extra,
     }
@@ -52,7 +52,7 @@ def plan_documents(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
         _require_generate(access)
     form = PlanDocumentForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        document = pdf.plan_document_request(
+        document = documents.plan_document_request(
             session=access.session, user=request.user, paper=form.cleaned_data["paper"]
         )
         if request.htmx:
@@ -82,7 +82,7 @@ def plan_document_retry(
     document = get_object_or_404(PlanDocument, session=access.session, uuid=document_uuid)
     error = ""
     try:
-        document = pdf.plan_document_retry(document=document)
+        document = documents.plan_document_retry(document=document)
     except ServiceError as exc:
         error = str(exc)
     if request.htmx:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from reviews import cadence
+from reviews import cadence, sessions
 from reviews.access import workload_for_user
 from reviews.errors import ServiceError
 from reviews.forms import CadenceForm, IncidentForm
@@ -83,7 +83,7 @@ def incident_record(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
     form = IncidentForm(request.POST)
     if form.is_valid():
         try:
-            session = cadence.incident_record(
+            session = sessions.incident_record(
                 workload=workload,
                 user=request.user,
                 occurred_on=form.cleaned_data["occurred_on"],

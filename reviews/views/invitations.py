@@ -3,7 +3,7 @@
 from uuid import UUID
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -96,8 +96,6 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             {"error": str(exc), "reason": exc.reason},
             status=410 if exc.reason in ("expired", "used", "revoked") else 404,
         )
-    from django.contrib.auth import get_user_model
-
     user = request.user if request.user.is_authenticated else None
     has_account = get_user_model().objects.filter(email__iexact=invitation.email).exists()
     context = {"invitation": invitation, "session": invitation.session, "token": token}

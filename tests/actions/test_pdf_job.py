@@ -14,7 +14,7 @@ from django.db import OperationalError
 from django.utils import timezone
 from pypdf import PdfReader
 
-from actions import pdf, tasks
+from actions import documents, pdf, tasks
 from actions.models import PlanDocument
 from config.celery import app as celery_app
 from reviews.errors import ServiceError
@@ -42,7 +42,7 @@ def eager():
 def queued(monkeypatch) -> list[int]:
     """Record the documents whose task is sent, instead of sending it."""
     sent: list[int] = []
-    monkeypatch.setattr(tasks.generate_plan_document, "delay", sent.append)
+    monkeypatch.setattr(tasks.generate_plan_document, "apply_async", lambda args: sent.extend(args))
     return sent
 
 
@@ -156,12 +156,12 @@ def test_the_last_attempt_fails_the_row_instead_of_retrying(review, monkeypatch)
         raise OSError("No space left on device")
 
     monkeypatch.setattr(default_storage, "save", full)
-    document = pending_document(review, attempts=pdf.MAX_ATTEMPTS - 1)
+    document = pending_document(review, attempts=documents.MAX_ATTEMPTS - 1)
 
     result = pdf.plan_document_generate(document_id=document.pk)
 
-    assert result.status == Status.FAILED and result.attempts == pdf.MAX_ATTEMPTS
-    assert result.error.startswith(f"Gave up after {pdf.MAX_ATTEMPTS} attempts: OSError")
+    assert result.status == Status.FAILED and result.attempts == documents.MAX_ATTEMPTS
+    assert result.error.startswith(f"Gave up after {documents.MAX_ATTEMPTS} attempts: OSError")
 
 
 def test_a_file_left_by_an_earlier_attempt_is_replaced(cast, review, media):
@@ -193,9 +193,12 @@ def test_the_paper_size_of_the_version_is_used(review):
 def test_the_task_is_late_acknowledged_and_time_limited():
     task = tasks.generate_plan_document
     assert task.acks_late is True
-    assert (task.soft_time_limit, task.time_limit) == (pdf.SOFT_TIME_LIMIT, pdf.TIME_LIMIT)
+    assert (task.soft_time_limit, task.time_limit) == (
+        documents.SOFT_TIME_LIMIT,
+        documents.TIME_LIMIT,
+    )
     assert task.soft_time_limit < task.time_limit
-    assert task.max_retries == pdf.MAX_ATTEMPTS - 1
+    assert task.max_retries == documents.MAX_ATTEMPTS - 1
 
 
 @pytest.mark.parametrize(
@@ -217,13 +220,13 @@ def test_the_task_retries_transient_errors_with_backoff(monkeypatch, error):
     with pytest.raises(Retry):
         tasks.generate_plan_document(42)
 
-    assert calls == [(error, pdf.retry_delay(0))]
+    assert calls == [(error, documents.retry_delay(0))]
 
 
 def test_retry_delays_grow_and_stay_below_the_sweep_threshold():
-    delays = [pdf.retry_delay(n) for n in range(pdf.MAX_ATTEMPTS)]
+    delays = [documents.retry_delay(n) for n in range(documents.MAX_ATTEMPTS)]
     assert delays == sorted(delays) and delays[0] < delays[-1]
-    assert max(delays) < pdf.STALE_PENDING.total_seconds()
+    assert max(delays) < documents.STALE_PENDING.total_seconds()
 
 
 def test_the_task_does_not_retry_a_rendering_error(review, monkeypatch):
@@ -247,8 +250,8 @@ def test_requesting_adds_the_next_version_and_queues_it_on_commit(
     cast, review, queued, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        first = pdf.plan_document_request(session=review, user=cast.admin)
-        second = pdf.plan_document_request(
+        first = documents.plan_document_request(session=review, user=cast.admin)
+        second = documents.plan_document_request(
             session=review, user=cast.member, paper=PlanDocument.Paper.LETTER
         )
 
@@ -263,7 +266,7 @@ def test_nothing_is_queued_before_the_transaction_commits(
     cast, review, queued, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        pdf.plan_document_request(session=review, user=cast.admin)
+        documents.plan_document_request(session=review, user=cast.admin)
     assert queued == [] and len(callbacks) == 1
 
 
@@ -271,7 +274,7 @@ def test_regenerating_keeps_earlier_versions(cast, review, queued):
     pending_document(review, version=1, status=Status.DONE, file="plans/x-v1.pdf")
     pending_document(review, version=2, status=Status.FAILED, error="boom")
 
-    document = pdf.plan_document_request(session=review, user=cast.admin)
+    document = documents.plan_document_request(session=review, user=cast.admin)
 
     assert document.version == 3
     assert list(review.plan_documents.values_list("version", "status")) == [
@@ -283,7 +286,7 @@ def test_regenerating_keeps_earlier_versions(cast, review, queued):
 
 def test_an_unknown_paper_size_is_refused(cast, review, queued):
     with pytest.raises(ServiceError, match="Paper size"):
-        pdf.plan_document_request(session=review, user=cast.admin, paper="A3")
+        documents.plan_document_request(session=review, user=cast.admin, paper="A3")
     assert not review.plan_documents.exists()
 
 
@@ -293,7 +296,7 @@ def test_with_eager_tasks_the_document_is_generated_when_the_request_commits(
     plan_session(cast, review, actions=1, answers=2)
 
     with django_capture_on_commit_callbacks(execute=True):
-        document = pdf.plan_document_request(session=review, user=cast.admin)
+        document = documents.plan_document_request(session=review, user=cast.admin)
 
     document.refresh_from_db()
     assert document.status == Status.DONE and document.page_count > 0
@@ -308,11 +311,11 @@ def test_with_eager_tasks_a_lasting_storage_error_ends_failed_after_the_retries(
     monkeypatch.setattr(default_storage, "save", full)
 
     with django_capture_on_commit_callbacks(execute=True):
-        document = pdf.plan_document_request(session=review, user=cast.admin)
+        document = documents.plan_document_request(session=review, user=cast.admin)
 
     document.refresh_from_db()
-    assert document.status == Status.FAILED and document.attempts == pdf.MAX_ATTEMPTS
-    assert document.error.startswith(f"Gave up after {pdf.MAX_ATTEMPTS} attempts")
+    assert document.status == Status.FAILED and document.attempts == documents.MAX_ATTEMPTS
+    assert document.error.startswith(f"Gave up after {documents.MAX_ATTEMPTS} attempts")
 
 
 def test_retrying_a_failed_version_puts_it_back_in_line(review, queued):
@@ -320,7 +323,7 @@ def test_retrying_a_failed_version_puts_it_back_in_line(review, queued):
         review, status=Status.FAILED, error="boom", attempts=4, finished_at=timezone.now()
     )
 
-    pdf.plan_document_retry(document=document)
+    documents.plan_document_retry(document=document)
 
     document.refresh_from_db()
     assert (document.status, document.error, document.attempts) == (Status.PENDING, "", 0)
@@ -333,7 +336,7 @@ def test_only_a_failed_version_can_be_retried(review, queued, status):
     document = pending_document(review, status=status, **stored)
 
     with pytest.raises(ServiceError, match="Only a failed PDF can be retried"):
-        pdf.plan_document_retry(document=document)
+        documents.plan_document_retry(document=document)
 
     document.refresh_from_db()
     assert document.status == status
@@ -352,7 +355,7 @@ def test_the_sweep_requeues_pending_versions_a_lost_message_left_behind(
     PlanDocument.objects.filter(pk=fresh.pk).update(queued_at=now - timedelta(seconds=20))
 
     with django_capture_on_commit_callbacks(execute=True):
-        result = pdf.plan_documents_sweep(now=now)
+        result = documents.plan_documents_sweep(now=now)
 
     assert result.requeued == [stale.pk] and queued == [stale.pk]
     stale.refresh_from_db()
@@ -366,7 +369,7 @@ def test_a_requeued_version_is_generated(cast, review, eager, django_capture_on_
     )
 
     with django_capture_on_commit_callbacks(execute=True):
-        pdf.plan_documents_sweep()
+        documents.plan_documents_sweep()
 
     document.refresh_from_db()
     assert document.status == Status.DONE
@@ -377,11 +380,11 @@ def test_the_sweep_fails_versions_stuck_running_past_the_time_limit(review, queu
     stuck = pending_document(review, version=1, status=Status.RUNNING)
     busy = pending_document(review, version=2, status=Status.RUNNING)
     PlanDocument.objects.filter(pk=stuck.pk).update(
-        started_at=now - pdf.STUCK_RUNNING - timedelta(seconds=1)
+        started_at=now - documents.STUCK_RUNNING - timedelta(seconds=1)
     )
     PlanDocument.objects.filter(pk=busy.pk).update(started_at=now - timedelta(seconds=30))
 
-    result = pdf.plan_documents_sweep(now=now)
+    result = documents.plan_documents_sweep(now=now)
 
     assert result.failed == 1 and result.requeued == [] and queued == []
     stuck.refresh_from_db()

@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 from django.core.files.storage import default_storage
 
-from actions import pdf
+from actions import documents
 from actions.models import PlanDocument
 from config.celery import app as celery_app
 from tests.actions.pdf_helpers import pdf_text, plan_session
@@ -93,7 +93,7 @@ def worker(tmp_path, settings, not_eager):
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_generates_the_queued_pdf(cast, review, worker):
     actions = plan_session(cast, review, actions=2, answers=4)
-    document = pdf.plan_document_request(session=review, user=cast.admin)
+    document = documents.plan_document_request(session=review, user=cast.admin)
     assert document.status == PlanDocument.Status.PENDING
 
     deadline = time.monotonic() + WAIT_SECONDS

@@ -121,8 +121,8 @@ def test_publishing_saves_a_milestone_requests_the_pdf_and_queues_the_recap(
     client, planned, cast, django_capture_on_commit_callbacks, monkeypatch
 ):
     queued = []
-    monkeypatch.setattr(tasks.send_plan_recap, "delay", lambda pk: queued.append(pk))
-    monkeypatch.setattr(tasks.generate_plan_document, "delay", lambda pk: None)
+    monkeypatch.setattr(tasks.send_plan_recap, "apply_async", lambda args: queued.extend(args))
+    monkeypatch.setattr(tasks.generate_plan_document, "apply_async", lambda args: None)
     client.force_login(cast.admin)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url("plan_publish", planned.uuid))
@@ -302,7 +302,7 @@ def test_the_sweep_requeues_recaps_a_lost_message_left_behind(planned, cast, mon
     plan.plan_publish(session=planned, user=cast.admin)
     recap = PlanRecap.objects.get()
     queued = []
-    monkeypatch.setattr(tasks.send_plan_recap, "delay_on_commit", lambda pk: queued.append(pk))
+    monkeypatch.setattr(plan, "queue_on_commit", lambda task, pk: queued.append(pk))
     assert plan.plan_recaps_sweep() == 0, "just queued: not lost yet"
     PlanRecap.objects.filter(pk=recap.pk).update(queued_at=timezone.now() - timedelta(minutes=30))
     assert plan.plan_recaps_sweep() == 1 and queued == [recap.pk]

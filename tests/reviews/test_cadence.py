@@ -9,10 +9,10 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from reviews import cadence
+from reviews import cadence, sessions
 from reviews.errors import ServiceError
 from reviews.models import Participant, Phase, ReviewSession, SessionKind, Workload
-from reviews.sessions import session_create
+from reviews.sessions import session_create, session_move
 
 TODAY = date(2027, 3, 1)  # a Monday
 
@@ -170,8 +170,6 @@ def test_the_proposed_schedule_looks_ahead(cast, lenses):
 
 
 def test_closing_a_review_proposes_the_next_one(cast, lenses):
-    from reviews.sessions import session_move
-
     workload = periodic(cast, 6)
     with time_machine.travel(datetime(2027, 3, 1, 9, tzinfo=UTC), tick=False):
         session = held(workload, date(2027, 3, 15), SessionKind.PERIODIC, phase=Phase.FOLLOW_UP)
@@ -202,7 +200,7 @@ def test_a_post_incident_review_starts_within_two_weeks(occurred_on, today, expe
 
 
 def test_recording_an_incident_schedules_a_post_incident_review(cast, lenses, frozen):
-    session = cadence.incident_record(
+    session = sessions.incident_record(
         workload=cast.workload,
         user=cast.admin,
         occurred_on=date(2027, 2, 26),
@@ -231,7 +229,7 @@ def test_an_incident_needs_a_past_date_and_a_summary(
     cast, lenses, frozen, occurred_on, summary, message
 ):
     with pytest.raises(ServiceError, match=message):
-        cadence.incident_record(
+        sessions.incident_record(
             workload=cast.workload, user=cast.admin, occurred_on=occurred_on, summary=summary
         )
     assert not ReviewSession.objects.exists()

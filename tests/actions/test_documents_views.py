@@ -25,7 +25,7 @@ def media(settings, tmp_path):
 @pytest.fixture
 def queued(monkeypatch) -> list[int]:
     sent: list[int] = []
-    monkeypatch.setattr(tasks.generate_plan_document, "delay", sent.append)
+    monkeypatch.setattr(tasks.generate_plan_document, "apply_async", lambda args: sent.extend(args))
     return sent
 
 
