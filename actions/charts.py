@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from questionnaires.risk import Risk
+
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 TEXT = "#1d2330"
 MUTED = "#5b6474"
@@ -24,13 +26,6 @@ RISK_COLOURS = {
     "NONE": "#1e7d4f",
     "NOT_APPLICABLE": "#6b7280",
     "UNANSWERED": "#cfd4dc",
-}
-RISK_LABELS = {
-    "HIGH": "High",
-    "MEDIUM": "Medium",
-    "NONE": "No risk",
-    "NOT_APPLICABLE": "Not applicable",
-    "UNANSWERED": "Unanswered",
 }
 
 # The matrix: business impact and technical effort are rated 1 to 5. A value of 3 or more
@@ -296,7 +291,7 @@ def _unrated_list(items: list[tuple[int, MatrixPoint]], *, x: float, y: float, w
 
 # --- Risk counts per pillar ----------------------------------------------------------------------
 
-BAR_ORDER = ("HIGH", "MEDIUM", "NONE", "NOT_APPLICABLE", "UNANSWERED")
+BAR_ORDER = tuple(Risk.values)
 
 
 def risk_bars_svg(rows: list[tuple[str, dict[str, int]]], *, width: int = 520) -> str:
@@ -313,8 +308,8 @@ def risk_bars_svg(rows: list[tuple[str, dict[str, int]]], *, width: int = 520) -
         body.append(
             f'<rect x="{_n(x)}" y="4" width="10" height="10" rx="2" fill="{RISK_COLOURS[key]}"/>'
         )
-        body.append(_text(x + 14, 13, RISK_LABELS[key], size=10.5, fill=MUTED))
-        x += 14 + len(RISK_LABELS[key]) * 6.0 + 14
+        body.append(_text(x + 14, 13, Risk(key).short_label, size=10.5, fill=MUTED))
+        x += 14 + len(Risk(key).short_label) * 6.0 + 14
     if not rows or longest == 0:
         body.append(_text(0, legend_h + 18, "No answers yet.", size=11.5, fill=MUTED))
         return _svg(width, legend_h + 30, "Risk counts per pillar: no answers yet", body)
@@ -335,7 +330,7 @@ def risk_bars_svg(rows: list[tuple[str, dict[str, int]]], *, width: int = 520) -
             body.append(
                 f'<rect x="{_n(seg_x)}" y="{_n(y + 2)}" width="{_n(w)}" height="{_n(bar_h)}" '
                 f'fill="{RISK_COLOURS[key]}"><title>{escape(label)}: {value} '
-                f"{escape(RISK_LABELS[key].lower())}</title></rect>"
+                f"{escape(Risk(key).short_label.lower())}</title></rect>"
             )
             ink = TEXT if key == "UNANSWERED" else "#fff"
             if w >= 8 + 6 * len(str(value)):
@@ -351,7 +346,7 @@ def risk_bars_svg(rows: list[tuple[str, dict[str, int]]], *, width: int = 520) -
                     )
                 )
             seg_x += w
-            parts.append(f"{value} {RISK_LABELS[key].lower()}")
+            parts.append(f"{value} {Risk(key).short_label.lower()}")
         body.append(_text(seg_x + 5, y + bar_h - 1.5, str(total), size=10, fill=MUTED))
         summary.append(f"{label}: {', '.join(parts) or 'none'}")
     height = legend_h + len(rows) * row_h + 4
@@ -360,7 +355,7 @@ def risk_bars_svg(rows: list[tuple[str, dict[str, int]]], *, width: int = 520) -
 
 # --- The risk trend over milestones ----------------------------------------------------------------
 
-TREND_KEYS = (("HIGH", "High risks"), ("MEDIUM", "Medium risks"))
+TREND_KEYS = tuple((risk.value, f"{risk.short_label} risks") for risk in (Risk.HIGH, Risk.MEDIUM))
 
 
 def trend_svg(series: list[tuple[str, dict[str, int]]], *, width: int = 520) -> str:

@@ -8,8 +8,20 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    BooleanField,
+    Count,
+    DateField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from actions.models import ActionItem, Finding
@@ -18,13 +30,14 @@ from questionnaires.risk import Risk
 from reviews.models import Answer, Phase, ReviewSession, Workload
 
 
-def _latest_answered_session_id():
+def _latest_answered_session(field: str) -> Subquery:
+    """`field` of the workload's latest session with at least one answered question."""
     answered = Answer.objects.filter(session=OuterRef("pk")).exclude(risk=Risk.UNANSWERED)
     return Subquery(
         ReviewSession.objects.filter(workload=OuterRef("pk"))
         .filter(Exists(answered))
         .order_by(F("review_starts_at").desc(nulls_last=True), "-created_at")
-        .values("pk")[:1]
+        .values(field)[:1]
     )
 
 
@@ -59,7 +72,6 @@ def dashboard_workloads(user, *, sort: str = DASHBOARD_DEFAULT_SORT) -> tuple[Qu
     counts of its latest answered session, the start of its next session and its overdue
     actions: one query. `sort` is a column of DASHBOARD_SORTS, "-" first for descending;
     returns the queryset and the sort applied."""
-    today = timezone.localdate()
     upcoming = (
         ReviewSession.objects.filter(workload=OuterRef("pk"), review_starts_at__gte=timezone.now())
         .exclude(phase=Phase.CLOSED)
@@ -67,9 +79,8 @@ def dashboard_workloads(user, *, sort: str = DASHBOARD_DEFAULT_SORT) -> tuple[Qu
         .values("review_starts_at")[:1]
     )
     overdue = (
-        ActionItem.objects.filter(
-            workload=OuterRef("pk"), status__in=ActionItem.OPEN_STATUSES, due_on__lt=today
-        )
+        ActionItem.objects.overdue()
+        .filter(workload=OuterRef("pk"))
         .order_by()
         .values("workload")
         .annotate(n=Count("pk"))
@@ -78,12 +89,24 @@ def dashboard_workloads(user, *, sort: str = DASHBOARD_DEFAULT_SORT) -> tuple[Qu
     workloads = (
         Workload.objects.for_user(user)
         .select_related("team", "owner")
-        .annotate(latest_session_id=_latest_answered_session_id())
+        .annotate(
+            latest_session_id=_latest_answered_session("pk"),
+            latest_session_uuid=_latest_answered_session("uuid"),
+        )
         .annotate(
             high_count=_risk_count(Risk.HIGH),
             medium_count=_risk_count(Risk.MEDIUM),
             next_session_at=Subquery(upcoming),
             overdue_count=Coalesce(Subquery(overdue), Value(0)),
+        )
+        .annotate(
+            # The next review: the next session's day, else the date the cadence proposed.
+            next_review=Coalesce(
+                TruncDate("next_session_at"), F("next_review_due_on"), output_field=DateField()
+            ),
+            next_review_is_session=ExpressionWrapper(
+                Q(next_session_at__isnull=False), output_field=BooleanField()
+            ),
         )
     )
     if sort.lstrip("-") not in DASHBOARD_SORTS:
@@ -98,21 +121,10 @@ def dashboard_workloads(user, *, sort: str = DASHBOARD_DEFAULT_SORT) -> tuple[Qu
 
 
 def dashboard_rows(user, *, sort: str = DASHBOARD_DEFAULT_SORT) -> tuple[list[Workload], str]:
-    """dashboard_workloads as a list, each with `.next_review` (a date) and `.latest_session`
-    (uuid or None); sorting by the next review happens here as it mixes two sources."""
+    """dashboard_workloads as a list; sorting by the next review (undated ones last, by
+    name, whichever the direction) happens here."""
     workloads, sort = dashboard_workloads(user, sort=sort)
     rows = list(workloads)
-    session_uuids = dict(
-        ReviewSession.objects.filter(
-            pk__in=[w.latest_session_id for w in rows if w.latest_session_id]
-        ).values_list("pk", "uuid")
-    )
-    for w in rows:
-        w.next_review = (
-            timezone.localdate(w.next_session_at) if w.next_session_at else w.next_review_due_on
-        )
-        w.next_review_is_session = w.next_session_at is not None
-        w.latest_session_uuid = session_uuids.get(w.latest_session_id)
     if sort.lstrip("-") == "next_review":
         dated = sorted((w for w in rows if w.next_review), key=lambda w: (w.next_review, w.name))
         if sort.startswith("-"):
@@ -143,7 +155,7 @@ def my_actions(user, *, statuses: Iterable[str] = (), due: str = "") -> QuerySet
     if statuses:
         actions = actions.filter(status__in=statuses)
     if due == "overdue":
-        actions = actions.filter(status__in=ActionItem.OPEN_STATUSES, due_on__lt=today)
+        actions = actions.overdue(today)
     elif due == "week":
         actions = actions.filter(due_on__gte=today, due_on__lte=today + timedelta(days=7))
     elif due == "month":
@@ -151,10 +163,6 @@ def my_actions(user, *, statuses: Iterable[str] = (), due: str = "") -> QuerySet
     elif due == "none":
         actions = actions.filter(due_on__isnull=True)
     return actions
-
-
-def is_overdue(action: ActionItem) -> bool:
-    return action.is_open and action.due_on is not None and action.due_on < timezone.localdate()
 
 
 # --- Cost findings ------------------------------------------------------------------------------------

@@ -443,13 +443,15 @@ def finding_accept(*, finding: Finding, user, reason: str, until: date | None) -
     acceptance is reviewed then)."""
     reason = (reason or "").strip()
     if not reason:
-        raise ServiceError("Say why the risk is accepted.")
+        raise ServiceError("Say why the risk is accepted.", field="reason")
     if until is None:
-        raise ServiceError("Say until when the risk is accepted.")
+        raise ServiceError("Say until when the risk is accepted.", field="until")
     if until <= timezone.localdate():
-        raise ServiceError("The acceptance must run until a date after today.")
+        raise ServiceError("Choose a date after today.", field="until")
     if until > timezone.localdate() + timedelta(days=ACCEPTANCE_MAX_DAYS):
-        raise ServiceError("Accept a risk for three years at most; review it again then.")
+        raise ServiceError(
+            "Accept a risk for three years at most; review it again then.", field="until"
+        )
     finding.accepted_by, finding.accepted_at = user, timezone.now()
     finding.accepted_reason, finding.accepted_until = reason, until
     finding.save(

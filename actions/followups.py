@@ -90,10 +90,6 @@ def next_follow_up_due_on(session: ReviewSession) -> date | None:
 # --- Where the actions stand -----------------------------------------------------------------
 
 
-def is_overdue(action: ActionItem, today: date) -> bool:
-    return action.is_open and action.due_on is not None and action.due_on < today
-
-
 @dataclass
 class Digest:
     """A plan's actions as they stand, and what moved since the previous follow-up."""
@@ -174,7 +170,7 @@ def digest(follow_up: FollowUp, *, today: date, actions: list[ActionItem] | None
             elif action.completed_at and since and timezone.localdate(action.completed_at) >= since:
                 result.done_since.append(action)
             continue
-        if is_overdue(action, today):
+        if action.is_overdue(today):
             result.overdue.append(action)
         elif action.status == ActionItem.Status.BLOCKED:
             result.blocked.append(action)

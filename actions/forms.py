@@ -1,17 +1,15 @@
-"""Forms of the actions app. Each validates one request; services apply the rules."""
+"""Forms of the actions app. Each coerces and validates the types of one request; the
+services apply the rules and raise ServiceError with the field, which the view puts on the
+form."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django import forms
 from django.core.validators import URLValidator
-from django.utils import timezone
 
 from actions.dashboards import MY_DUE_FILTERS
-from actions.findings import ACCEPTANCE_MAX_DAYS
 from actions.followups import NOTE_MAX_LENGTH
-from actions.items import COMMENT_MAX_LENGTH, CURRENCY_RE, owner_choices
+from actions.items import COMMENT_MAX_LENGTH, owner_choices
 from actions.models import ActionItem, NotificationPreference, Occasion, PlanDocument, Rating
 from actions.notifications import OCCASIONS
 
@@ -60,21 +58,6 @@ class AcceptRiskForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="The acceptance is reviewed on this date.",
     )
-
-    def clean_reason(self) -> str:
-        reason = self.cleaned_data["reason"].strip()
-        if not reason:
-            raise forms.ValidationError("Say why the risk is accepted.")
-        return reason
-
-    def clean_until(self):
-        until = self.cleaned_data["until"]
-        today = timezone.localdate()
-        if until <= today:
-            raise forms.ValidationError("Choose a date after today.")
-        if until > today + timedelta(days=ACCEPTANCE_MAX_DAYS):
-            raise forms.ValidationError("Accept a risk for three years at most.")
-        return until
 
 
 class PracticeActionForm(forms.Form):
@@ -132,31 +115,12 @@ class ActionForm(forms.Form):
         help_text="The issue in your tracker (http or https).",
     )
 
-    def __init__(self, *args, workload, creating: bool, **kwargs):
+    def __init__(self, *args, workload, **kwargs):
         super().__init__(*args, **kwargs)
-        self.creating = creating
         owner = self.fields["owner"]
         owner.queryset = owner_choices(workload)
         owner.label_from_instance = lambda u: u.get_full_name() or u.username
         self.fields["title"].widget.attrs["autofocus"] = True
-
-    def clean_currency(self) -> str:
-        currency = self.cleaned_data["currency"].strip().upper()
-        if not CURRENCY_RE.match(currency):
-            raise forms.ValidationError("Use a three-letter currency code, e.g. EUR.")
-        return currency
-
-    def clean_due_on(self):
-        due_on = self.cleaned_data["due_on"]
-        if self.creating and due_on and due_on < timezone.localdate():
-            raise forms.ValidationError("The due date cannot be in the past.")
-        return due_on
-
-    def clean_title(self) -> str:
-        title = self.cleaned_data["title"].strip()
-        if not title:
-            raise forms.ValidationError("An action needs a title.")
-        return title
 
     @classmethod
     def initial_from(cls, action: ActionItem) -> dict:

@@ -32,20 +32,6 @@ ACTION_FIELDS = (
     "external_key",
     "external_url",
 )
-FIELD_LABELS = {
-    "title": "title",
-    "description": "description",
-    "measurable_outcome": "measurable outcome",
-    "owner": "owner",
-    "due_on": "due date",
-    "status": "status",
-    "percent_complete": "percent complete",
-    "effort": "effort",
-    "monthly_saving": "monthly saving",
-    "currency": "currency",
-    "external_key": "tracker key",
-    "external_url": "tracker link",
-}
 OWNER_ROLES = (Membership.Role.ADMIN, Membership.Role.MEMBER, Membership.Role.FINANCE)
 DUE_AFTER_PLAN_DAYS = 30
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
@@ -109,7 +95,9 @@ def _clean_action_fields(workload: Workload, fields: dict, *, creating: bool) ->
     if "currency" in cleaned:
         cleaned["currency"] = (cleaned["currency"] or "").strip().upper()
         if not CURRENCY_RE.match(cleaned["currency"]):
-            raise ActionInvalid("currency", "The currency is a three-letter code, e.g. EUR.")
+            raise ActionInvalid(
+                "currency", "Not a three-letter code: use a three-letter currency code, e.g. EUR."
+            )
     if cleaned.get("external_url"):
         if not is_http_url(cleaned["external_url"]):
             raise ActionInvalid("external_url", "The tracker link must start with http(s)://.")
@@ -302,11 +290,8 @@ def action_comment_add(*, action: ActionItem, user, body: str) -> ActionComment:
 
 
 def action_history(action: ActionItem) -> list[ActionChange]:
-    """The action's changes, newest first, each with `.label` naming its field."""
-    changes = list(action.changes.select_related("user").order_by("-at", "-pk"))
-    for change in changes:
-        change.label = FIELD_LABELS.get(change.field, change.field.replace("_", " "))
-    return changes
+    """The action's changes, newest first (each names its field as `.label`)."""
+    return list(action.changes.select_related("user").order_by("-at", "-pk"))
 
 
 def can_edit_action(action: ActionItem, membership: Membership, user) -> bool:
@@ -320,8 +305,9 @@ def can_edit_action(action: ActionItem, membership: Membership, user) -> bool:
 
 
 def parking_candidates(session: ReviewSession) -> list[ParkingLotItem]:
-    """Parking-lot items not dismissed, each with `.action` (the action made from it)."""
-    items = list(
+    """Parking-lot items not dismissed, each with `live_actions`: the action made from it
+    (not cancelled), if any, prefetched."""
+    return list(
         ParkingLotItem.objects.filter(session=session, dismissed_at__isnull=True)
         .select_related("question", "created_by")
         .prefetch_related(
@@ -332,9 +318,6 @@ def parking_candidates(session: ReviewSession) -> list[ParkingLotItem]:
             )
         )
     )
-    for item in items:
-        item.action = item.live_actions[0] if item.live_actions else None
-    return items
 
 
 @transaction.atomic

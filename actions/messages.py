@@ -204,7 +204,7 @@ def _build_action_due(reminder: Reminder, today: date) -> Message | None:
 
 def _build_action_overdue(reminder: Reminder, today: date) -> Message | None:
     action = _action(reminder)
-    if action is None or action.due_on >= today:
+    if action is None or not action.is_overdue(today):
         return None
     days = (today - action.due_on).days
     return Message(

@@ -4,10 +4,12 @@ prioritisation, action items, the action-plan PDF."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.text import slugify
 
 User = settings.AUTH_USER_MODEL
@@ -101,6 +103,11 @@ class ActionItemQuerySet(models.QuerySet):
 
     def open(self) -> ActionItemQuerySet:
         return self.filter(status__in=ActionItem.OPEN_STATUSES)
+
+    def overdue(self, today: date | None = None) -> ActionItemQuerySet:
+        """Open actions whose due date has passed (`today`: the local date by default). The
+        one definition of overdue; ActionItem.is_overdue says the same of one action."""
+        return self.open().filter(due_on__lt=today or timezone.localdate())
 
 
 class ActionItem(models.Model):
@@ -205,6 +212,12 @@ class ActionItem(models.Model):
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
 
+    def is_overdue(self, today: date | None = None) -> bool:
+        """Open and past its due date, as ActionItemQuerySet.overdue selects (`today`: the
+        local date by default; templates call it without one)."""
+        due_on = self.due_on
+        return self.is_open and due_on is not None and due_on < (today or timezone.localdate())
+
 
 class ActionComment(models.Model):
     action = models.ForeignKey(ActionItem, on_delete=models.CASCADE, related_name="comments")
@@ -217,6 +230,23 @@ class ActionComment(models.Model):
 
     def __str__(self) -> str:
         return self.body[:50]
+
+
+# How each field of an action reads in its history.
+FIELD_LABELS = {
+    "title": "title",
+    "description": "description",
+    "measurable_outcome": "measurable outcome",
+    "owner": "owner",
+    "due_on": "due date",
+    "status": "status",
+    "percent_complete": "percent complete",
+    "effort": "effort",
+    "monthly_saving": "monthly saving",
+    "currency": "currency",
+    "external_key": "tracker key",
+    "external_url": "tracker link",
+}
 
 
 class ActionChange(models.Model):
@@ -234,6 +264,11 @@ class ActionChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field}: {self.old_value} → {self.new_value}"
+
+    @property
+    def label(self) -> str:
+        """The changed field, as the history names it."""
+        return FIELD_LABELS.get(self.field, self.field.replace("_", " "))
 
 
 class PlanRecap(models.Model):

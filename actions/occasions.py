@@ -144,8 +144,8 @@ def _action_due(today: date) -> Iterator[Due]:
 
 def _action_overdue(today: date) -> Iterator[Due]:
     rows = (
-        ActionItem.objects.open()
-        .filter(owner__isnull=False, due_on__lt=today)
+        ActionItem.objects.overdue(today)
+        .filter(owner__isnull=False)
         .annotate(changed_on=TruncDate("updated_at"))
         .values_list("pk", "owner_id", "due_on", "changed_on")
     )

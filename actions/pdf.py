@@ -45,7 +45,6 @@ from actions.milestones import risk_counts_by_pillar
 from actions.models import ActionItem, PlanDocument
 from actions.plan import plan_actions, roadmap
 from questionnaires.risk import Risk
-from reviews.markdown import render_markdown
 from reviews.models import (
     Answer,
     AnswerChoice,
@@ -317,7 +316,6 @@ def _answered(session: ReviewSession) -> list[LensAnswers]:
         lens = lenses[-1]
         if not lens.pillars or lens.pillars[-1].name != pillar.name:
             lens.pillars.append(PillarAnswers(pillar.name, []))
-        answer.notes_html = render_markdown(answer.notes) if answer.notes.strip() else ""
         lens.pillars[-1].answers.append(answer)
     return lenses
 
@@ -383,7 +381,7 @@ def plan_context(
         "matrix": mark_safe(charts.matrix_svg(points, width=640)) if points else "",
         "actions": actions,
         "done_count": sum(1 for a in actions if a.status == ActionItem.Status.DONE),
-        "overdue_count": sum(1 for a in actions if a.is_open and a.due_on and a.due_on < today),
+        "overdue_count": sum(1 for a in actions if a.is_overdue(today)),
         "today": today,
         "savings": _savings(actions),
         "roadmap": [

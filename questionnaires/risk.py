@@ -24,13 +24,22 @@ from django.db import models
 
 
 class Risk(models.TextChoices):
-    """Risk of one answered question. The order is the display order."""
+    """Risk of one answered question. The order is the display order. `label` names a risk
+    on its own ("High risk"); `short_label` where the word risk goes without saying (chart
+    legends, column headings: "High")."""
 
     HIGH = "HIGH", "High risk"
     MEDIUM = "MEDIUM", "Medium risk"
     NONE = "NONE", "No risk"
     NOT_APPLICABLE = "NOT_APPLICABLE", "Not applicable"
     UNANSWERED = "UNANSWERED", "Unanswered"
+
+    @property
+    def short_label(self) -> str:
+        return SHORT_LABELS.get(self, self.label)
+
+
+SHORT_LABELS = {Risk.HIGH: "High", Risk.MEDIUM: "Medium"}
 
 
 IDENT_RE = re.compile(r"[A-Za-z0-9_.\-]+")

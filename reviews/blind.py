@@ -133,6 +133,7 @@ class BlindView:
     pickers: list[dict]  # every answering participant: name, picked (bool)
     table: list[dict] = field(default_factory=list)  # after reveal: one row per choice
     agreed_default: set[str] = field(default_factory=set)
+    voters: list[dict] = field(default_factory=list)  # after reveal: who picked, in order
 
 
 def blind_view(round_: BlindRound, user) -> BlindView:
@@ -174,5 +175,5 @@ def blind_view(round_: BlindRound, user) -> BlindView:
         majority = {c for c, n in counts.items() if voters and n * 2 > len(voters)}
         nones = info.none_idents
         view.agreed_default = majority - nones if majority - nones else majority
-        view.voters = voters  # type: ignore[attr-defined]
+        view.voters = voters
     return view

@@ -6,6 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import CharField, Expression, F, Value
+from django.db.models.expressions import Case, When
+from django.db.models.functions import Concat
 from django.urls import reverse
 from django.utils import timezone
 
@@ -68,16 +71,23 @@ class PillarTimer:
 def budgets(session: ReviewSession) -> list[PillarBudget]:
     """The session's pillar budgets in lens and pillar order; `label` names the lens too
     when the session has several."""
-    rows = list(PillarBudget.objects.filter(session=session).select_related("pillar__lens"))
     order = dict(SessionLens.objects.filter(session=session).values_list("lens_id", "order"))
-    rows.sort(key=lambda b: (order.get(b.pillar.lens_id, 99), b.pillar.order))
-    several = len(order) > 1
-    for budget in rows:
-        budget.label = (
-            f"{budget.pillar.name} ({budget.pillar.lens.name})"
-            if several and not budget.pillar.lens.is_framework
-            else budget.pillar.name
+    label: Expression = F("pillar__name")
+    if len(order) > 1:
+        label = Case(
+            When(
+                pillar__lens__is_framework=False,
+                then=Concat("pillar__name", Value(" ("), "pillar__lens__name", Value(")")),
+            ),
+            default=F("pillar__name"),
+            output_field=CharField(),
         )
+    rows = list(
+        PillarBudget.objects.filter(session=session)
+        .select_related("pillar__lens")
+        .annotate(label=label)
+    )
+    rows.sort(key=lambda b: (order.get(b.pillar.lens_id, 99), b.pillar.order))
     return rows
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -135,6 +136,25 @@ class Accepted:
     created_user: bool
 
 
+def invitation_mode(*, invitation: Invitation, user: AbstractBaseUser | None) -> str:
+    """How `user` (None: not signed in) accepts the invitation: "join" (signed in with the
+    invited address), "new_account" (no account has that address: one is set up on
+    accepting) or "sign_in" (an account has it: sign in first). Raises InvitationError
+    ("wrong_user") for someone signed in with another address."""
+    if user is not None:
+        if user.email.lower() != invitation.email.lower():
+            raise InvitationError(
+                "wrong_user",
+                f"This invitation is for {invitation.email}, but you are signed in as "
+                f"{user.get_username()}. Sign out, then open the link again.",
+                invitation,
+            )
+        return "join"
+    if get_user_model().objects.filter(email__iexact=invitation.email).exists():
+        return "sign_in"
+    return "new_account"
+
+
 @transaction.atomic
 def invitation_accept(
     *, invitation: Invitation, user=None, new_user: dict | None = None
@@ -142,12 +162,11 @@ def invitation_accept(
     """Accept for a signed-in `user` (whose email must be the invited one) or for a new
     account described by `new_user` (username, first_name, last_name, password). Works once:
     the invitation is claimed with a conditional update."""
-    User = get_user_model()
-    if user is not None and user.email.lower() != invitation.email.lower():
+    mode = invitation_mode(invitation=invitation, user=user)
+    if mode == "sign_in":
         raise InvitationError(
             "wrong_user",
-            f"This invitation is for {invitation.email}, but you are signed in as "
-            f"{user.get_username()}. Sign out, then open the link again.",
+            f"An account for {invitation.email} exists: sign in to accept.",
             invitation,
         )
     claimed = Invitation.objects.filter(
@@ -161,15 +180,9 @@ def invitation_accept(
         raise InvitationError("used", "This invitation can no longer be used.", invitation)
     created = False
     if user is None:
-        if User.objects.filter(email__iexact=invitation.email).exists():
-            raise InvitationError(
-                "wrong_user",
-                f"An account for {invitation.email} exists: sign in to accept.",
-                invitation,
-            )
         data = dict(new_user or {})
         password = data.pop("password")
-        user = User(email=invitation.email, **data)
+        user = get_user_model()(email=invitation.email, **data)
         user.set_password(password)
         user.save()
         created = True

@@ -175,7 +175,8 @@ def finding_accept(request: HttpRequest, finding_uuid: UUID) -> HttpResponse:
             until=form.cleaned_data["until"],
         )
     except ServiceError as exc:
-        return _finding_response(request, access, finding, error=str(exc))
+        exc.add_to(form)
+        return _finding_response(request, access, finding, error=_form_error(form))
     if not request.htmx:
         messages.success(request, "Risk accepted.")
     return _finding_response(request, access, finding)

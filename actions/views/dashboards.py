@@ -20,8 +20,8 @@ from reviews.models import Membership
 SORT_COLUMNS = [
     ("name", "Workload"),
     ("team", "Team"),
-    ("high", "High risks"),
-    ("medium", "Medium risks"),
+    ("high", f"{Risk.HIGH.short_label} risks"),
+    ("medium", f"{Risk.MEDIUM.short_label} risks"),
     ("next_review", "Next review"),
     ("overdue", "Overdue actions"),
 ]
@@ -66,7 +66,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 "overdue": sum(w.overdue_count for w in rows),
             },
             "my_open": mine.count(),
-            "my_overdue": mine.filter(due_on__lt=today).count(),
+            "my_overdue": mine.overdue(today).count(),
             "today": today,
         },
     )
@@ -84,8 +84,6 @@ def my_actions(request: HttpRequest) -> HttpResponse:
         statuses, due = [], ""
     actions = list(dashboards.my_actions(request.user, statuses=statuses, due=due))
     today = timezone.localdate()
-    for action in actions:
-        action.overdue = action.is_open and action.due_on is not None and action.due_on < today
     return render(
         request,
         "actions/my_actions.html",
@@ -96,7 +94,7 @@ def my_actions(request: HttpRequest) -> HttpResponse:
             "statuses": ActionItem.Status.choices,
             "selected_statuses": statuses,
             "due": due,
-            "overdue_count": sum(1 for a in actions if a.overdue),
+            "overdue_count": sum(1 for a in actions if a.is_overdue(today)),
             "filtered": data is not None,
             "has_any": bool(actions) or ActionItem.objects.filter(owner=request.user).exists(),
             "here": request.get_full_path(),

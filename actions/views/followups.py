@@ -65,7 +65,7 @@ def _row(follow_up, access, user, action, notes, today, form=None, saved=False) 
         note=note,
         form=form or _form(action, note),
         can_update=not follow_up.is_held and followups.can_update(access, action, user),
-        overdue=followups.is_overdue(action, today),
+        overdue=action.is_overdue(today),
         saved=saved,
     )
 

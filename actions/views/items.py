@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from actions import dashboards, findings, items
+from actions import findings, items
 from actions.forms import ActionForm, CommentForm, PracticeActionForm, ProgressForm
 from actions.models import ActionItem, Finding
 from actions.views.analysis import _finding_response, finding_for_user
@@ -76,7 +76,6 @@ def action_create(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
     form = ActionForm(
         request.POST if request.method == "POST" else None,
         workload=session.workload,
-        creating=True,
         initial=initial,
     )
     if request.method == "POST" and form.is_valid():
@@ -162,7 +161,7 @@ def _detail_context(request, action, membership, *, comment_form=None) -> dict:
         "history": items.action_history(action),
         "comment_form": comment_form or CommentForm(),
         "statuses": ActionItem.Status.choices,
-        "overdue": dashboards.is_overdue(action),
+        "overdue": action.is_overdue(),
         "links": findings.practice_links(action.choice) if action.choice else [],
     }
 
@@ -174,7 +173,6 @@ def action_edit(request: HttpRequest, action_uuid: UUID) -> HttpResponse:
     form = ActionForm(
         request.POST if request.method == "POST" else None,
         workload=action.workload,
-        creating=False,
         initial=ActionForm.initial_from(action),
     )
     if request.method == "POST" and form.is_valid():
@@ -246,7 +244,6 @@ def action_progress(request: HttpRequest, action_uuid: UUID) -> HttpResponse:
         )
     if request.htmx:
         action, _ = action_for_user(request.user, action_uuid)
-        action.overdue = dashboards.is_overdue(action)
         return render(
             request,
             "actions/my_actions.html#row",

@@ -7,12 +7,12 @@ from uuid import UUID
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from actions import charts, milestones
 from actions.forms import CompareForm, MilestoneForm
 from actions.models import ActionItem
+from questionnaires.risk import Risk
 from reviews.access import workload_for_user
 from reviews.errors import ServiceError
 from reviews.models import Milestone
@@ -26,13 +26,10 @@ def workload_panel(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
     workload, membership = workload_for_user(request.user, workload_uuid)
     saved = list(workload.milestones.select_related("created_by", "session"))
     session = milestones.latest_answered_session(workload)
-    today = timezone.localdate()
     open_actions = ActionItem.objects.filter(workload=workload).open()
     upcoming = list(
         open_actions.select_related("owner").order_by("due_on", "created_at")[:PANEL_ACTIONS]
     )
-    for action in upcoming:
-        action.overdue = action.due_on is not None and action.due_on < today
     context = {
         "nav": "workload",
         "workload": workload,
@@ -52,7 +49,7 @@ def workload_panel(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
         ),
         "milestone_form": MilestoneForm(),
         "open_count": open_actions.count(),
-        "overdue_count": open_actions.filter(due_on__lt=today).count(),
+        "overdue_count": open_actions.overdue().count(),
         "upcoming": upcoming,
         "latest_plan_session": workload.sessions.filter(actions__isnull=False)
         .order_by("-created_at")
@@ -103,6 +100,6 @@ def milestone_compare(request: HttpRequest, workload_uuid: UUID) -> HttpResponse
             "milestones": saved,
             "form": form,
             "comparison": comparison,
-            "risk_columns": [("HIGH", "High"), ("MEDIUM", "Medium"), ("NONE", "No risk")],
+            "risk_columns": [(risk, Risk(risk).short_label) for risk in milestones.COMPARE_RISKS],
         },
     )

@@ -1,8 +1,21 @@
 from django import template
 
+from questionnaires.risk import Risk
 from reviews.markdown import render_markdown
 
 register = template.Library()
+
+
+@register.filter
+def risk_label(value: str) -> str:
+    """A risk level as people read it: {{ answer.risk|risk_label }} gives "High risk"."""
+    return Risk(value).label if value in Risk.values else value
+
+
+@register.filter
+def risk_short(value: str) -> str:
+    """A risk level where the word risk goes without saying: "High", "No risk"."""
+    return Risk(value).short_label if value in Risk.values else value
 
 
 @register.filter

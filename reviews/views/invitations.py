@@ -3,7 +3,7 @@
 from uuid import UUID
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model, login
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -97,26 +97,23 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             status=410 if exc.reason in ("expired", "used", "revoked") else 404,
         )
     user = request.user if request.user.is_authenticated else None
-    has_account = get_user_model().objects.filter(email__iexact=invitation.email).exists()
     context = {"invitation": invitation, "session": invitation.session, "token": token}
-    if user is None and has_account:
-        login_url = reverse("login") + "?" + urlencode({"next": request.get_full_path()})
-        context.update(mode="sign_in", login_url=login_url)
-        return render(request, "reviews/invitation_accept.html", context)
-    if user is not None and user.email.lower() != invitation.email.lower():
-        context.update(
-            mode="wrong_user",
-            error=f"This invitation is for {invitation.email}, but you are signed in as "
-            f"{user.get_username()}. Sign out, then open the link again.",
-        )
+    try:
+        mode = invitations.invitation_mode(invitation=invitation, user=user)
+    except invitations.InvitationError as exc:
+        context.update(mode=exc.reason, error=str(exc))
         return render(request, "reviews/invitation_accept.html", context, status=403)
+    if mode == "sign_in":
+        login_url = reverse("login") + "?" + urlencode({"next": request.get_full_path()})
+        context.update(mode=mode, login_url=login_url)
+        return render(request, "reviews/invitation_accept.html", context)
     form = (
         NewAccountForm(
             request.POST if request.method == "POST" else None,
             email=invitation.email,
             initial={"username": invitation.email.split("@")[0]},
         )
-        if user is None
+        if mode == "new_account"
         else None
     )
     if request.method == "POST" and (form is None or form.is_valid()):
@@ -150,5 +147,5 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             f"You have joined {invitation.session.title} as {accepted.participant.get_role_display().lower()}.",
         )
         return redirect("reviews:session_detail", invitation.session.uuid)
-    context.update(mode="join" if user else "new_account", form=form)
+    context.update(mode=mode, form=form)
     return render(request, "reviews/invitation_accept.html", context)

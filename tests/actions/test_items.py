@@ -3,10 +3,11 @@ field, updating with one history row per change, and the done rules."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from actions import items
@@ -238,3 +239,54 @@ def test_owner_choices_are_the_teams_admins_members_and_finance(cast):
     Membership.objects.create(team=cast.other_team, user=extra)
     owners = set(items.owner_choices(cast.workload))
     assert owners == {cast.admin, cast.member, cast.finance}
+
+
+# --- Overdue: one rule, as a query and on one action ---------------------------------------
+
+
+@pytest.fixture
+def by_title(cast, review):
+    """Actions that are or are not overdue on 10 May 2027."""
+    day = date(2027, 5, 10)
+    cases = {
+        "late": ("open", day - timedelta(days=1)),
+        "late and blocked": ("blocked", day - timedelta(days=30)),
+        "late in progress": ("in_progress", day - timedelta(days=2)),
+        "due today": ("open", day),
+        "due later": ("open", day + timedelta(days=1)),
+        "no date": ("open", None),
+        "done late": ("done", day - timedelta(days=1)),
+        "cancelled late": ("cancelled", day - timedelta(days=1)),
+        "accepted late": ("risk_accepted", day - timedelta(days=1)),
+    }
+    made = {}
+    for title, (status, due_on) in cases.items():
+        action = create(cast, review, title=title, status=status)
+        ActionItem.objects.filter(pk=action.pk).update(due_on=due_on)
+        made[title] = ActionItem.objects.get(pk=action.pk)
+    return day, made
+
+
+OVERDUE = {"late", "late and blocked", "late in progress"}
+
+
+def test_overdue_is_open_and_past_the_due_date(by_title):
+    day, made = by_title
+    assert set(ActionItem.objects.overdue(day).values_list("title", flat=True)) == OVERDUE
+    assert {title for title, action in made.items() if action.is_overdue(day)} == OVERDUE
+
+
+def test_overdue_defaults_to_the_local_date(by_title):
+    day, made = by_title
+    with time_machine.travel(timezone.make_aware(datetime(2027, 5, 10, 12)), tick=False):
+        assert set(ActionItem.objects.overdue().values_list("title", flat=True)) == OVERDUE
+        assert made["late"].is_overdue() and not made["due today"].is_overdue()
+
+
+def test_the_history_names_each_field(cast, review):
+    action = create(cast, review)
+    items.action_update(
+        action=action, user=cast.admin, changes={"due_on": timezone.localdate(), "effort": "m"}
+    )
+    labels = [change.label for change in items.action_history(action)]
+    assert sorted(labels) == ["created", "due date", "effort"]

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from reviews import focus
+from reviews import focus, sessions
 from reviews.models import Answer, Phase, PillarBudget
 
 
@@ -60,3 +60,18 @@ def test_moving_the_focus_stops_the_clock_of_the_pillar_left(cast, review, quest
         review = focus.focus_set(session=review, user=cast.admin, question_id=None)
     assert spent(review, question) == 30
     assert review.focus_question_id is None
+
+
+def test_budgets_name_the_lens_of_extra_lenses_only(cast, lenses, review):
+    assert all(b.label == b.pillar.name for b in focus.budgets(review)), "one lens: pillar names"
+    several = sessions.session_create(
+        workload=cast.workload,
+        user=cast.admin,
+        title="With the Serverless Lens",
+        kind="periodic",
+        review_starts_at=timezone.now() + timedelta(days=10),
+        lenses=[lenses["Serverless Lens"]],
+    )
+    labels = {(b.pillar.lens.is_framework, b.pillar.name): b.label for b in focus.budgets(several)}
+    assert labels[(True, "Security")] == "Security"
+    assert labels[(False, "Security")] == "Security (Serverless Lens)"

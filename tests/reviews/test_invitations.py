@@ -196,6 +196,27 @@ def test_wrong_user_cannot_accept(client, invitation, cast):
     assert invitation.accepted_at is None
 
 
+def test_how_each_person_accepts(invitation, cast):
+    """One rule, asked by the page and by the service that accepts."""
+    assert invitations.invitation_mode(invitation=invitation, user=None) == "new_account"
+    person = get_user_model().objects.create_user("newbie", email="New.Person@example.com")
+    assert invitations.invitation_mode(invitation=invitation, user=None) == "sign_in"
+    assert invitations.invitation_mode(invitation=invitation, user=person) == "join"
+    with pytest.raises(invitations.InvitationError) as refused:
+        invitations.invitation_mode(invitation=invitation, user=cast.member)
+    assert refused.value.reason == "wrong_user"
+
+
+def test_an_existing_account_must_sign_in_to_accept(invitation):
+    get_user_model().objects.create_user("newbie", email="new.person@example.com")
+    with pytest.raises(invitations.InvitationError, match="sign in to accept"):
+        invitations.invitation_accept(
+            invitation=invitation, new_user={"username": "again", "password": "x" * 12}
+        )
+    invitation.refresh_from_db()
+    assert invitation.accepted_at is None
+
+
 def test_duplicate_and_participant_invitations_are_refused(review, cast, invitation):
     with pytest.raises(invitations.ServiceError, match="already been invited"):
         invite(review, cast)
