@@ -12,6 +12,8 @@ from playwright.sync_api import expect
 from reviews import services
 from reviews.models import Answer, Participant, ParticipantRole
 
+pytestmark = pytest.mark.e2e
+
 A_CHOICE = "ops_priorities_ext_cust_needs"
 B_CHOICE = "ops_priorities_int_cust_needs"
 

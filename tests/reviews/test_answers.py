@@ -167,6 +167,7 @@ def test_notes_length_is_limited(answer, cast):
         )
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_people_toggling_different_choices_at_once_both_win(cast, lenses):
     """Many concurrent toggles on one question, each in its own connection: all persist."""
