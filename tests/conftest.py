@@ -49,10 +49,11 @@ from django.utils import timezone
 from questionnaires.models import Lens
 from questionnaires.services import lenses_load_builtin
 from reviews import services
-from reviews.models import Membership, ReviewSession, Team, Workload, WorkloadType
+from reviews.models import Answer, Membership, ReviewSession, Team, Workload, WorkloadType
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "correct horse battery"
+HTMX = {"HTTP_HX_REQUEST": "true"}  # the header htmx sends: client.get(url, **HTMX)
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 REQUIRE_SERVICES = "PILLARWISE_REQUIRE_SERVICES"
 
@@ -269,6 +270,26 @@ def review(cast: Cast, lenses: dict[str, Lens]) -> ReviewSession:
         kind="periodic",
         review_starts_at=timezone.now() + timedelta(days=10),
     )
+
+
+@pytest.fixture
+def answer(review: ReviewSession) -> Answer:
+    """The review's answer to the framework's first question ("priorities")."""
+    return review.answers.select_related("question").get(question__ident="priorities")
+
+
+def selected(answer: Answer) -> set[str]:
+    """The idents of the choices selected in an answer."""
+    return set(answer.selections.values_list("choice__ident", flat=True))
+
+
+@pytest.fixture
+def finding(review: ReviewSession, cast: Cast) -> Any:
+    """The review in analysis with two findings (see analysed()): the first, a high
+    reliability risk."""
+    from tests.actions.analysis_helpers import analysed
+
+    return analysed(review, cast)[0]
 
 
 @pytest.fixture(autouse=True)

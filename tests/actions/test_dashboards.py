@@ -16,8 +16,8 @@ from actions import services
 from reviews import services as review_services
 from reviews.models import Membership, Team, Workload, WorkloadType
 from tests.actions.analysis_helpers import analysed, set_risk
+from tests.conftest import HTMX
 
-HTMX = {"HTTP_HX_REQUEST": "true"}
 TODAY = timezone.localdate
 
 

@@ -11,9 +11,9 @@ from django.urls import reverse
 from actions import tasks
 from actions.models import PlanDocument
 from tests.actions.pdf_helpers import pending_document
+from tests.conftest import HTMX
 
 Status = PlanDocument.Status
-HTMX = {"HTTP_HX_REQUEST": "true"}
 
 pytestmark = pytest.mark.usefixtures("media_root")
 

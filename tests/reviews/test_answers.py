@@ -8,7 +8,7 @@ from django.db import connection
 
 from reviews import services
 from reviews.models import Answer, AnswerChange
-from tests.conftest import require_postgres
+from tests.conftest import require_postgres, selected
 
 HIGH = [
     "ops_priorities_ext_cust_needs",
@@ -17,15 +17,6 @@ HIGH = [
     "ops_priorities_compliance_reqs",
 ]
 MEDIUM = ["ops_priorities_eval_threat_landscape", "ops_priorities_eval_tradeoffs"]
-
-
-@pytest.fixture
-def answer(review):
-    return review.answers.get(question__ident="priorities")
-
-
-def selected(answer):
-    return set(answer.selections.values_list("choice__ident", flat=True))
 
 
 def toggle(answer, user, ident, select=True):
