@@ -1,4 +1,5 @@
-FROM python:3.12-slim-bookworm
+# The Python that the locks are resolved for and that CI tests on.
+FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -12,6 +13,9 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
+# The runtime dependencies, exactly as locked (versions and hashes), then the app itself.
+COPY requirements-runtime.lock ./
+RUN pip install --require-hashes -r requirements-runtime.lock
 COPY pyproject.toml README.md manage.py ./
 COPY config config
 COPY questionnaires questionnaires
@@ -19,7 +23,7 @@ COPY reviews reviews
 COPY actions actions
 COPY templates templates
 COPY static static
-RUN pip install -e .
+RUN pip install --no-deps -e .
 RUN DEBUG=false SECRET_KEY=collectstatic-only-not-a-secret-0123456789abcdefghijklmnop \
     python manage.py collectstatic --noinput
 

@@ -1,100 +1,235 @@
-"""Shared fixtures: a fixed cast (healthchecks style) and the built-in lenses.
+"""Shared fixtures and the rules of the test run.
 
-Tests that need a service (PostgreSQL, Redis, Chromium) call `require(...)`: it skips when the
-service is missing, unless PILLARWISE_REQUIRE_SERVICES is set (CI sets it), where a missing
-service fails the test instead, so that nothing is silently left untested.
+- A fixed cast (healthchecks style), the built-in lenses and a review.
+- The built-in lenses are loaded once per test database. Tests that run in a transaction see
+  them and roll back; transactional tests (browsers, workers, threads) see them too: the
+  flush after such a test puts them back, with the same ids.
+- Time: every test runs with TIME_ZONE = UTC; `at()` and `travel()` name a moment in UTC.
+- Media: files go to a temporary MEDIA_ROOT, never into the source tree; `media_root` gives a
+  test a folder of its own.
+- Processes: `free_port`, `worker_database_url` (how a worker process reaches the test
+  database) and `start_worker` (a real Celery worker, on Redis).
+
+Services. A test that needs PostgreSQL, Redis or Chromium carries its marker (`postgres`,
+`redis`, `e2e`; `worker` when it starts a Celery worker) and calls `require_postgres()`,
+`require_redis()` or `require_chromium()`. Calling one without the marker fails the test:
+the embedded pass of CI deselects service tests by marker, so an unmarked one would fail
+there. A missing service skips the test, except with PILLARWISE_REQUIRE_SERVICES set (CI),
+where every skip, for whatever reason, fails the run instead, so that nothing hides.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import pytest
+import time_machine
+from django.apps import apps
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, models, transaction
+from django.db.models.signals import post_migrate
+from django.test import override_settings
 from django.utils import timezone
 
 from questionnaires.models import Lens
 from questionnaires.services import lenses_load_builtin
 from reviews import sessions
-from reviews.models import Membership, Team, Workload, WorkloadType
+from reviews.models import Answer, Membership, ReviewSession, Team, Workload, WorkloadType
 
+ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "correct horse battery"
+HTMX = {"HTTP_HX_REQUEST": "true"}  # the header htmx sends: client.get(url, **HTMX)
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+REQUIRE_SERVICES = "PILLARWISE_REQUIRE_SERVICES"
 
 
-def require(available: bool, what: str) -> None:
-    if available:
-        return
-    if os.environ.get("PILLARWISE_REQUIRE_SERVICES"):
-        pytest.fail(f"{what} is required here (PILLARWISE_REQUIRE_SERVICES is set) but missing")
-    pytest.skip(f"{what} is not available")
+# --- Services and the rules of the run --------------------------------------------------------
+
+_current_test: pytest.Item | None = None
+
+
+def services_required() -> bool:
+    return bool(os.environ.get(REQUIRE_SERVICES))
+
+
+def require(available: bool, what: str, *, marker: str) -> None:
+    """Skip the current test when `what` is missing. The test must carry `marker`."""
+    item = _current_test
+    if item is not None and item.get_closest_marker(marker) is None:
+        pytest.fail(
+            f"{item.nodeid} needs {what}: mark it @pytest.mark.{marker}, so that the pass "
+            "without services deselects it",
+            pytrace=False,
+        )
+    if not available:
+        pytest.skip(f"{what} is not available")
 
 
 def require_redis() -> str:
     url = os.environ.get("REDIS_URL", "")
-    require(bool(url), "Redis (REDIS_URL)")
+    require(bool(url), "Redis (REDIS_URL)", marker="redis")
     return url
 
 
 def require_postgres() -> None:
-    require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)", marker="postgres")
 
 
 def require_chromium() -> str:
-    require(bool(shutil.which(CHROMIUM) or os.path.exists(CHROMIUM)), f"Chromium ({CHROMIUM})")
+    found = bool(shutil.which(CHROMIUM) or os.path.exists(CHROMIUM))
+    require(found, f"Chromium ({CHROMIUM})", marker="e2e")
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
-def django_db_modify_db_settings(tmp_path_factory):
-    """On SQLite, test against a file, not memory, so that the ASGI server of the browser
-    tests (other threads, other connections) sees the same database."""
-    from django.conf import settings
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[Any]:
+    """Remember the running test, for the marker check in `require()`."""
+    global _current_test
+    _current_test = item
+    try:
+        return (yield)
+    finally:
+        _current_test = None
 
-    database = settings.DATABASES["default"]
+
+def _skip_to_failure(report: pytest.TestReport | pytest.CollectReport) -> None:
+    if not (report.skipped and services_required()) or hasattr(report, "wasxfail"):
+        return
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    report.outcome = "failed"
+    report.longrepr = f"Skipped, but nothing may skip with {REQUIRE_SERVICES} set: {reason}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    report = yield
+    _skip_to_failure(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[Any]:
+    report = yield
+    _skip_to_failure(report)
+    return report
+
+
+# --- The test database and the built-in lenses ------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """On SQLite, test against a file, not memory, so that the ASGI server of the browser
+    tests (other threads, other connections) and worker processes see the same database."""
+    database = django_settings.DATABASES["default"]
     if database["ENGINE"] == "django.db.backends.sqlite3":
         database.setdefault("TEST", {})["NAME"] = str(
             tmp_path_factory.mktemp("db") / "test.sqlite3"
         )
 
 
-@pytest.fixture
-def lenses(db) -> dict[str, Lens]:
-    """The built-in lenses (framework, Serverless, SaaS), loaded once per database."""
-    if not Lens.objects.filter(is_framework=True).exists():
+class LensRows:
+    """The rows of the built-in lenses as loaded once, to put back after a flush."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[type[models.Model], list[models.Model]]] = [
+            (model, list(model._base_manager.order_by("pk")))
+            for model in apps.get_app_config("questionnaires").get_models()
+        ]
+
+    def restore(self, *, using: str) -> None:
+        # Foreign keys are checked at commit on PostgreSQL and SQLite, so order is free.
+        with transaction.atomic(using=using):
+            for model, rows in self.rows:
+                model._base_manager.using(using).bulk_create(rows)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[LensRows]:
+    """The test database, with the built-in lenses loaded once. A transactional test ends
+    with a flush of every table; the flush's post_migrate signal puts the lens rows back,
+    with the same ids, so the next test (and the per-process question caches) find them."""
+    with django_db_blocker.unblock():
         lenses_load_builtin()
+        rows = LensRows()
+
+    def restore(sender: Any, using: str, **kwargs: Any) -> None:
+        rows.restore(using=using)
+
+    sender = apps.get_app_config("questionnaires")
+    post_migrate.connect(restore, sender=sender, weak=False, dispatch_uid="test-lenses")
+    yield rows
+    post_migrate.disconnect(sender=sender, dispatch_uid="test-lenses")
+
+
+@pytest.fixture
+def lenses(db: None) -> dict[str, Lens]:
+    """The built-in lenses (framework, Serverless, SaaS) by name; every test database holds
+    them (see django_db_setup)."""
     return {lens.name: lens for lens in Lens.objects.latest_versions()}
 
 
-def make_user(username: str, **extra):
-    user = get_user_model().objects.create_user(
+@pytest.fixture
+def no_lenses(db: None) -> None:
+    """An empty lens library, for tests of loading the built-in lenses (the rows come back
+    after the test, by rollback or flush)."""
+    Lens.objects.all().delete()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_question_cache() -> Iterator[None]:
+    """Lens rows never change in production, so the live page caches them per process. Tests
+    that import lenses roll back, and SQLite then reuses their ids: start with an empty
+    cache."""
+    from questionnaires import structure
+
+    structure.question_info.cache_clear()
+    structure.question_id.cache_clear()
+    yield
+    structure.question_info.cache_clear()
+    structure.question_id.cache_clear()
+
+
+# --- The cast ---------------------------------------------------------------------------------
+
+
+def make_user(username: str, **extra: Any) -> Any:
+    return get_user_model().objects.create_user(
         username=username, email=f"{username}@example.com", password=PASSWORD, **extra
     )
-    return user
 
 
 @dataclass
 class Cast:
     team: Team
-    admin: object
-    member: object
-    finance: object
-    viewer: object
-    outsider: object
+    admin: Any
+    member: Any
+    finance: Any
+    viewer: Any
+    outsider: Any
     other_team: Team
     workload: Workload
     other_workload: Workload
 
 
 @pytest.fixture
-def cast(db) -> Cast:
+def cast(db: None) -> Cast:
     team = Team.objects.create(name="Alpha")
     other_team = Team.objects.create(name="Bravo")
     admin = make_user("alice", first_name="Alice", last_name="Admin")
@@ -126,7 +261,7 @@ def cast(db) -> Cast:
 
 
 @pytest.fixture
-def review(cast, lenses):
+def review(cast: Cast, lenses: dict[str, Lens]) -> ReviewSession:
     """A review session on the cast's workload, facilitated by the team admin."""
     return sessions.session_create(
         workload=cast.workload,
@@ -137,32 +272,214 @@ def review(cast, lenses):
     )
 
 
+@pytest.fixture
+def answer(review: ReviewSession) -> Answer:
+    """The review's answer to the framework's first question ("priorities")."""
+    return review.answers.select_related("question").get(question__ident="priorities")
+
+
+def selected(answer: Answer) -> set[str]:
+    """The idents of the choices selected in an answer."""
+    return set(answer.selections.values_list("choice__ident", flat=True))
+
+
+@pytest.fixture
+def finding(review: ReviewSession, cast: Cast) -> Any:
+    """The review in analysis with two findings (see analysed()): the first, a high
+    reliability risk."""
+    from tests.actions.analysis_helpers import analysed
+
+    return analysed(review, cast)[0]
+
+
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
+def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+# --- Time -------------------------------------------------------------------------------------
+
+
+def at(day: date, hour: int = 8, minute: int = 0) -> datetime:
+    """That day at that time, in UTC."""
+    return datetime.combine(day, clock(hour, minute), tzinfo=UTC)
+
+
+def travel(day: date, hour: int = 8, minute: int = 0) -> time_machine.travel:
+    """Stop the clock at that moment (UTC): `with travel(date(2027, 3, 1), 9): ...`."""
+    return time_machine.travel(at(day, hour, minute), tick=False)
+
+
 @pytest.fixture(autouse=True)
-def _fresh_question_cache():
-    """Lens rows never change in production, so the live page caches them per process; tests
-    roll back and reuse ids, so they start with an empty cache."""
-    from questionnaires import structure
+def utc(settings: Any) -> None:
+    """Every test runs in UTC, whatever TIME_ZONE the environment sets; a test about another
+    zone sets its own."""
+    settings.TIME_ZONE = "UTC"
 
-    structure.question_info.cache_clear()
-    structure.question_id.cache_clear()
+
+# --- Media ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _media_outside_the_tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Nothing a test generates lands in the source tree's media/."""
+    with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media")):
+        yield
+
+
+@pytest.fixture
+def media_root(settings: Any, tmp_path: Path) -> Path:
+    """A MEDIA_ROOT of this test's own (empty), also handed to worker processes."""
+    media = tmp_path / "media"
+    media.mkdir()
+    settings.MEDIA_ROOT = media
+    return media
+
+
+# --- Tasks ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def eager_tasks() -> Iterator[None]:
+    """Tasks queued by the code under test run in the test process (as with no REDIS_URL),
+    so that tests see their effect; tests that rely on it may name this fixture. The worker
+    tests turn it off (`start_worker`) and run a real Celery worker on Redis."""
+    from config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
     yield
-    structure.question_info.cache_clear()
-    structure.question_id.cache_clear()
+    app.conf.task_always_eager = before
 
 
-def _free_port() -> int:
+# --- Processes --------------------------------------------------------------------------------
+
+
+def find_free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on."""
+    return find_free_port()
+
+
+@pytest.fixture
+def worker_database_url(db: None) -> str:
+    """DATABASE_URL for another process (a Celery worker): the test database this test runs
+    against, not the database named in the environment."""
+    database = django_settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{database['NAME']}"
+    credentials = quote(database["USER"] or "", safe="")
+    if database.get("PASSWORD"):
+        credentials += ":" + quote(database["PASSWORD"], safe="")
+    userinfo = f"{credentials}@" if credentials else ""
+    host = database["HOST"] or "localhost"
+    return f"postgres://{userinfo}{host}:{database['PORT'] or 5432}/{database['NAME']}"
+
+
+@dataclass
+class Worker:
+    """A Celery worker process (optionally with beat) and its log."""
+
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    stopped: bool = field(default=False)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        """Until the worker has connected to the broker and says it is ready."""
+        deadline = time.monotonic() + timeout
+        while " ready." not in self.log():
+            if self.process.poll() is not None:
+                raise AssertionError(
+                    f"the worker exited ({self.process.returncode}):\n{self.log()}"
+                )
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the worker did not get ready:\n{self.log()[-3000:]}")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        """SIGKILL, as when the machine or the OOM killer takes the worker."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self.stopped = True
+
+    def stop(self) -> str:
+        """A warm shutdown (SIGTERM), a kill if it hangs; returns the log."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.stopped = True
+        return self.log()
+
+
+@pytest.fixture
+def start_worker(
+    request: pytest.FixtureRequest, tmp_path: Path, worker_database_url: str
+) -> Iterator[Callable[..., Worker]]:
+    """Start real Celery workers on Redis against the test database: `start_worker()`, or
+    `start_worker(beat=True, env={...})`. Tasks stop running in the test process for the
+    rest of the test. The broker's queue is emptied first (earlier runs may have left
+    messages), each start waits until the worker is ready, and every worker is stopped at
+    the end of the test. The test must be transactional, so that the worker sees its rows."""
+    from config.celery import app
+
+    if request.node.get_closest_marker("worker") is None:
+        pytest.fail("a test that starts a worker must be marked @pytest.mark.worker")
+    redis_url = require_redis()
+    app.conf.task_always_eager = False  # eager_tasks puts it back
+    app.control.purge()
+    workers: list[Worker] = []
+
+    def start(*, beat: bool = False, env: dict[str, str] | None = None) -> Worker:
+        n = len(workers)
+        log_path = tmp_path / f"worker-{n}.log"
+        environment = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": worker_database_url,
+            "REDIS_URL": redis_url,
+            "MEDIA_ROOT": str(django_settings.MEDIA_ROOT),
+            "TIME_ZONE": django_settings.TIME_ZONE,
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
+        environment.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        command = [
+            sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
+            "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=INFO",
+            f"--hostname=test{n}@%h",
+        ]  # fmt: skip
+        if beat:
+            command += ["--beat", "--schedule", str(tmp_path / f"beat-schedule-{n}")]
+        with log_path.open("wb") as output:
+            process = subprocess.Popen(
+                command, cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT
+            )
+        worker = Worker(process, log_path)
+        workers.append(worker)
+        worker.wait_ready()
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
 
 
 @pytest.fixture(scope="session")
-def asgi_server():
+def asgi_server() -> Iterator[str]:
     """The app served over ASGI by uvicorn in a thread, on a free port, for the whole test
     session: Server-Sent Events stream as in production."""
     import uvicorn
@@ -171,7 +488,7 @@ def asgi_server():
     from config.asgi import router
 
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    port = _free_port()
+    port = find_free_port()
     config = uvicorn.Config(
         ASGIStaticFilesHandler(router),
         host="127.0.0.1",
@@ -191,16 +508,3 @@ def asgi_server():
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
-
-
-@pytest.fixture(autouse=True)
-def _tasks_run_in_process():
-    """Tasks queued by the code under test run in the test process (as with no REDIS_URL),
-    so that tests see their effect. The worker tests turn this off and start a real Celery
-    worker on Redis."""
-    from config.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before

@@ -2,7 +2,6 @@
 and the web server it runs serves the app when started natively the same way."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -32,14 +31,8 @@ def test_compose_file_describes_the_full_stack():
     assert "collectstatic" in dockerfile and "libharfbuzz-subset0" in dockerfile
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_gunicorn_with_uvicorn_workers_serves_the_app(tmp_path):
-    port = free_port()
+def test_gunicorn_with_uvicorn_workers_serves_the_app(tmp_path, free_port):
+    port = free_port
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",

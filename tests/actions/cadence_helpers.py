@@ -3,9 +3,8 @@ one dispatcher sweep followed by sending what it queued (what a worker would do)
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
-import time_machine
 from django.core import mail
 from django.utils import timezone
 
@@ -13,14 +12,7 @@ from actions import reminders
 from actions.models import ActionItem, Finding, Reminder
 from reviews import sessions
 from reviews.models import Participant, ParticipantRole, Phase, ReviewSession
-
-
-def at(day: date, hour: int = 8, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=UTC)
-
-
-def travel(day: date, hour: int = 8, minute: int = 0):
-    return time_machine.travel(at(day, hour, minute), tick=False)
+from tests.conftest import at, travel  # noqa: F401 (the cadence tests import them from here)
 
 
 def make_session(cast, *, starts: datetime, title: str = "Checkout review") -> ReviewSession:

@@ -20,9 +20,7 @@ from tests.actions.analysis_helpers import (
     operations_engineer,
     set_risk,
 )
-from tests.conftest import make_user
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
+from tests.conftest import HTMX, make_user
 
 
 @pytest.fixture

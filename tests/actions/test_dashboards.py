@@ -16,8 +16,8 @@ from actions import dashboards, findings, items
 from reviews import sessions
 from reviews.models import Membership, Team, Workload, WorkloadType
 from tests.actions.analysis_helpers import analysed, set_risk
+from tests.conftest import HTMX
 
-HTMX = {"HTTP_HX_REQUEST": "true"}
 TODAY = timezone.localdate
 
 

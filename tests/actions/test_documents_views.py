@@ -10,16 +10,12 @@ from django.urls import reverse
 
 from actions import tasks
 from actions.models import PlanDocument
-from config.celery import app as celery_app
 from tests.actions.pdf_helpers import pending_document
+from tests.conftest import HTMX
 
 Status = PlanDocument.Status
-HTMX = {"HTTP_HX_REQUEST": "true"}
 
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+pytestmark = pytest.mark.usefixtures("media_root")
 
 
 @pytest.fixture
@@ -226,15 +222,12 @@ def test_an_unknown_paper_size_with_htmx_shows_the_form_again(client, cast, revi
 
 
 @pytest.mark.django_db(transaction=True)
-def test_with_eager_tasks_the_pdf_is_ready_when_the_page_comes_back(client, cast, review):
+def test_with_eager_tasks_the_pdf_is_ready_when_the_page_comes_back(
+    client, cast, review, eager_tasks
+):
     # Real commits: the task runs when the request's transaction commits, inside the request.
-    before = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
     client.force_login(cast.member)
-    try:
-        response = client.post(page_url(review), {"paper": "A4"}, follow=True)
-    finally:
-        celery_app.conf.task_always_eager = before
+    response = client.post(page_url(review), {"paper": "A4"}, follow=True)
 
     document = review.plan_documents.get()
     assert document.status == Status.DONE

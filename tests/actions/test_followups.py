@@ -18,11 +18,6 @@ from tests.actions.cadence_helpers import at, make_action, make_session, publish
 pytestmark = pytest.mark.usefixtures("lenses")
 
 
-@pytest.fixture(autouse=True)
-def _utc(settings):
-    settings.TIME_ZONE = "UTC"
-
-
 @pytest.fixture
 def plan(cast):
     """A plan published on 6 April 2027 with three actions: bob's (due 30 April), fay's

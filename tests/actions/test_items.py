@@ -19,11 +19,6 @@ from tests.actions.analysis_helpers import analysed
 from tests.conftest import make_user
 
 
-@pytest.fixture
-def finding(review, cast):
-    return analysed(review, cast)[0]
-
-
 def create(cast, review, **fields):
     fields.setdefault("title", "Raise the service quotas")
     return items.action_create(workload=cast.workload, session=review, user=cast.admin, **fields)

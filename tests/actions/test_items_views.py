@@ -13,18 +13,12 @@ from actions import items
 from actions.models import ActionChange, ActionComment, ActionItem
 from questionnaires.models import Choice
 from reviews.models import Phase
-from tests.actions.analysis_helpers import analysed, move_to
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
+from tests.actions.analysis_helpers import move_to
+from tests.conftest import HTMX
 
 
 def url(name, *args):
     return reverse(f"actions:{name}", args=args)
-
-
-@pytest.fixture
-def finding(review, cast):
-    return analysed(review, cast)[0]
 
 
 @pytest.fixture

@@ -14,8 +14,7 @@ from questionnaires.models import Lens
 from reviews import answers, sessions
 from reviews.models import Milestone
 from tests.actions.analysis_helpers import analysed, framework_answer, set_risk
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
+from tests.conftest import HTMX
 
 
 def url(name, *args):

@@ -16,26 +16,12 @@ from pypdf import PdfReader
 
 from actions import documents, pdf, tasks
 from actions.models import PlanDocument
-from config.celery import app as celery_app
 from reviews.errors import ServiceError
 from tests.actions.pdf_helpers import owners_of, pdf_text, pending_document, plan_session
 
 Status = PlanDocument.Status
 
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def eager():
-    """Tasks run in-process (the embedded setup), whatever REDIS_URL says."""
-    before = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = before
+pytestmark = pytest.mark.usefixtures("media_root")
 
 
 @pytest.fixture
@@ -46,15 +32,15 @@ def queued(monkeypatch) -> list[int]:
     return sent
 
 
-def stored_files(media) -> list[str]:
-    folder = media / "plans"
+def stored_files(media_root) -> list[str]:
+    folder = media_root / "plans"
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
 # --- Generating ------------------------------------------------------------------------------
 
 
-def test_the_job_stores_a_pdf_of_the_plan(cast, review, media):
+def test_the_job_stores_a_pdf_of_the_plan(cast, review, media_root):
     actions = plan_session(cast, review, actions=4)
     document = pending_document(review)
 
@@ -76,7 +62,7 @@ def test_the_job_stores_a_pdf_of_the_plan(cast, review, media):
         assert name in text
 
 
-def test_running_the_job_twice_leaves_one_file_and_one_done_row(cast, review, media):
+def test_running_the_job_twice_leaves_one_file_and_one_done_row(cast, review, media_root):
     plan_session(cast, review, actions=1, answers=3)
     document = pending_document(review)
 
@@ -92,11 +78,11 @@ def test_running_the_job_twice_leaves_one_file_and_one_done_row(cast, review, me
         1,
         finished.finished_at,
     )
-    assert stored_files(media) == [again.file.name.split("/")[-1]]
+    assert stored_files(media_root) == [again.file.name.split("/")[-1]]
 
 
 @pytest.mark.parametrize("status", [Status.RUNNING, Status.DONE, Status.FAILED])
-def test_a_duplicate_message_for_a_row_not_pending_does_nothing(review, media, status):
+def test_a_duplicate_message_for_a_row_not_pending_does_nothing(review, media_root, status):
     stored = {"file": "plans/earlier.pdf"} if status == Status.DONE else {}
     document = pending_document(review, status=status, attempts=1, error="before", **stored)
 
@@ -104,10 +90,10 @@ def test_a_duplicate_message_for_a_row_not_pending_does_nothing(review, media, s
 
     document.refresh_from_db()
     assert (document.status, document.attempts, document.error) == (status, 1, "before")
-    assert stored_files(media) == []
+    assert stored_files(media_root) == []
 
 
-def test_a_rendering_error_marks_the_row_failed_with_the_message(review, media, monkeypatch):
+def test_a_rendering_error_marks_the_row_failed_with_the_message(review, media_root, monkeypatch):
     def broken(html):
         raise RuntimeError("the layout engine ran out of paper")
 
@@ -119,7 +105,7 @@ def test_a_rendering_error_marks_the_row_failed_with_the_message(review, media, 
     assert result is not None and result.status == Status.FAILED
     assert result.error == "RuntimeError: the layout engine ran out of paper"
     assert result.finished_at is not None and not result.file
-    assert stored_files(media) == []
+    assert stored_files(media_root) == []
 
 
 def test_a_storage_error_puts_the_row_back_to_pending_and_is_raised(review, monkeypatch):
@@ -164,7 +150,7 @@ def test_the_last_attempt_fails_the_row_instead_of_retrying(review, monkeypatch)
     assert result.error.startswith(f"Gave up after {documents.MAX_ATTEMPTS} attempts: OSError")
 
 
-def test_a_file_left_by_an_earlier_attempt_is_replaced(cast, review, media):
+def test_a_file_left_by_an_earlier_attempt_is_replaced(cast, review, media_root):
     plan_session(cast, review, actions=1, answers=2)
     document = pending_document(review)
     default_storage.save(document.storage_name(), ContentFile(b"half a file"))
@@ -173,7 +159,7 @@ def test_a_file_left_by_an_earlier_attempt_is_replaced(cast, review, media):
 
     document.refresh_from_db()
     assert document.file.name == document.storage_name()
-    assert stored_files(media) == [document.storage_name().split("/")[-1]]
+    assert stored_files(media_root) == [document.storage_name().split("/")[-1]]
     assert default_storage.open(document.file.name).read().startswith(b"%PDF-")
 
 
@@ -291,7 +277,7 @@ def test_an_unknown_paper_size_is_refused(cast, review, queued):
 
 
 def test_with_eager_tasks_the_document_is_generated_when_the_request_commits(
-    cast, review, eager, django_capture_on_commit_callbacks
+    cast, review, eager_tasks, django_capture_on_commit_callbacks
 ):
     plan_session(cast, review, actions=1, answers=2)
 
@@ -303,7 +289,7 @@ def test_with_eager_tasks_the_document_is_generated_when_the_request_commits(
 
 
 def test_with_eager_tasks_a_lasting_storage_error_ends_failed_after_the_retries(
-    cast, review, eager, monkeypatch, django_capture_on_commit_callbacks
+    cast, review, eager_tasks, monkeypatch, django_capture_on_commit_callbacks
 ):
     def full(name, content):
         raise OSError("No space left on device")
@@ -362,7 +348,9 @@ def test_the_sweep_requeues_pending_versions_a_lost_message_left_behind(
     assert stale.queued_at == now and stale.status == Status.PENDING
 
 
-def test_a_requeued_version_is_generated(cast, review, eager, django_capture_on_commit_callbacks):
+def test_a_requeued_version_is_generated(
+    cast, review, eager_tasks, django_capture_on_commit_callbacks
+):
     document = pending_document(review)
     PlanDocument.objects.filter(pk=document.pk).update(
         queued_at=timezone.now() - timedelta(minutes=5)

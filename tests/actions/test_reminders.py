@@ -35,11 +35,6 @@ MONDAY = date(2027, 3, 1)
 pytestmark = pytest.mark.usefixtures("lenses")
 
 
-@pytest.fixture(autouse=True)
-def _utc(settings):
-    settings.TIME_ZONE = "UTC"
-
-
 @pytest.fixture
 def session(cast):
     """A review on Monday 15 March 2027 at 10:00, planned on 1 March."""

@@ -22,11 +22,6 @@ pytestmark = pytest.mark.usefixtures("lenses")
 DAY_BEFORE = date(2027, 3, 14)
 
 
-@pytest.fixture(autouse=True)
-def _utc(settings):
-    settings.TIME_ZONE = "UTC"
-
-
 @pytest.fixture
 def session(cast):
     with travel(date(2027, 3, 1)):

@@ -21,11 +21,6 @@ from tests.actions.cadence_helpers import accepted_finding, at, days, ready, swe
 pytestmark = pytest.mark.usefixtures("lenses")
 
 
-@pytest.fixture(autouse=True)
-def _utc(settings):
-    settings.TIME_ZONE = "UTC"
-
-
 def reminder_emails(since: int) -> list[tuple[str, str]]:
     return sorted(
         (m.to[0].split("@")[0], m.extra_headers["X-Pillarwise-Reminder"].split(":")[0])

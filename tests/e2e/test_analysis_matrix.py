@@ -3,9 +3,13 @@ finding on the impact × effort matrix, and updating progress inline on "My acti
 
 from __future__ import annotations
 
+import pytest
+
 from actions import items
 from actions.models import ActionItem, Rating
 from tests.actions.analysis_helpers import analysed, join
+
+pytestmark = pytest.mark.e2e
 
 
 def test_rating_and_dragging_on_the_matrix(live, review, cast):

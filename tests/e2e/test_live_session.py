@@ -11,6 +11,9 @@ from playwright.sync_api import expect
 
 from reviews import sessions
 from reviews.models import Answer, Participant, ParticipantRole
+from tests.conftest import selected
+
+pytestmark = pytest.mark.e2e
 
 A_CHOICE = "ops_priorities_ext_cust_needs"
 B_CHOICE = "ops_priorities_int_cust_needs"
@@ -37,10 +40,6 @@ def room(live, cast, lenses):
 
 def checkbox(page, ident):
     return page.locator(f'#choices input[type=checkbox][value="{ident}"]')
-
-
-def selected(answer):
-    return set(answer.selections.values_list("choice__ident", flat=True))
 
 
 def test_a_choice_made_by_one_appears_for_the_other_without_reload(room):

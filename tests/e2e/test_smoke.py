@@ -1,6 +1,10 @@
 """The browser can sign in through the real login page and sees the app styled."""
 
+import pytest
+
 from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.e2e
 
 
 def test_sign_in_through_the_login_page(live, cast):

@@ -9,23 +9,15 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from actions.models import ActionItem, PlanDocument
-from config.celery import app as celery_app
 from reviews import sessions
 from reviews.models import Participant, ParticipantRole
 
+pytestmark = pytest.mark.e2e
 
-@pytest.fixture
-def eager_tasks():
-    """The PDF is generated in the request here; a real worker runs it in
+
+def test_a_whole_review(live, cast, lenses, media_root, eager_tasks):
+    """The PDF is generated in the request here (eager_tasks); a real worker runs it in
     tests/actions/test_pdf_worker.py."""
-    before = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = before
-
-
-def test_a_whole_review(live, cast, lenses, settings, tmp_path, eager_tasks):
-    settings.MEDIA_ROOT = tmp_path
     review = sessions.session_create(
         workload=cast.workload, user=cast.admin, title="Checkout: quarterly review",
         kind="critical_quarterly", review_starts_at=timezone.now() + timedelta(days=1),

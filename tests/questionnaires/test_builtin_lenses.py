@@ -112,7 +112,7 @@ def test_builtin_files_import_without_warnings():
         assert read_lens_file(path.read_bytes()).warnings == [], path.name
 
 
-def test_loading_builtin_lenses_is_idempotent(db):
+def test_loading_builtin_lenses_is_idempotent(no_lenses):
     first = lenses_load_builtin()
     assert all(r.created for r in first)
     counts = (Lens.objects.count(), Question.objects.count(), Choice.objects.count())

@@ -50,7 +50,7 @@ def test_import_lens_fails_with_the_errors_and_imports_the_good_ones(db, tmp_pat
     assert "cannot read" in err.getvalue()
 
 
-def test_export_lens_prints_json_and_picks_versions(db, tmp_path):
+def test_export_lens_prints_json_and_picks_versions(no_lenses, tmp_path):
     path = tmp_path / "lens.json"
     path.write_bytes(raw(lens()))
     run("import_lens", str(path))
@@ -67,7 +67,7 @@ def test_export_lens_prints_json_and_picks_versions(db, tmp_path):
         run("export_lens", "Test lens", "--version", "7")
 
 
-def test_load_lenses_is_idempotent(db):
+def test_load_lenses_is_idempotent(no_lenses):
     first = run("load_lenses")
     second = run("load_lenses")
     assert "Well-Architected Framework v1: loaded" in first

@@ -356,7 +356,7 @@ def test_other_schema_version_is_a_warning(db):
 # --- Versions ----------------------------------------------------------------------------------
 
 
-def test_same_name_creates_a_new_version_and_identical_content_creates_nothing(db):
+def test_same_name_creates_a_new_version_and_identical_content_creates_nothing(no_lenses):
     first = lens_import(raw=raw(lens())).lens
     again = lens_import(raw=json.dumps(lens(), indent=4))
     assert not again.created and again.lens == first

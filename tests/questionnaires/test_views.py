@@ -51,7 +51,7 @@ def test_upload_imports_and_shows_warnings(client, importer):
     assert stored.imported_by == importer and stored.source_name == "custom.json"
 
 
-def test_upload_of_a_bad_file_lists_errors_and_saves_nothing(client, importer):
+def test_upload_of_a_bad_file_lists_errors_and_saves_nothing(client, importer, no_lenses):
     client.force_login(importer)
     document = lens()
     document["pillars"][0]["questions"][0]["riskRules"][0]["condition"] = "a && ghost"
@@ -82,7 +82,7 @@ def test_upload_needs_a_file(client, importer):
     assert response.context["form"].errors["file"] == ["This field is required."]
 
 
-def test_upload_needs_the_permission(client, cast):
+def test_upload_needs_the_permission(client, cast, no_lenses):
     client.force_login(cast.member)
     response = client.post(reverse("questionnaires:lens_list"), upload(raw(lens())))
     assert response.status_code == 403

@@ -9,7 +9,7 @@ from django.db import connection
 from reviews import answers, sessions
 from reviews.errors import ServiceError
 from reviews.models import Answer, AnswerChange
-from tests.conftest import require_postgres
+from tests.conftest import require_postgres, selected
 
 HIGH = [
     "ops_priorities_ext_cust_needs",
@@ -18,15 +18,6 @@ HIGH = [
     "ops_priorities_compliance_reqs",
 ]
 MEDIUM = ["ops_priorities_eval_threat_landscape", "ops_priorities_eval_tradeoffs"]
-
-
-@pytest.fixture
-def answer(review):
-    return review.answers.get(question__ident="priorities")
-
-
-def selected(answer):
-    return set(answer.selections.values_list("choice__ident", flat=True))
 
 
 def toggle(answer, user, ident, select=True):
@@ -168,6 +159,7 @@ def test_notes_length_is_limited(answer, cast):
         )
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_people_toggling_different_choices_at_once_both_win(cast, lenses):
     """Many concurrent toggles on one question, each in its own connection: all persist."""

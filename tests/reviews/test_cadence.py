@@ -6,25 +6,20 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from reviews import cadence, sessions
 from reviews.errors import ServiceError
 from reviews.models import Participant, Phase, ReviewSession, SessionKind, Workload
 from reviews.sessions import session_create, session_move
+from tests.conftest import travel
 
 TODAY = date(2027, 3, 1)  # a Monday
 
 
-@pytest.fixture(autouse=True)
-def _utc(settings):
-    settings.TIME_ZONE = "UTC"
-
-
 @pytest.fixture
 def frozen():
-    with time_machine.travel(datetime(2027, 3, 1, 9, tzinfo=UTC), tick=False):
+    with travel(date(2027, 3, 1), 9):
         yield
 
 
@@ -171,10 +166,10 @@ def test_the_proposed_schedule_looks_ahead(cast, lenses):
 
 def test_closing_a_review_proposes_the_next_one(cast, lenses):
     workload = periodic(cast, 6)
-    with time_machine.travel(datetime(2027, 3, 1, 9, tzinfo=UTC), tick=False):
+    with travel(date(2027, 3, 1), 9):
         session = held(workload, date(2027, 3, 15), SessionKind.PERIODIC, phase=Phase.FOLLOW_UP)
         ReviewSession.objects.filter(pk=session.pk).update(plan_published_at=datetime.now(UTC))
-    with time_machine.travel(datetime(2027, 5, 2, 9, tzinfo=UTC), tick=False):
+    with travel(date(2027, 5, 2), 9):
         # The workload owner facilitated it (held() plans reviews as the owner).
         session_move(session=session, user=cast.member, to_phase=Phase.CLOSED)
     workload.refresh_from_db()

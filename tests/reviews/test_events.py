@@ -10,7 +10,7 @@ import uuid
 
 import httpx
 import pytest
-from django.test import Client, override_settings
+from django.test import Client
 from django.urls import reverse
 
 from reviews import events
@@ -31,18 +31,18 @@ async def take(stream, count, timeout=5.0):
     return items
 
 
-def run_subscription(backend_factory, channel, *, publish, last_event_id=None, count=1):
-    """Subscribe in an event loop, then publish (from another thread, as views do)."""
+def run_subscription(channel, *, publish, last_event_id=None, count=1):
+    """Subscribe in an event loop as the stream view does, then publish (from another
+    thread, as views do) and collect `count` events. Entering the subscription returns once
+    it is attached (on Redis: once the server has confirmed the pub/sub subscription), so
+    that is the signal to publish: nothing published from then on can be missed."""
 
     async def main():
-        with override_settings():
-            stream = events.subscribe(channel, last_event_id=last_event_id, heartbeat=0.2)
-            first = asyncio.ensure_future(take(stream, count))
-            await asyncio.sleep(0.3)  # subscribed
+        async with events.Subscription(
+            channel, last_event_id=last_event_id, heartbeat=0.2
+        ) as subscription:
             await asyncio.get_running_loop().run_in_executor(None, publish)
-            result = await first
-            await stream.aclose()
-            return result
+            return await take(subscription, count)
 
     return asyncio.run(main())
 
@@ -57,7 +57,7 @@ def in_process(monkeypatch):
 def test_in_process_subscriber_sees_events_published_from_another_thread(in_process):
     channel = str(uuid.uuid4())
     got = run_subscription(
-        None, channel, publish=lambda: in_process.publish(channel, "answer", {"question": "q1"})
+        channel, publish=lambda: in_process.publish(channel, "answer", {"question": "q1"})
     )
     assert [(e.id, e.kind, e.data) for e in got] == [(1, "answer", {"question": "q1"})]
 
@@ -67,7 +67,6 @@ def test_catch_up_replays_what_was_missed(in_process):
     for i in range(5):
         in_process.publish(channel, "answer", {"n": i})
     got = run_subscription(
-        None,
         channel,
         last_event_id=3,
         publish=lambda: in_process.publish(channel, "parking", {}),
@@ -81,7 +80,6 @@ def test_catch_up_too_far_back_asks_for_a_full_refresh(in_process):
     for i in range(events.HISTORY + 10):
         in_process.publish(channel, "answer", {"n": i})
     got = run_subscription(
-        None,
         channel,
         last_event_id=2,
         publish=lambda: in_process.publish(channel, "x", {}),
@@ -93,7 +91,6 @@ def test_catch_up_too_far_back_asks_for_a_full_refresh(in_process):
 def test_ids_from_before_a_restart_ask_for_a_full_refresh(in_process):
     channel = str(uuid.uuid4())
     got = run_subscription(
-        None,
         channel,
         last_event_id=40,
         publish=lambda: in_process.publish(channel, "x", {}),
@@ -132,16 +129,18 @@ def redis_backends(monkeypatch):
     return RedisBackend(url), RedisBackend(url)
 
 
+@pytest.mark.redis
 def test_redis_fan_out_across_processes(redis_backends, monkeypatch):
     web1, web2 = redis_backends
     monkeypatch.setattr(events, "backend", lambda: web2)
     channel = str(uuid.uuid4())
     got = run_subscription(
-        None, channel, publish=lambda: web1.publish(channel, "answer", {"question": "q"})
+        channel, publish=lambda: web1.publish(channel, "answer", {"question": "q"})
     )
     assert [(e.kind, e.data) for e in got] == [("answer", {"question": "q"})]
 
 
+@pytest.mark.redis
 def test_redis_catch_up_and_resync(redis_backends, monkeypatch):
     web1, web2 = redis_backends
     monkeypatch.setattr(events, "backend", lambda: web2)
@@ -149,13 +148,13 @@ def test_redis_catch_up_and_resync(redis_backends, monkeypatch):
     for i in range(4):
         web1.publish(channel, "answer", {"n": i})
     got = run_subscription(
-        None, channel, last_event_id=2, publish=lambda: web1.publish(channel, "x", {}), count=3
+        channel, last_event_id=2, publish=lambda: web1.publish(channel, "x", {}), count=3
     )
     assert [e.id for e in got] == [3, 4, 5]
     for i in range(events.HISTORY + 5):
         web1.publish(channel, "answer", {"n": i})
     got = run_subscription(
-        None, channel, last_event_id=1, publish=lambda: web1.publish(channel, "x", {}), count=1
+        channel, last_event_id=1, publish=lambda: web1.publish(channel, "x", {}), count=1
     )
     assert got[0] is RESYNC
 

@@ -20,11 +20,6 @@ def people(cast, review):
     return cast
 
 
-@pytest.fixture
-def answer(review):
-    return review.answers.select_related("question").get(question__ident="priorities")
-
-
 def q_url(name, review, answer, *extra):
     return reverse(f"reviews:{name}", args=[review.uuid, answer.question.uuid, *extra])
 
