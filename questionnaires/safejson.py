@@ -28,11 +28,21 @@ from typing import Any
 MAX_DEPTH = 32
 MAX_NUMBER = 40
 
-# Outside strings, what the scan must see: brackets (for the depth) and numbers. A string
-# runs to its closing quote or, unterminated, to the end of the text, so every match
-# succeeds and the scan is linear whatever the input.
-_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]|-?\d[\d.eE+-]*|NaN|-?Infinity', re.S)
+# Outside strings, what the scan must see: brackets (for the depth) and the numbers that can
+# be trouble, those longer than MAX_NUMBER or with an exponent (a float can only overflow
+# with one or with hundreds of digits). A string runs to its closing quote or, unterminated,
+# to the end of the text, so every match succeeds and the scan is linear whatever the input.
+_TOKENS = re.compile(
+    r'"[^"\\]*(?:\\.[^"\\]*)*"?'
+    r"|[\[\]{}]"
+    rf"|-?\d[\d.eE+-]{{{MAX_NUMBER},}}"
+    r"|-?\d[\d.]*[eE][\d+-]*"
+    r"|NaN|-?Infinity",
+    re.S,
+)
 _NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+# How a NUL or a surrogate can get into the loaded strings: as itself, or as an escape.
+_MAYBE_NOT_TEXT = re.compile(r"[\x00\ud800-\udfff]|\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -54,7 +64,7 @@ def load_json(text: str) -> Any:
         raise JSONRejected(
             [f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"]
         ) from None
-    if problems := _not_text_anywhere(document):
+    if _MAYBE_NOT_TEXT.search(text) and (problems := _not_text_anywhere(document)):
         raise JSONRejected(problems)
     return document
 

@@ -140,6 +140,9 @@ def test_postgresql_itself_refuses_nul_which_is_why_the_reader_does(db):
         ('{"a":\n 1e999}', "line 2, column 2: the number 1e999 is out of range"),
         ("[" * 33, "line 1, column 33: nested more than 32 levels deep"),
         ('{"a": "\\u0000"}', "a: contains a NUL character (\\u0000), which cannot be stored"),
+        ('{"a": ["\\uDBFF"]}', "a[0]: contains an unpaired surrogate (\\udbff), which is not text"),
+        ("[" + "1" * 41 + "]", "line 1, column 2: a number of 41 characters (at most 40 are read)"),
+        ("[1.5E+400]", "line 1, column 2: the number 1.5E+400 is out of range"),
         (
             '{"a b": {"\\udfff": 1}}',
             '["a b"]["\\udfff"]: the key contains an unpaired surrogate (\\udfff), which is not '
