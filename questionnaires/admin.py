@@ -12,8 +12,8 @@ class PillarInline(admin.TabularInline):
 
 @admin.register(Lens)
 class LensAdmin(admin.ModelAdmin):
-    list_display = ["name", "version", "is_builtin", "is_framework", "created_at"]
-    list_filter = ["is_builtin", "is_framework"]
+    list_display = ["name", "version", "version_label", "library", "is_builtin", "created_at"]
+    list_filter = ["is_builtin", "is_framework", "library"]
     search_fields = ["name"]
     readonly_fields = ["uuid", "source_digest", "import_warnings", "created_at"]
     inlines = [PillarInline]

@@ -1,10 +1,16 @@
 """Lenses: the question banks a review is answered against.
 
-A lens row is one version of a lens; importing a lens whose name already exists adds a new
-version, so reviews stay pinned to the version they started with.
+A lens row is one version of a lens; importing a lens whose name already exists in the same
+library adds a new version, so reviews stay pinned to the version they started with.
+
+Every lens is in one library. The built-in library ("") holds the lenses that ship with
+Pillarwise: it is global and read-only (only `load_lenses` adds to it). Any other library is
+one owner's, named by an opaque string (the reviews app uses a team's uuid). Uploads made
+before there were libraries, and uploads through the global lens page, are in SHARED_LIBRARY.
 """
 
 import uuid
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import models
@@ -41,11 +47,24 @@ class FrameworkPillar(models.TextChoices):
         return ""
 
 
+BUILTIN_LIBRARY = ""
+SHARED_LIBRARY = "shared"
+
+
 class LensQuerySet(models.QuerySet):
+    def builtin(self) -> "LensQuerySet":
+        return self.filter(library=BUILTIN_LIBRARY)
+
+    def visible_in(self, libraries: Iterable[str]) -> "LensQuerySet":
+        """The built-in lenses and those of the given libraries."""
+        if isinstance(libraries, str):
+            raise TypeError("visible_in() takes a list of libraries, not one string")
+        return self.filter(library__in={BUILTIN_LIBRARY, *libraries})
+
     def latest_versions(self) -> "LensQuerySet":
-        """One row per lens name: its newest version."""
+        """One row per lens (library and name): its newest version."""
         newest = (
-            self.model.objects.filter(name=OuterRef("name"))
+            self.model.objects.filter(library=OuterRef("library"), name=OuterRef("name"))
             .order_by("-version")
             .values("version")[:1]
         )
@@ -58,15 +77,20 @@ class LensQuerySet(models.QuerySet):
             choice_count=Count("pillars__questions__choices", distinct=True),
         )
 
-    def next_version_for(self, name: str) -> int:
-        current = self.filter(name=name).aggregate(top=Max("version"))["top"]
+    def next_version_for(self, name: str, *, library: str) -> int:
+        current = self.filter(library=library, name=name).aggregate(top=Max("version"))["top"]
         return (current or 0) + 1
 
 
 class Lens(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # BUILTIN_LIBRARY ("") for the built-in lenses, otherwise the owner's library.
+    library = models.CharField(max_length=64, blank=True, default=SHARED_LIBRARY)
     name = models.CharField(max_length=128)
+    # Numbered in import order per (library, name).
     version = models.PositiveIntegerField(default=1)
+    # The file's own label for its version ("2.0", from `_version`), shown beside the number.
+    version_label = models.CharField(max_length=32, blank=True)
     description = models.TextField(blank=True)
     schema_version = models.CharField(max_length=20, default="2021-11-01")
     is_builtin = models.BooleanField(default=False)
@@ -87,11 +111,29 @@ class Lens(models.Model):
         ordering = ["name", "-version"]
         verbose_name_plural = "lenses"
         constraints = [
-            models.UniqueConstraint(fields=["name", "version"], name="lens_name_version_unique")
+            # Also serves visible_in(), latest_versions() and the next version number.
+            models.UniqueConstraint(
+                fields=["library", "name", "version"], name="lens_library_name_version_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_builtin=True, library=BUILTIN_LIBRARY)
+                | (models.Q(is_builtin=False) & ~models.Q(library=BUILTIN_LIBRARY)),
+                name="lens_builtin_iff_builtin_library",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_framework=False) | models.Q(is_builtin=True),
+                name="lens_framework_is_builtin",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} v{self.version}"
+        return f"{self.name} {self.version_display}"
+
+    @property
+    def version_display(self) -> str:
+        """ "v3", or "v3 · 2.0" when the file labelled its version."""
+        label = f" · {self.version_label}" if self.version_label else ""
+        return f"v{self.version}{label}"
 
 
 class Pillar(models.Model):

@@ -11,6 +11,10 @@ Grammar (whitespace is free between tokens):
 
 A question's rules are tried in order and the first whose condition holds gives the risk.
 "default" always holds. If no rule holds, the risk is HIGH.
+
+Parentheses and "!" nest at most MAX_NESTING deep: the parser and the functions that walk a
+condition are recursive, so a deeper condition is refused with a ConditionError instead of
+exhausting the stack.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ SHORT_LABELS = {Risk.HIGH: "High", Risk.MEDIUM: "Medium"}
 
 IDENT_RE = re.compile(r"[A-Za-z0-9_.\-]+")
 DEFAULT = "default"
+MAX_NESTING = 32
 
 
 class ConditionError(ValueError):
@@ -108,6 +113,7 @@ class _Parser:
         self.text = text
         self.tokens = _tokenize(text)
         self.pos = 0
+        self.depth = 0
 
     def peek(self) -> str | None:
         return self.tokens[self.pos][0] if self.pos < len(self.tokens) else None
@@ -142,10 +148,21 @@ class _Parser:
             operands.append(self.parse_unary())
         return operands[0] if len(operands) == 1 else And(tuple(operands))
 
+    def nest(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise ConditionError(
+                f"nested more than {MAX_NESTING} levels deep (parentheses and '!')",
+                self.position(),
+            )
+
     def parse_unary(self) -> Node:
         if self.peek() == "!":
+            self.nest()
             self.take()
-            return Not(self.parse_unary())
+            node = Not(self.parse_unary())
+            self.depth -= 1
+            return node
         return self.parse_primary()
 
     def parse_primary(self) -> Node:
@@ -153,11 +170,13 @@ class _Parser:
         if kind is None:
             raise ConditionError("condition ends too early", self.position())
         if kind == "(":
+            self.nest()
             self.take()
             node = self.parse_or()
             if self.peek() != ")":
                 raise ConditionError("missing ')'", self.position())
             self.take()
+            self.depth -= 1
             return node
         if kind == "id":
             return Name(self.take()[1])

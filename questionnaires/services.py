@@ -1,26 +1,47 @@
-"""Lens import and export: between lens files and the database."""
+"""Lens import and export: between lens files and the database.
+
+Imports go into a library (see questionnaires.models): an owner's library, or the shared one
+by default. Only `lenses_load_builtin` imports into the built-in library, so an upload named
+like a built-in lens makes a lens of its own, never a new version of the built-in one.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Prefetch
 
 from questionnaires.lensfile import (
     ChoiceData,
     LensData,
+    LensFileError,
     PillarData,
     QuestionData,
     lens_document,
     read_lens_file,
 )
-from questionnaires.models import Choice, FrameworkPillar, Lens, Pillar, Question, RiskRule
+from questionnaires.models import (
+    BUILTIN_LIBRARY,
+    SHARED_LIBRARY,
+    Choice,
+    FrameworkPillar,
+    Lens,
+    Pillar,
+    Question,
+    RiskRule,
+)
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "lenses"
 FRAMEWORK_FILE = "well-architected-framework.json"
+MAX_LIBRARY = 64
+
+
+class LensLibraryError(ValueError):
+    """Not a library an import may go into."""
 
 
 @dataclass
@@ -30,32 +51,93 @@ class ImportResult:
     warnings: list[str]
 
 
+@dataclass
+class CheckResult:
+    """What importing a file would do, found without importing it."""
+
+    data: LensData | None
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    # When the file is valid: the version it would become, or the version that already holds
+    # exactly this content (then importing changes nothing).
+    next_version: int | None = None
+    same_as: Lens | None = None
+
+
+def library_check(library: str) -> str:
+    """The library an upload may go into; raises LensLibraryError otherwise."""
+    if library == BUILTIN_LIBRARY:
+        raise LensLibraryError(
+            "the built-in library is read-only: only load_lenses adds built-in lenses"
+        )
+    if len(library) > MAX_LIBRARY or library != library.strip() or not library.isprintable():
+        raise LensLibraryError(
+            f"a library is named by up to {MAX_LIBRARY} printable characters, "
+            "with no space at either end"
+        )
+    return library
+
+
+def _clean_name(name: str) -> str:
+    """A file name as it may be stored: no NUL, no unpaired surrogate, 255 characters."""
+    return "".join(ch for ch in name if ch != "\x00" and not "\ud800" <= ch <= "\udfff")[:255]
+
+
+def lens_check(*, raw: bytes | str, library: str = SHARED_LIBRARY) -> CheckResult:
+    """Read a lens file as lens_import would, and say what importing it into `library` would
+    do, without writing anything."""
+    library_check(library)
+    try:
+        data = read_lens_file(raw)
+    except LensFileError as exc:
+        return CheckResult(data=None, errors=exc.errors, warnings=exc.warnings)
+    newest = Lens.objects.filter(library=library, name=data.name).order_by("-version").first()
+    same = newest is not None and newest.source_digest == data.digest()
+    return CheckResult(
+        data=data,
+        warnings=data.warnings,
+        next_version=None if same else (newest.version + 1 if newest else 1),
+        same_as=newest if same else None,
+    )
+
+
 def lens_import(
     *,
     raw: bytes | str,
+    library: str = SHARED_LIBRARY,
     source_name: str = "",
-    user=None,
+    user: AbstractBaseUser | None = None,
     builtin: bool = False,
     framework: bool = False,
 ) -> ImportResult:
-    """Validate a lens file and store it. A name that exists gets a new version; a file
-    identical in content to the newest version of its name creates nothing. Raises
-    LensFileError (and writes nothing) when the file is rejected."""
+    """Validate a lens file and store it in `library`. A name that exists there gets a new
+    version; a file identical in content to the newest version of its name creates nothing.
+    `builtin` imports into the built-in library instead (lenses_load_builtin does). Raises
+    LensFileError (and writes nothing) when the file is rejected, LensLibraryError when the
+    library is not one an upload may go into."""
+    if builtin:
+        library = BUILTIN_LIBRARY
+    else:
+        library_check(library)
+        if framework:
+            raise LensLibraryError("only a built-in lens is the framework lens")
     data = read_lens_file(raw)
     digest = data.digest()
     with transaction.atomic():
-        newest = Lens.objects.filter(name=data.name).order_by("-version").first()
+        newest = Lens.objects.filter(library=library, name=data.name).order_by("-version").first()
         if newest and newest.source_digest == digest:
             return ImportResult(lens=newest, created=False, warnings=data.warnings)
         lens = Lens.objects.create(
+            library=library,
             name=data.name,
             version=newest.version + 1 if newest else 1,
+            version_label=data.version_label,
             description=data.description,
             schema_version=data.schema_version,
             is_builtin=builtin,
             # A new version of the framework lens is still the framework lens.
-            is_framework=framework or bool(newest and newest.is_framework),
-            source_name=source_name[:255],
+            is_framework=builtin and (framework or bool(newest and newest.is_framework)),
+            source_name=_clean_name(source_name),
             source_digest=digest,
             import_warnings=data.warnings,
             imported_by=user,
@@ -131,12 +213,15 @@ def lens_load(lens: Lens) -> Lens:
     )
 
 
-def lens_data(lens: Lens) -> LensData:
-    lens = lens_load(lens)
+def lens_data(lens: Lens, *, loaded: bool = False) -> LensData:
+    """The lens as plain data; `loaded` says its tree is prefetched already (lens_load)."""
+    if not loaded:
+        lens = lens_load(lens)
     return LensData(
         name=lens.name,
         description=lens.description,
         schema_version=lens.schema_version,
+        version_label=lens.version_label,
         pillars=[
             PillarData(
                 ident=pillar.ident,

@@ -27,6 +27,16 @@
     if (form) form.reset();
   });
 
+  // A form marked data-show-errors shows a 400 answer in place (its target), as a plain form
+  // would show the page with the errors, instead of a toast.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const source = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (event.detail.xhr.status === 400 && source && source.closest("[data-show-errors]")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   // When the server refuses an htmx request, say why (the response text), in a toast.
   document.addEventListener("htmx:responseError", function (event) {
     const xhr = event.detail.xhr;

@@ -240,28 +240,78 @@ def test_limits_on_counts(existing):
     ]
 
 
-def test_limits_on_lengths(existing):
+def test_names_titles_and_ids_are_held_to_their_columns(existing):
     document = lens(name="N" * 129)
     document["pillars"][0]["id"] = "p" * 101
     document["pillars"][0]["questions"][0]["title"] = "T" * 129
-    document["pillars"][0]["questions"][0]["description"] = "D" * 2049
-    document["pillars"][0]["questions"][0]["choices"][0]["improvementPlan"]["displayText"] = (
-        "I" * 1025
+    document["pillars"][0]["questions"][0]["choices"][0]["helpfulResource"]["url"] = (
+        "https://example.com/" + "u" * 2030
     )
     assert rejected(document) == [
         "name: longer than 128 characters (129)",
         "pillars[0].id: longer than 100 characters (101)",
         "pillars[0].questions[0].title: longer than 128 characters (129)",
-        "pillars[0].questions[0].description: longer than 2048 characters (2049)",
-        "pillars[0].questions[0].choices[0].improvementPlan.displayText: "
-        "longer than 1024 characters (1025)",
+        "pillars[0].questions[0].choices[0].helpfulResource.url: "
+        "longer than 2,048 characters (2,050)",
     ]
 
 
-def test_file_size_limit(existing):
+def test_texts_beyond_the_hard_cap_are_rejected(existing):
+    document = lens(description="D" * 10_001)
+    q1 = document["pillars"][0]["questions"][0]
+    q1["description"] = "d" * 10_000  # at the cap: a warning only
+    q1["choices"][0]["improvementPlan"]["displayText"] = "I" * 10_001
+    q1["choices"][1]["helpfulResource"]["displayText"] = "H" * 12_000
+    assert rejected(document) == [
+        "description: longer than 10,000 characters (10,001)",
+        "pillars[0].questions[0].choices[0].improvementPlan.displayText: "
+        "longer than 10,000 characters (10,001)",
+        "pillars[0].questions[0].choices[1].helpfulResource.displayText: "
+        "longer than 10,000 characters (12,000)",
+    ]
+
+
+def test_texts_over_aws_limits_import_with_warnings_naming_the_places(db):
+    document = lens(description="D" * 2049)
+    q1 = document["pillars"][0]["questions"][0]
+    q1["helpfulResource"] = {"displayText": "Q" * 2100, "url": "https://example.com/q1"}
+    q1["choices"][0]["helpfulResource"]["displayText"] = "H" * 1025
+    q1["choices"][1]["improvementPlan"]["displayText"] = "I" * 9_999
+    q1["choices"][1]["description"] = "C" * 3000
+    result = lens_import(raw=raw(document))
+    assert result.created
+    assert result.warnings == [
+        "description: longer than AWS's limit of 2,048 characters (2,049); imported as it is",
+        "pillars[0].questions[0].helpfulResource.displayText: longer than AWS's limit of "
+        "2,048 characters (2,100); imported as it is",
+        "pillars[0].questions[0].choices[0].helpfulResource.displayText: longer than AWS's "
+        "limit of 1,024 characters (1,025); imported as it is",
+        "pillars[0].questions[0].choices[1].description: longer than AWS's limit of "
+        "2,048 characters (3,000); imported as it is",
+        "pillars[0].questions[0].choices[1].improvementPlan.displayText: longer than AWS's "
+        "limit of 1,024 characters (9,999); imported as it is",
+    ]
+    stored = Choice.objects.get(question__pillar__lens=result.lens, question__ident="q1", ident="b")
+    assert stored.improvement_text == "I" * 9_999 and stored.description == "C" * 3000
+    assert result.lens.import_warnings == result.warnings
+
+
+def test_a_file_over_2_mb_is_rejected(existing):
     document = lens(description="x" * 2000)
-    document["_padding"] = "x" * (500 * 1024)
-    assert rejected(document)[0].endswith("the limit is 500 KB")
+    document["_padding"] = "x" * (2 * 1024 * 1024)
+    assert rejected(document) == ["the file is 2.0 MB; the limit is 2 MB"]
+
+
+def test_a_file_over_500_kb_imports_with_a_warning(db):
+    document = lens()
+    document["_padding"] = "x" * (600 * 1024)
+    size = len(raw(document)) // 1024
+    assert size == 602
+    result = lens_import(raw=raw(document))
+    assert result.created
+    assert result.warnings[0] == (
+        "the file is 602 KB, over AWS's limit of 500 KB; imported all the same"
+    )
 
 
 def test_empty_lists_and_bad_urls_are_rejected(existing):
@@ -278,12 +328,12 @@ def test_empty_lists_and_bad_urls_are_rejected(existing):
 
 
 def test_extra_keys_are_warnings_reported_once_per_key(db):
-    document = lens(_version="1.2", _release_note="fixes")
+    document = lens(_release_date="2024-01-01", _release_note="fixes")
     for q in document["pillars"][0]["questions"]:
         q["_note"] = "internal"
     data = read_lens_file(raw(document))
     assert data.warnings == [
-        "the top level: extra key '_version' ignored",
+        "the top level: extra key '_release_date' ignored",
         "the top level: extra key '_release_note' ignored",
         "pillars[0].questions[0]: extra key '_note' ignored and 1 more places",
     ]

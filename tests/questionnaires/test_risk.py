@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from questionnaires.models import Risk
 from questionnaires.risk import (
+    MAX_NESTING,
     And,
     ConditionError,
     Default,
@@ -59,6 +60,22 @@ def test_parse_errors_name_the_character(text, message):
     with pytest.raises(ConditionError) as caught:
         parse(text)
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("opening", "closing"), [("(", ")"), ("!", ""), ("!(", ")"), ("(!", ")")], ids=repr
+)
+def test_nesting_is_capped_before_the_stack_runs_out(opening, closing):
+    levels = MAX_NESTING // len(opening)
+    assert names(parse(opening * levels + "a" + closing * levels)) == {"a"}
+    for depth in (levels + 1, 1500):
+        with pytest.raises(ConditionError, match="nested more than 32 levels deep"):
+            parse(opening * depth + "a" + closing * depth)
+
+
+def test_nesting_counts_depth_not_length():
+    wide = " && ".join(["(a || !b)"] * 400)
+    assert evaluate(parse(wide), {"a"})
 
 
 def test_names_lists_every_choice_mentioned():
@@ -128,7 +145,16 @@ IDENTS = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,8}", fullmatch=True).filt
 )
 
 
+def depth(node) -> int:
+    if isinstance(node, Not):
+        return 1 + depth(node.operand)
+    if isinstance(node, And | Or):
+        return 1 + max(depth(op) for op in node.operands)
+    return 0
+
+
 def conditions(leaves=IDENTS):
+    # Each level of the tree nests at most one level in text ("!" or parentheses).
     return st.recursive(
         st.one_of(leaves.map(Name), st.just(Default())),
         lambda children: st.one_of(
@@ -137,7 +163,7 @@ def conditions(leaves=IDENTS):
             st.lists(children, min_size=2, max_size=4).map(lambda ops: Or(tuple(ops))),
         ),
         max_leaves=12,
-    )
+    ).filter(lambda tree: depth(tree) <= MAX_NESTING)
 
 
 def reference(node, selected) -> bool:
@@ -173,6 +199,19 @@ def test_spacing_does_not_change_meaning(tree, selected):
 
 @given(st.text(alphabet="ab_!()&| \t$", max_size=30))
 def test_any_text_parses_or_raises_condition_error(text):
+    try:
+        tree = parse(text)
+    except ConditionError:
+        return
+    assert isinstance(tree, Name | Default | Not | And | Or)
+
+
+@given(
+    st.lists(st.sampled_from(["(", ")", "!", "a", " && ", " || ", "default"]), max_size=3000).map(
+        "".join
+    )
+)
+def test_any_long_or_deep_text_parses_or_raises_condition_error(text):
     try:
         tree = parse(text)
     except ConditionError:

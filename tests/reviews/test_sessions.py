@@ -58,7 +58,7 @@ def test_a_new_lens_version_does_not_move_existing_reviews(cast, lenses, review)
     changed = lens_export(framework).replace(
         "How do you decide what your operations work should focus on first?", "Reworded?"
     )
-    newer = lens_import(raw=changed).lens
+    newer = lens_import(raw=changed, builtin=True).lens  # as load_lenses does
     assert newer.version == 2
     assert list(review.lenses.all()) == [framework]
     fresh = sessions.session_create(
