@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from questionnaires.lensfile import ChoiceData, LensData, PillarData, QuestionData
+from questionnaires.lensdata import ChoiceData, LensData, PillarData, QuestionData
 from questionnaires.models import Lens
 from questionnaires.risk import ConditionError, parse, render
 from questionnaires.services import lens_data

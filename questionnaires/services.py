@@ -15,15 +15,8 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Prefetch
 
-from questionnaires.lensfile import (
-    ChoiceData,
-    LensData,
-    LensFileError,
-    PillarData,
-    QuestionData,
-    lens_document,
-    read_lens_file,
-)
+from questionnaires.lensdata import ChoiceData, LensData, PillarData, QuestionData, lens_document
+from questionnaires.lensfile import LensFileError, read_lens_file
 from questionnaires.models import (
     BUILTIN_LIBRARY,
     SHARED_LIBRARY,

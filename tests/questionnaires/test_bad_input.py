@@ -93,14 +93,15 @@ def test_the_reader_names_the_place(make, message):
 
 @CASES
 def test_the_import_service_writes_nothing(db, make, message):
-    lens_before = Lens.objects.create(name="Already here")
+    Lens.objects.create(name="Already here")
+    before = list(Lens.objects.all())
     errors = rejected(make())
     assert errors[0].startswith(message)
-    assert list(Lens.objects.all()) == [lens_before]
+    assert list(Lens.objects.all()) == before
 
 
 @CASES
-def test_the_upload_page_answers_400_with_the_message(client, importer, make, message):
+def test_the_upload_page_answers_400_with_the_message(client, importer, make, message, no_lenses):
     client.force_login(importer)
     response = client.post(
         reverse("questionnaires:lens_list"),
@@ -114,7 +115,7 @@ def test_the_upload_page_answers_400_with_the_message(client, importer, make, me
 
 
 @CASES
-def test_the_import_command_fails_with_the_message(db, tmp_path, make, message):
+def test_the_import_command_fails_with_the_message(tmp_path, make, message, no_lenses):
     path = tmp_path / "bad.json"
     path.write_bytes(make())
     err = StringIO()
@@ -124,7 +125,8 @@ def test_the_import_command_fails_with_the_message(db, tmp_path, make, message):
     assert not Lens.objects.exists()
 
 
-def test_postgresql_itself_refuses_nul_which_is_why_the_reader_does(db):
+@pytest.mark.postgres
+def test_postgresql_itself_refuses_nul_which_is_why_the_reader_does(no_lenses):
     require_postgres()
     with pytest.raises(DataError), transaction.atomic():
         Lens.objects.create(name="Pillar\x00two", library=SHARED_LIBRARY)

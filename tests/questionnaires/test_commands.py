@@ -75,7 +75,7 @@ def test_load_lenses_is_idempotent(no_lenses):
     assert Lens.objects.count() == 3
 
 
-def test_import_lens_into_a_library(db, tmp_path):
+def test_import_lens_into_a_library(tmp_path, no_lenses):
     path = tmp_path / "lens.json"
     path.write_bytes(raw(lens()))
     assert "imported as Test lens v1" in run("import_lens", str(path), "--library", "team-a")
@@ -86,7 +86,7 @@ def test_import_lens_into_a_library(db, tmp_path):
     assert Lens.objects.count() == 1
 
 
-def test_check_lens_lists_warnings_and_errors_and_imports_nothing(db, tmp_path):
+def test_check_lens_lists_warnings_and_errors_and_imports_nothing(tmp_path, no_lenses):
     good, bad = tmp_path / "good.json", tmp_path / "bad.json"
     good.write_bytes(raw(lens(_version="0.1", _note="x")))
     bad.write_bytes(raw(lens(pillars=[{"id": "p"}])))

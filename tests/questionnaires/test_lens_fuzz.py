@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from questionnaires.lensfile import LensData, LensFileError, lens_document, read_lens_file
+from questionnaires.lensdata import LensData, lens_document
+from questionnaires.lensfile import LensFileError, read_lens_file
 from questionnaires.models import Choice, Lens, Pillar, Question, RiskRule
 from questionnaires.services import lens_export, lens_import
 from tests.questionnaires.test_lensfile import lens

@@ -43,7 +43,7 @@ def test_an_upload_named_like_a_builtin_lens_is_a_lens_of_its_own(lenses):
     assert (team.library, team.version, team.is_framework) == ("team-a", 1, False)
 
 
-def test_versions_are_numbered_per_library_and_name(db):
+def test_versions_are_numbered_per_library_and_name(no_lenses):
     first = lens_import(raw=raw(lens()), library="team-a").lens
     second = lens_import(raw=raw(lens(description="Second")), library="team-a").lens
     other = lens_import(raw=raw(lens(description="Second")), library="team-b").lens
@@ -87,7 +87,7 @@ def test_visible_in_is_the_builtin_lenses_and_the_given_libraries(lenses):
         ({"framework": True}, "only a built-in lens is the framework lens"),
     ],
 )
-def test_imports_never_go_into_the_builtin_library(db, options, message):
+def test_imports_never_go_into_the_builtin_library(options, message, no_lenses):
     with pytest.raises(LensLibraryError, match=message):
         lens_import(raw=raw(lens()), **options)
     assert not Lens.objects.exists()
@@ -165,6 +165,7 @@ def test_the_label_is_stored_shown_exported_and_a_new_label_is_a_new_version(db)
 def test_migrating_keeps_existing_lenses_and_tells_uploads_from_builtins():
     """Built-ins move to the built-in library; earlier uploads stay in the shared one, and an
     upload that had become "framework v2" is no longer the framework lens."""
+    Lens.objects.all().delete()  # the flush after this test puts the built-in lenses back
     executor = MigrationExecutor(connection)
     before = [("questionnaires", "0001_initial")]
     executor.migrate(before)

@@ -129,7 +129,7 @@ def test_htmx_import_redirects_the_page_to_the_new_lens(client, importer):
     assert response["HX-Redirect"] == reverse("questionnaires:lens_detail", args=[stored.uuid])
 
 
-def test_htmx_import_of_a_bad_file_answers_400_with_only_the_report(client, importer):
+def test_htmx_import_of_a_bad_file_answers_400_with_only_the_report(client, importer, no_lenses):
     client.force_login(importer)
     document = lens(_note="x")
     document["pillars"][0]["questions"][0]["riskRules"][0]["condition"] = "a && ghost"
@@ -163,7 +163,7 @@ def test_a_file_over_2_mb_is_refused_before_it_is_read(client, importer):
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
-def test_check_lists_warnings_and_imports_nothing(client, importer, htmx):
+def test_check_lists_warnings_and_imports_nothing(client, importer, htmx, no_lenses):
     client.force_login(importer)
     document = lens(_version="2.0", _note="x")
     document["pillars"][0]["questions"][0]["choices"][0]["improvementPlan"]["displayText"] = (
@@ -201,7 +201,7 @@ def test_check_of_a_bad_file_lists_its_errors(client, importer):
     assert "pillars: needs at least one pillar" in body
 
 
-def test_check_says_when_the_library_already_holds_the_file(client, importer):
+def test_check_says_when_the_library_already_holds_the_file(client, importer, no_lenses):
     client.force_login(importer)
     client.post(reverse("questionnaires:lens_list"), upload(raw(lens())))
     response = client.post(reverse("questionnaires:lens_check"), upload(raw(lens())))
