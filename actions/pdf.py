@@ -54,6 +54,7 @@ from reviews.markdown import render_markdown
 from reviews.models import (
     Answer,
     AnswerChoice,
+    ChoiceNotApplicable,
     Participant,
     ParticipantRole,
     ReviewSession,
@@ -421,7 +422,15 @@ def _answered(session: ReviewSession) -> list[LensAnswers]:
         Answer.objects.filter(session=session)
         .exclude(risk=Risk.UNANSWERED)
         .select_related("question__pillar__lens")
-        .prefetch_related(selections)
+        .prefetch_related(
+            selections,
+            Prefetch(
+                "choice_exclusions",
+                queryset=ChoiceNotApplicable.objects.select_related("choice").order_by(
+                    "choice__order"
+                ),
+            ),
+        )
     )
     ordered = sorted(
         answers,

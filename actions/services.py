@@ -40,6 +40,7 @@ from reviews.emails import absolute_url, send_email
 from reviews.models import (
     Answer,
     AnswerChoice,
+    ChoiceNotApplicable,
     Membership,
     Milestone,
     ParkingLotItem,
@@ -258,10 +259,15 @@ def _is_http_url(url: str) -> bool:
 
 
 def missing_practices(session: ReviewSession, question_ids: Iterable[int]) -> dict[int, list]:
-    """question id -> its choices not selected in the session (never "None of these")."""
+    """question id -> its choices neither selected nor marked not applicable in the session
+    (never "None of these")."""
     question_ids = list(question_ids)
     selected = set(
         AnswerChoice.objects.filter(
+            answer__session=session, answer__question_id__in=question_ids
+        ).values_list("answer__question_id", "choice_id")
+    ) | set(
+        ChoiceNotApplicable.objects.filter(
             answer__session=session, answer__question_id__in=question_ids
         ).values_list("answer__question_id", "choice_id")
     )

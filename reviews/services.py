@@ -18,6 +18,7 @@ from reviews.models import (
     Answer,
     AnswerChange,
     AnswerChoice,
+    ChoiceNotApplicable,
     Membership,
     NotApplicableReason,
     Participant,
@@ -188,8 +189,23 @@ def _publish_answer(answer: Answer, kind: str = "answer") -> None:
     transaction.on_commit(lambda: events.publish(session_uuid, kind, question=question_uuid))
 
 
-def _save_risk(answer: Answer, user, selected: set[str], info: QuestionInfo) -> None:
-    answer.risk = info.evaluate(selected, not_applicable=answer.not_applicable)
+def _not_applicable(answer: Answer, info: QuestionInfo) -> dict[str, int]:
+    """The best practices marked not applicable: ident -> ChoiceNotApplicable id."""
+    idents = {c.id: c.ident for c in info.choices}
+    rows = ChoiceNotApplicable.objects.filter(answer=answer).values_list("choice_id", "pk")
+    return {idents[choice_id]: pk for choice_id, pk in rows if choice_id in idents}
+
+
+def _save_risk(
+    answer: Answer, user, selected: set[str], info: QuestionInfo, excluded: set[str] | None = None
+) -> None:
+    """Recompute and save the risk; `excluded` (the not-applicable best practices) is read
+    when not given."""
+    if excluded is None:
+        excluded = set(_not_applicable(answer, info))
+    answer.risk = info.evaluate(
+        selected, not_applicable=answer.not_applicable, not_applicable_choices=excluded
+    )
     answer.updated_by = user
     answer.save(
         update_fields=[
@@ -218,11 +234,16 @@ def _apply(
         AnswerChoice.objects.bulk_create(
             AnswerChoice(answer=answer, choice_id=choices[i].id, selected_by=user) for i in added
         )
+    # A choice is selected or not applicable, never both: selecting one clears its mark.
+    excluded = _not_applicable(answer, info)
+    cleared = [excluded.pop(i) for i in added if i in excluded]
+    if cleared:
+        ChoiceNotApplicable.objects.filter(pk__in=cleared).delete()
     selected = (set(current) - set(removed)) | set(added)
     if added:
         answer.not_applicable = False
         answer.not_applicable_reason = ""
-    _save_risk(answer, user, selected, info)
+    _save_risk(answer, user, selected, info, set(excluded))
     AnswerChange.objects.bulk_create(
         [
             AnswerChange(

@@ -16,6 +16,7 @@ from questionnaires import structure
 from questionnaires.structure import QuestionInfo
 from reviews import live, services
 from reviews.access import SessionAccess, session_for_user
+from reviews.choices import choice_exclusions
 from reviews.forms import ApplicabilityForm, NotesForm, ParkingForm
 from reviews.models import Answer, AnswerChange, BlindRound, NotApplicableReason, ParkingLotItem
 
@@ -87,6 +88,11 @@ def _context(
         ctx["blind"] = live.blind_view(round_, request.user) if round_ else None
         selected = live.selected_idents(answer)
         ctx["choices"] = [(choice, choice.ident in selected) for choice in info.choices]
+        exclusions = choice_exclusions(answer)
+        ctx["rows"] = [
+            (choice, choice.ident in selected, exclusions.get(choice.ident))
+            for choice in info.choices
+        ]
         ctx["selected"] = selected
         ctx["applicability_form"] = ApplicabilityForm(
             initial={
