@@ -222,7 +222,14 @@ def _answers(session: ReviewSession) -> list[Answer]:
         for answer in answers
         if answer.risk != Risk.UNANSWERED or answer.notes.strip() or answer.choice_exclusions.all()
     ]
-    result.sort(key=lambda a: (a.question.pillar.order, a.question.order))
+    lens_order = dict(SessionLens.objects.filter(session=session).values_list("lens_id", "order"))
+    result.sort(
+        key=lambda a: (
+            lens_order.get(a.question.pillar.lens_id, 0),
+            a.question.pillar.order,
+            a.question.order,
+        )
+    )
     return result
 
 
