@@ -410,7 +410,7 @@ def aws_import(
     if not parsed.has_details:
         warnings.append("No get-answer outputs: the notes were not imported.")
     _answers_import(session=session, user=user, parsed=parsed, lenses=lenses, report=report)
-    session_move(session=session, user=user, to_phase=Phase.REVIEW)
+    session = report.session = session_move(session=session, user=user, to_phase=Phase.REVIEW)
     report.milestone = milestone_create(
         workload=workload,
         session=session,
