@@ -19,7 +19,7 @@ COPY reviews reviews
 COPY actions actions
 COPY templates templates
 COPY static static
-RUN pip install -e .
+RUN pip install -e ".[aws]"
 RUN DEBUG=false SECRET_KEY=collectstatic-only-not-a-secret-0123456789abcdefghijklmnop \
     python manage.py collectstatic --noinput
 

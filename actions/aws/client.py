@@ -8,7 +8,7 @@ from typing import Any
 
 from reviews.services import ServiceError
 
-MAX_ATTEMPTS = 6
+MAX_ATTEMPTS = 6  # the first try and five retries
 
 
 class AwsUnavailable(ServiceError):
@@ -26,7 +26,7 @@ def wellarchitected_client(
             "Talking to the AWS Well-Architected Tool needs boto3: pip install 'pillarwise[aws]'."
         ) from None
     config = Config(
-        retries={"mode": "standard", "max_attempts": max_attempts},
+        retries={"mode": "standard", "total_max_attempts": max_attempts},
         user_agent_extra="pillarwise",
     )
     return boto3.client(

@@ -222,7 +222,10 @@ def _answers(check: _Checker, document: dict) -> list[AwsAnswer]:
         detail.notes = check.get(item, "Notes", str, f"{place}.Answer") or ""
         summary = answers.get((lens, detail.question))
         if summary is not None:
+            # The detail is the fuller answer; anything only the summary names still counts.
             detail.place, detail.pillar = summary.place, detail.pillar or summary.pillar
+            detail.selected = list(dict.fromkeys([*detail.selected, *summary.selected]))
+            detail.statuses = {**summary.statuses, **detail.statuses}
         answers[(lens, detail.question)] = detail
     return list(answers.values())
 
@@ -247,9 +250,10 @@ def _checked(document: dict[str, Any]) -> _Document:
     outputs = check.outputs(document, "get-workload", required=True)
     if outputs:
         place, output = outputs[0]
-        workload = check.get(output, "Workload", dict, place, required=True) or {}
+        found = check.get(output, "Workload", dict, place, required=True)
+        workload = found or {}
         where = f"{place}.Workload"
-        if workload:
+        if found is not None:
             name = check.get(workload, "WorkloadName", str, where, required=True)
             if name is not None and not name.strip():
                 check.errors.append(f"{where}.WorkloadName: empty.")
