@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
@@ -56,7 +57,7 @@ ENVIRONMENTS = {"PRODUCTION": "production", "PREPRODUCTION": "preproduction"}
 class ImportRefused(ServiceError):
     """The document cannot be imported; `errors` lists every problem with its place."""
 
-    def __init__(self, errors: list[str]):
+    def __init__(self, errors: list[str]) -> None:
         super().__init__("; ".join(errors))
         self.errors = errors
 
@@ -82,8 +83,8 @@ class AwsAnswer:
 class ImportReport:
     workload: Workload
     session: ReviewSession
-    milestone: Milestone
     workload_created: bool
+    milestone: Milestone | None = None
     answers: int = 0
     not_applicable_choices: int = 0
     unknown: list[str] = field(default_factory=list)
@@ -110,7 +111,9 @@ class _Checker:
     def __init__(self) -> None:
         self.errors: list[str] = []
 
-    def get(self, obj: dict, key: str, kind: type | tuple, place: str, *, required=False):
+    def get(
+        self, obj: dict, key: str, kind: type | tuple, place: str, *, required: bool = False
+    ) -> Any:
         value = obj.get(key)
         if value is None:
             if required:
@@ -137,7 +140,9 @@ class _Checker:
             return ""
         return value or ""
 
-    def outputs(self, document: dict, key: str, *, required=False) -> list[tuple[str, dict]]:
+    def outputs(
+        self, document: dict, key: str, *, required: bool = False
+    ) -> list[tuple[str, dict]]:
         """A command's output, or a list of them (one per page, lens or pillar)."""
         value = document.get(key)
         if value is None:
@@ -162,7 +167,13 @@ def _kind(kind: type | tuple) -> str:
 
 
 def _lens_key(output: dict) -> str:
-    return str(output.get("LensArn") or output.get("LensAlias") or "")
+    """The lens an output is about: AWS's framework by its alias, any other by its ARN."""
+    key = output.get("LensArn") or output.get("LensAlias") or ""
+    if not isinstance(key, str):
+        return ""
+    if key == FRAMEWORK_ALIAS or key.endswith(f":lens/{FRAMEWORK_ALIAS}"):
+        return FRAMEWORK_ALIAS
+    return key
 
 
 def _summary(check: _Checker, item: dict, place: str, lens: str) -> AwsAnswer | None:
@@ -271,6 +282,10 @@ def _checked(document: dict[str, Any]) -> _Document:
                         lens_names[item[key]] = item["LensName"]
             elif not isinstance(item, dict):
                 check.errors.append(f"{place}.LensReviewSummaries[{j}]: expected an object.")
+    lens_names = {
+        (FRAMEWORK_ALIAS if key.endswith(f":lens/{FRAMEWORK_ALIAS}") else key): name
+        for key, name in lens_names.items()
+    }
     answers = _answers(check, document)
     milestones: list[dict] = []
     for place, output in check.outputs(document, "list-milestones"):
@@ -305,7 +320,7 @@ def _guess_type(priorities: list[str]) -> str | None:
     return None
 
 
-def _owner(team: Team, review_owner: str, fallback):
+def _owner(team: Team, review_owner: str, fallback: AbstractBaseUser) -> AbstractBaseUser:
     if not review_owner:
         return fallback
     membership = (
@@ -317,7 +332,9 @@ def _owner(team: Team, review_owner: str, fallback):
     return membership.user if membership else fallback
 
 
-def _workload_upsert(*, team: Team, user, data: dict, report_warnings: list[str]):
+def _workload_upsert(
+    *, team: Team, user: AbstractBaseUser, data: dict, report_warnings: list[str]
+) -> tuple[Workload, bool]:
     name = data["WorkloadName"].strip()[:100]
     workload = Workload.objects.filter(team=team, name__iexact=name).first()
     created = workload is None
@@ -371,7 +388,11 @@ def _questions(lens: Lens) -> tuple[dict[tuple[str, str], Question], dict[str, l
 
 @transaction.atomic
 def aws_import(
-    *, team: Team, user, document: dict[str, Any], lens_arns: dict[str, str] | None = None
+    *,
+    team: Team,
+    user: AbstractBaseUser,
+    document: dict[str, Any],
+    lens_arns: dict[str, str] | None = None,
 ) -> ImportReport:
     """Import a workload's review from the AWS Well-Architected Tool (see the module).
     Raises ImportRefused, with every problem, before writing anything."""
@@ -406,7 +427,6 @@ def aws_import(
     report = ImportReport(
         workload=workload,
         session=session,
-        milestone=None,  # type: ignore[arg-type]  # set below
         workload_created=created,
         unknown=unknown,
         warnings=warnings,
@@ -415,14 +435,14 @@ def aws_import(
         warnings.append("No get-answer outputs: the notes were not imported.")
     _answers_import(session=session, user=user, parsed=parsed, lenses=lenses, report=report)
     session = report.session = session_move(session=session, user=user, to_phase=Phase.REVIEW)
-    report.milestone = milestone_create(
+    milestone = milestone_create(
         workload=workload,
         session=session,
         user=user,
         kind=Milestone.Kind.IMPORTED,
         name=f"Imported from the AWS Well-Architected Tool · {timezone.localdate().isoformat()}",
     )
-    report.milestone.snapshot["aws"] = {
+    milestone.snapshot["aws"] = {
         "workload_id": parsed.workload.get("WorkloadId", ""),
         "workload_arn": parsed.workload.get("WorkloadArn", ""),
         "milestones": [
@@ -434,12 +454,18 @@ def aws_import(
             for m in parsed.milestones
         ],
     }
-    report.milestone.save(update_fields=["snapshot"])
+    milestone.save(update_fields=["snapshot"])
+    report.milestone = milestone
     return report
 
 
 def _answers_import(
-    *, session: ReviewSession, user, parsed: _Document, lenses: dict[str, Lens], report
+    *,
+    session: ReviewSession,
+    user: AbstractBaseUser,
+    parsed: _Document,
+    lenses: dict[str, Lens],
+    report: ImportReport,
 ) -> None:
     answers = {a.question_id: a for a in Answer.objects.filter(session=session)}
     questions = {key: _questions(lens) for key, lens in lenses.items()}
@@ -460,8 +486,12 @@ def _answers_import(
                 "not imported."
             )
             continue
-        answer = answers.get(question.pk)
-        if answer is None:  # pragma: no cover - every question of the lens has an answer
+        answer = answers.pop(question.pk, None)
+        if answer is None:
+            report.warnings.append(
+                f"{aws.place}: question “{aws.question}” is answered twice in the file; "
+                "the first answer was kept."
+            )
             continue
         info = question_info(question.pk)
         choices = info.by_ident

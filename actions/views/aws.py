@@ -3,9 +3,11 @@ whoever manages the session) and upload a workload's JSON from the `aws wellarch
 commands into a team (for its admins and members)."""
 
 import json
+from typing import Any
 from uuid import UUID
 
 from django import forms
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -13,7 +15,12 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
 
 from actions.aws.export import plan_build
-from actions.aws.importer import ImportRefused, aws_import, document_parse
+from actions.aws.importer import (
+    MAX_DOCUMENT_BYTES,
+    ImportRefused,
+    aws_import,
+    document_parse,
+)
 from questionnaires.models import Lens
 from reviews.access import SessionAccess, editable_teams, session_for_user, team_for_user
 from reviews.models import Membership, ReviewSession, Team
@@ -69,7 +76,7 @@ class ImportForm(forms.Form):
         help_text="One JSON object holding the outputs of the aws wellarchitected commands.",
     )
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args: Any, user: AbstractBaseUser, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = editable_teams(user).distinct()
         self.fields["team"].empty_label = None
@@ -77,8 +84,11 @@ class ImportForm(forms.Form):
 
 @require_http_methods(["GET", "POST"])
 def aws_import_upload(request: HttpRequest) -> HttpResponse:
-    form = ImportForm(request.POST or None, request.FILES or None, user=request.user)
-    context: dict = {"form": form, "report": None, "errors": []}
+    posted = request.method == "POST"
+    form = ImportForm(
+        request.POST if posted else None, request.FILES if posted else None, user=request.user
+    )
+    context: dict[str, Any] = {"form": form, "report": None, "errors": []}
     status = 200
     if request.method == "POST":
         try:
@@ -89,8 +99,13 @@ def aws_import_upload(request: HttpRequest) -> HttpResponse:
             _get_team_for_user(request, team_uuid)
         if form.is_valid():
             team = form.cleaned_data["team"]
+            upload = form.cleaned_data["document"]
             try:
-                document = document_parse(form.cleaned_data["document"].read())
+                if upload.size > MAX_DOCUMENT_BYTES:
+                    raise ImportRefused(
+                        [f"The file is larger than {MAX_DOCUMENT_BYTES // 2**20} MB."]
+                    )
+                document = document_parse(upload.read())
                 context["report"] = aws_import(team=team, user=request.user, document=document)
             except ImportRefused as exc:
                 context["errors"] = exc.errors

@@ -328,3 +328,33 @@ def test_the_command_checks_who_runs_it_like_the_ui(cast, who, team, message):
         call_command(
             "pull_from_aws", WORKLOAD_ID, "--team", str(getattr(cast, team).uuid), "--user", who
         )
+
+
+def test_a_question_answered_twice_in_the_file_is_imported_once(fetched, cast):
+    document = copy.deepcopy(fetched)
+    again = copy.deepcopy(document["list-answers"][0])
+    again.pop("LensArn")  # the same lens, named by its alias only
+    document["list-answers"].append(again)
+    document.pop("get-answer")
+    report = aws_import(team=cast.other_team, user=cast.outsider, document=document)
+    assert report.answers == 57
+    assert "No get-answer outputs: the notes were not imported." in report.warnings
+    assert not any("answered twice" in w for w in report.warnings)  # one lens, one answer each
+    assert Answer.objects.filter(session=report.session).exclude(notes="").count() == 0
+
+
+def test_two_lenses_there_mapped_to_one_here_keep_the_first_answer(fetched, cast):
+    document = copy.deepcopy(fetched)
+    copy_arn = "arn:aws:wellarchitected:us-east-1:123456789012:lens/feedface"
+    again = copy.deepcopy(document["list-answers"][0])
+    again["LensAlias"] = again["LensArn"] = copy_arn
+    document["list-answers"].append(again)
+    report = aws_import(
+        team=cast.other_team,
+        user=cast.outsider,
+        document=document,
+        lens_arns={"Well-Architected Framework": copy_arn},
+    )
+    assert report.answers == 57
+    twice = [w for w in report.warnings if "answered twice in the file" in w]
+    assert len(twice) == 50 and twice[0].startswith("list-answers[2].AnswerSummaries[0]")

@@ -77,7 +77,8 @@ class Command(BaseCommand):
             f"Review session {report.session.uuid}: {report.answers} answers, "
             f"{report.not_applicable_choices} best practices not applicable."
         )
-        self.stdout.write(f"Milestone “{report.milestone.name}”.")
+        if report.milestone is not None:
+            self.stdout.write(f"Milestone “{report.milestone.name}”.")
         for line in report.unknown:
             self.stdout.write(f"Not imported: {line}")
         for line in report.warnings:
