@@ -52,7 +52,7 @@ def aws_answers(plan, session, lens):
             for c, u in updates.items()
         ]
         extra = {"Reason": params["Reason"]} if "Reason" in params else {}
-        brief = summary(
+        listed = summary(
             question,
             SelectedChoices=selected,
             ChoiceAnswerSummaries=statuses,
@@ -60,7 +60,7 @@ def aws_answers(plan, session, lens):
             Risk=risks[question.ident],
             **extra,
         )
-        detail = {k: v for k, v in brief.items() if k != "ChoiceAnswerSummaries"}
+        detail = {k: v for k, v in listed.items() if k != "ChoiceAnswerSummaries"}
         detail["Notes"] = params["Notes"]
         detail["ChoiceAnswers"] = [
             {
@@ -73,7 +73,7 @@ def aws_answers(plan, session, lens):
             }
             for s in statuses
         ]
-        result.append((brief, detail))
+        result.append((listed, detail))
     return result
 
 
@@ -111,7 +111,7 @@ def queue_pull(stub, workload, answers):
         size=50,
         extra={"WorkloadId": WORKLOAD_ID},
     )
-    summaries = [brief for brief, _ in answers]
+    summaries = [listed for listed, _ in answers]
     lens = {"WorkloadId": WORKLOAD_ID, "LensAlias": "wellarchitected", "LensArn": FRAMEWORK_ARN}
     # Two pages of 50 and 7, then the notes of every question (GetAnswer).
     for n, start in enumerate((0, 50)):
