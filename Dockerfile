@@ -23,7 +23,8 @@ COPY reviews reviews
 COPY actions actions
 COPY templates templates
 COPY static static
-RUN pip install --no-deps -e .
+# The image includes the optional AWS extra (its packages are in the runtime lock).
+RUN pip install --no-deps -e ".[aws]"
 RUN DEBUG=false SECRET_KEY=collectstatic-only-not-a-secret-0123456789abcdefghijklmnop \
     python manage.py collectstatic --noinput
 

@@ -29,7 +29,7 @@ lock: $(STAMP)
 	cp $(LOCK) $(RUNTIME_LOCK)
 	env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(VENV)/bin/pip-compile --quiet \
 		--generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links \
-		-o $(RUNTIME_LOCK) pyproject.toml
+		--extra aws -o $(RUNTIME_LOCK) pyproject.toml
 
 ## Set up and serve the app on http://127.0.0.1:8000 (SQLite, in-process tasks, no Redis needed)
 run: $(STAMP)

@@ -23,6 +23,7 @@ from reviews.errors import ServiceError
 from reviews.models import (
     Answer,
     AnswerChoice,
+    ChoiceNotApplicable,
     Membership,
     ParticipantRole,
     Phase,
@@ -231,10 +232,15 @@ def is_http_url(url: str) -> bool:
 
 
 def missing_practices(session: ReviewSession, question_ids: Iterable[int]) -> dict[int, list]:
-    """question id -> its choices not selected in the session (never "None of these")."""
+    """question id -> its choices neither selected nor marked not applicable in the session
+    (never "None of these")."""
     question_ids = list(question_ids)
     selected = set(
         AnswerChoice.objects.filter(
+            answer__session=session, answer__question_id__in=question_ids
+        ).values_list("answer__question_id", "choice_id")
+    ) | set(
+        ChoiceNotApplicable.objects.filter(
             answer__session=session, answer__question_id__in=question_ids
         ).values_list("answer__question_id", "choice_id")
     )

@@ -48,6 +48,7 @@ from questionnaires.risk import Risk
 from reviews.models import (
     Answer,
     AnswerChoice,
+    ChoiceNotApplicable,
     Participant,
     ParticipantRole,
     ReviewSession,
@@ -297,7 +298,15 @@ def _answered(session: ReviewSession) -> list[LensAnswers]:
         Answer.objects.filter(session=session)
         .exclude(risk=Risk.UNANSWERED)
         .select_related("question__pillar__lens")
-        .prefetch_related(selections)
+        .prefetch_related(
+            selections,
+            Prefetch(
+                "choice_exclusions",
+                queryset=ChoiceNotApplicable.objects.select_related("choice").order_by(
+                    "choice__order"
+                ),
+            ),
+        )
     )
     ordered = sorted(
         answers,

@@ -2,6 +2,7 @@ from django.urls import path
 
 from actions.views import (
     analysis,
+    aws,
     calendar,
     dashboards,
     documents,
@@ -17,6 +18,9 @@ app_name = "actions"
 urlpatterns: list = [
     # --- Analysis, action items, the plan and its PDF, milestones, dashboards ----------------
     path("dashboard/", dashboards.dashboard, name="dashboard"),
+    # --- The AWS Well-Architected Tool -----------------------------------------------------
+    path("sessions/<uuid:session_uuid>/aws/", aws.session_aws_export, name="aws_export"),
+    path("workloads/import/aws/", aws.aws_import_upload, name="aws_import"),
     path("actions/mine/", dashboards.my_actions, name="my_actions"),
     path("cost/", dashboards.cost_findings, name="cost_findings"),
     path("sessions/<uuid:session_uuid>/analysis/", analysis.analysis, name="analysis"),

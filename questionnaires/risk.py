@@ -15,6 +15,18 @@ A question's rules are tried in order and the first whose condition holds gives 
 Parentheses and "!" nest at most MAX_NESTING deep: the parser and the functions that walk a
 condition are recursive, so a deeper condition is refused with a ConditionError instead of
 exhausting the stack.
+
+Not applicable, per question and per best practice (the AWS Well-Architected Tool records
+both, each with a reason):
+- A question marked not applicable has the risk NOT_APPLICABLE, whatever is selected.
+- A best practice (choice) marked not applicable counts as in place: conditions see it as
+  selected. AWS reports as "contributing to risk" only the best practices that are missing
+  (QuestionMetric.BestPractices), and a practice that does not apply to the workload cannot be
+  missing; so marking one never makes a question riskier, and a question whose high-risk
+  practices are all in place or not applicable is not high risk. "None of these" is not a best
+  practice and cannot be marked not applicable.
+- A question is answered once any choice is selected or any best practice is marked not
+  applicable (either is a decision recorded about it); only then are the rules evaluated.
 """
 
 from __future__ import annotations
@@ -241,13 +253,19 @@ def render(node: Node) -> str:
 
 
 def evaluate_rules(
-    rules: Iterable[tuple[str, str]], selected: Iterable[str], *, not_applicable: bool = False
+    rules: Iterable[tuple[str, str]],
+    selected: Iterable[str],
+    *,
+    not_applicable: bool = False,
+    not_applicable_choices: Iterable[str] = (),
 ) -> str:
-    """The risk of a question: NOT_APPLICABLE, UNANSWERED when nothing is selected, otherwise
-    the risk of the first rule that holds, HIGH when none does."""
+    """The risk of a question: NOT_APPLICABLE when the question does not apply, UNANSWERED
+    when nothing is selected or marked not applicable, otherwise the risk of the first rule
+    that holds with the not-applicable best practices counted as in place, HIGH when none
+    does (see the module's docstring)."""
     if not_applicable:
         return Risk.NOT_APPLICABLE
-    chosen = frozenset(selected)
+    chosen = frozenset(selected) | frozenset(not_applicable_choices)
     if not chosen:
         return Risk.UNANSWERED
     for condition, risk in rules:

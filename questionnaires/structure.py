@@ -47,8 +47,19 @@ class QuestionInfo:
     def by_ident(self) -> dict[str, ChoiceInfo]:
         return {c.ident: c for c in self.choices}
 
-    def evaluate(self, selected: set[str], *, not_applicable: bool = False) -> str:
-        return evaluate_rules(self.rules, selected, not_applicable=not_applicable)
+    def evaluate(
+        self,
+        selected: set[str],
+        *,
+        not_applicable: bool = False,
+        not_applicable_choices: set[str] | frozenset[str] = frozenset(),
+    ) -> str:
+        return evaluate_rules(
+            self.rules,
+            selected,
+            not_applicable=not_applicable,
+            not_applicable_choices=not_applicable_choices,
+        )
 
 
 @lru_cache(maxsize=4096)

@@ -7,6 +7,7 @@ from reviews.models import (
     AnswerChoice,
     BlindPick,
     BlindRound,
+    ChoiceNotApplicable,
     Invitation,
     Membership,
     Milestone,
@@ -154,6 +155,14 @@ class AnswerChoiceAdmin(admin.ModelAdmin):
     list_display = ["answer", "choice", "selected_by", "selected_at"]
     list_select_related = ["answer__question", "choice", "selected_by"]
     raw_id_fields = ["answer", "choice", "selected_by"]
+
+
+@admin.register(ChoiceNotApplicable)
+class ChoiceNotApplicableAdmin(admin.ModelAdmin):
+    list_display = ["answer", "choice", "reason", "marked_by", "marked_at"]
+    list_filter = ["reason"]
+    list_select_related = ["answer__question", "choice", "marked_by"]
+    raw_id_fields = ["answer", "choice", "marked_by"]
 
 
 @admin.register(AnswerChange)

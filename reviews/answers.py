@@ -15,6 +15,7 @@ from reviews.models import (
     Answer,
     AnswerChange,
     AnswerChoice,
+    ChoiceNotApplicable,
     NotApplicableReason,
     ReviewSession,
 )
@@ -29,7 +30,7 @@ class NotesConflict(ServiceError):
         self.yours = yours
 
 
-def _lock_answer(answer: Answer) -> Answer:
+def lock_answer(answer: Answer) -> Answer:
     """The answer row, locked for this transaction (annotated like every answer the live
     page works with)."""
     locked = Answer.objects.select_for_update(of=("self",)).with_blind_open().get(pk=answer.pk)
@@ -44,20 +45,35 @@ class BlindRoundOpen(ServiceError):
         super().__init__("A blind round is open on this question: pick in the round instead.")
 
 
-def _selection(answer: Answer, info: QuestionInfo) -> dict[str, int]:
+def answer_selection(answer: Answer, info: QuestionInfo) -> dict[str, int]:
     """The selected choices: ident -> AnswerChoice id."""
     idents = {c.id: c.ident for c in info.choices}
     rows = AnswerChoice.objects.filter(answer=answer).values_list("choice_id", "pk")
     return {idents[choice_id]: pk for choice_id, pk in rows}
 
 
-def _publish_answer(answer: Answer, kind: str = "answer") -> None:
+def publish_answer(answer: Answer, kind: str = "answer") -> None:
     question_uuid = question_info(answer.question_id).uuid
     events.publish_on_commit(answer.session.uuid, kind, question=question_uuid)
 
 
-def _save_risk(answer: Answer, user, selected: set[str], info: QuestionInfo) -> None:
-    answer.risk = info.evaluate(selected, not_applicable=answer.not_applicable)
+def not_applicable_marks(answer: Answer, info: QuestionInfo) -> dict[str, int]:
+    """The best practices marked not applicable: ident -> ChoiceNotApplicable id."""
+    idents = {c.id: c.ident for c in info.choices}
+    rows = ChoiceNotApplicable.objects.filter(answer=answer).values_list("choice_id", "pk")
+    return {idents[choice_id]: pk for choice_id, pk in rows if choice_id in idents}
+
+
+def save_risk(
+    answer: Answer, user, selected: set[str], info: QuestionInfo, excluded: set[str] | None = None
+) -> None:
+    """Recompute and save the risk; `excluded` (the not-applicable best practices) is read
+    when not given."""
+    if excluded is None:
+        excluded = set(not_applicable_marks(answer, info))
+    answer.risk = info.evaluate(
+        selected, not_applicable=answer.not_applicable, not_applicable_choices=excluded
+    )
     answer.updated_by = user
     answer.save(
         update_fields=[
@@ -86,11 +102,16 @@ def _apply(
         AnswerChoice.objects.bulk_create(
             AnswerChoice(answer=answer, choice_id=choices[i].id, selected_by=user) for i in added
         )
+    # A choice is selected or not applicable, never both: selecting one clears its mark.
+    excluded = not_applicable_marks(answer, info)
+    cleared = [excluded.pop(i) for i in added if i in excluded]
+    if cleared:
+        ChoiceNotApplicable.objects.filter(pk__in=cleared).delete()
     selected = (set(current) - set(removed)) | set(added)
     if added:
         answer.not_applicable = False
         answer.not_applicable_reason = ""
-    _save_risk(answer, user, selected, info)
+    save_risk(answer, user, selected, info, set(excluded))
     AnswerChange.objects.bulk_create(
         [
             AnswerChange(
@@ -113,7 +134,7 @@ def _apply(
             for i in removed
         ]
     )
-    _publish_answer(answer)
+    publish_answer(answer)
 
 
 def answer_toggle(*, answer: Answer, user, choice_ident: str, select: bool) -> Answer:
@@ -147,7 +168,7 @@ def answer_toggle_at(
     if answer.blind_open:
         raise BlindRoundOpen()
     answer.session = session
-    current = _selection(answer, info)
+    current = answer_selection(answer, info)
     target = next_selection(current, choice_ident, select=select, none_of_these=info.none_idents)
     _apply(answer, user, target, current, info)
     return answer
@@ -159,8 +180,8 @@ def answer_update(*, answer: Answer, user, selected: set[str], shown: set[str]) 
     the person changed from what their form showed are selected or unselected, so changes
     others made meanwhile to other choices stay."""
     info = question_info(answer.question_id)
-    answer = _lock_answer(answer)
-    current = _selection(answer, info)
+    answer = lock_answer(answer)
+    current = answer_selection(answer, info)
     target = set(current)
     for ident in sorted(shown - selected):
         target = next_selection(target, ident, select=False, none_of_these=info.none_idents)
@@ -177,8 +198,8 @@ def answer_set_exact(*, answer: Answer, user, selected: set[str]) -> Answer:
     nones = info.none_idents
     if selected & nones and selected - nones:
         raise ServiceError("“None of these” cannot be agreed together with other choices.")
-    answer = _lock_answer(answer)
-    _apply(answer, user, set(selected), _selection(answer, info), info)
+    answer = lock_answer(answer)
+    _apply(answer, user, set(selected), answer_selection(answer, info), info)
     AnswerChange.objects.create(
         answer=answer, user=user, action=AnswerChange.Action.AGREED, risk_after=answer.risk
     )
@@ -191,7 +212,7 @@ def answer_set_applicability(
 ) -> Answer:
     """Mark a question as not applicable (with a reason) or applicable again. The choices
     stay stored either way; the risk is NOT_APPLICABLE while it does not apply."""
-    answer = _lock_answer(answer)
+    answer = lock_answer(answer)
     if not_applicable and reason not in NotApplicableReason.values:
         raise ServiceError("Choose why this question does not apply.")
     if answer.not_applicable == not_applicable and answer.not_applicable_reason == reason:
@@ -199,7 +220,7 @@ def answer_set_applicability(
     info = question_info(answer.question_id)
     answer.not_applicable = not_applicable
     answer.not_applicable_reason = reason if not_applicable else ""
-    _save_risk(answer, user, set(_selection(answer, info)), info)
+    save_risk(answer, user, set(answer_selection(answer, info)), info)
     AnswerChange.objects.create(
         answer=answer,
         user=user,
@@ -209,7 +230,7 @@ def answer_set_applicability(
         detail=NotApplicableReason(reason).label if not_applicable else "",
         risk_after=answer.risk,
     )
-    _publish_answer(answer)
+    publish_answer(answer)
     return answer
 
 
@@ -220,7 +241,7 @@ NOTES_MAX_LENGTH = 10_000
 def answer_save_notes(*, answer: Answer, user, text: str, base_revision: int) -> Answer:
     """Save the notes if they have not changed since `base_revision` was loaded; otherwise
     raise NotesConflict carrying both texts. Nothing is ever dropped silently."""
-    answer = _lock_answer(answer)
+    answer = lock_answer(answer)
     text = text.replace("\r\n", "\n")
     if len(text) > NOTES_MAX_LENGTH:
         raise ServiceError(f"Notes are limited to {NOTES_MAX_LENGTH:,} characters ({len(text):,}).")
@@ -239,7 +260,7 @@ def answer_save_notes(*, answer: Answer, user, text: str, base_revision: int) ->
         detail=text[:200],
         risk_after=answer.risk,
     )
-    _publish_answer(answer, kind="notes")
+    publish_answer(answer, kind="notes")
     return answer
 
 

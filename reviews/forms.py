@@ -321,6 +321,24 @@ class ApplicabilityForm(forms.Form):
         return cleaned
 
 
+class ChoiceApplicabilityForm(forms.Form):
+    """One best practice: not applicable (with why and a note), or applicable again."""
+
+    status = forms.ChoiceField(
+        choices=[("not_applicable", "Not applicable"), ("applicable", "Applies")]
+    )
+    reason = forms.ChoiceField(
+        choices=[("", "Why not?"), *NotApplicableReason.choices], required=False
+    )
+    notes = forms.CharField(max_length=250, required=False, strip=True)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("status") == "not_applicable" and not cleaned.get("reason"):
+            self.add_error("reason", "Say why this best practice does not apply.")
+        return cleaned
+
+
 class ParkingForm(forms.Form):
     text = forms.CharField(label="Park an item", max_length=500)
 

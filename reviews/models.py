@@ -503,6 +503,35 @@ class AnswerChoice(models.Model):
         return f"{self.choice} in {self.answer}"
 
 
+class ChoiceNotApplicable(models.Model):
+    """One best practice (choice) of an answer marked as not applying to the workload, with
+    why and a short note, as the AWS Well-Architected Tool records it. A choice of an answer
+    is selected (AnswerChoice), not applicable (this), or neither; the services keep the two
+    apart under the answer's row lock. The reason may be blank only when imported without one."""
+
+    answer = models.ForeignKey(Answer, on_delete=models.CASCADE, related_name="choice_exclusions")
+    choice = models.ForeignKey("questionnaires.Choice", on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=32, choices=NotApplicableReason.choices, blank=True)
+    # AWS keeps at most 250 characters of notes per best practice.
+    notes = models.CharField(max_length=250, blank=True)
+    marked_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    marked_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["answer", "choice"], name="choicena_answer_choice_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(reason__in=["", *NotApplicableReason.values]),
+                name="choicena_reason_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.choice} does not apply in {self.answer}"
+
+
 class AnswerChange(models.Model):
     """One change to an answer: who, when, what."""
 
@@ -513,6 +542,9 @@ class AnswerChange(models.Model):
         APPLICABLE = "applicable", "marked applicable"
         NOTES = "notes", "edited the notes"
         AGREED = "agreed", "recorded the agreed answer"
+        CHOICE_NOT_APPLICABLE = "choice_na", "marked a best practice not applicable"
+        CHOICE_APPLICABLE = "choice_applies", "marked a best practice applicable again"
+        IMPORTED = "imported", "imported the answer from the AWS Well-Architected Tool"
 
     answer = models.ForeignKey(Answer, on_delete=models.CASCADE, related_name="changes")
     user = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -650,6 +682,7 @@ class Milestone(models.Model):
         PUBLISHED = "published", "Action plan published"
         FOLLOW_UP = "follow_up", "Follow-up"
         MANUAL = "manual", "Saved by hand"
+        IMPORTED = "imported", "Imported from the AWS Well-Architected Tool"
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="milestones")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reviews.views import cadence, events, invitations, live, sessions, teams, workloads
+from reviews.views import cadence, choices, events, invitations, live, sessions, teams, workloads
 
 app_name = "reviews"
 
@@ -88,6 +88,11 @@ urlpatterns = [
         "sessions/<uuid:session_uuid>/questions/<uuid:question_uuid>/choices/<str:choice>/",
         live.choice_toggle,
         name="choice_toggle",
+    ),
+    path(
+        "sessions/<uuid:session_uuid>/questions/<uuid:question_uuid>/choices/<str:choice>/applicability/",
+        choices.choice_applicability,
+        name="choice_applicability",
     ),
     path(
         "sessions/<uuid:session_uuid>/questions/<uuid:question_uuid>/answer/",

@@ -108,6 +108,11 @@ OUTSIDER_URLS = {
         question_uuid(r),
         "ops_priorities_ext_cust_needs",
     ],
+    "reviews:choice_applicability": lambda c, r: [
+        r.uuid,
+        question_uuid(r),
+        "ops_priorities_ext_cust_needs",
+    ],
     "reviews:answer_form": lambda c, r: [r.uuid, question_uuid(r)],
     "reviews:applicability": lambda c, r: [r.uuid, question_uuid(r)],
     "reviews:notes_save": lambda c, r: [r.uuid, question_uuid(r)],
@@ -129,6 +134,7 @@ OUTSIDER_URLS = {
     "actions:action_progress": lambda c, r: [action_uuid(r, c)],
     "actions:plan": lambda c, r: [r.uuid],
     "actions:plan_publish": lambda c, r: [r.uuid],
+    "actions:aws_export": lambda c, r: [r.uuid],
     # The action-plan PDF
     "actions:plan_documents": lambda c, r: [r.uuid],
     "actions:plan_document_download": lambda c, r: [r.uuid, plan_document_uuid(r)],

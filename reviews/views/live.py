@@ -18,6 +18,7 @@ from reviews import answers, live, parking, presence
 from reviews import blind as blind_rounds
 from reviews import focus as facilitation
 from reviews.access import SessionAccess, session_for_user
+from reviews.choices import choice_exclusions
 from reviews.errors import ServiceError
 from reviews.forms import ApplicabilityForm, NotesForm, ParkingForm
 from reviews.models import Answer, AnswerChange, BlindRound, NotApplicableReason, ParkingLotItem
@@ -90,6 +91,11 @@ def _context(
         ctx["blind"] = blind_rounds.blind_view(round_, request.user) if round_ else None
         selected = answers.selected_idents(answer)
         ctx["choices"] = [(choice, choice.ident in selected) for choice in info.choices]
+        exclusions = choice_exclusions(answer)
+        ctx["rows"] = [
+            (choice, choice.ident in selected, exclusions.get(choice.ident))
+            for choice in info.choices
+        ]
         ctx["selected"] = selected
         ctx["applicability_form"] = ApplicabilityForm(
             initial={

@@ -100,7 +100,9 @@ def test_the_plan_reads_a_fixed_number_of_queries(cast, review):
         pdf.plan_html(review)
 
     assert review.actions.count() == 32
-    assert len(large) == len(small) <= 12
+    # 14: the best practices marked not applicable are read twice, for the answers and for
+    # the findings' missing practices, whatever the plan's size.
+    assert len(large) == len(small) <= 14
 
 
 def plan_session_more(cast, review):
