@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 from actions.aws import NOTES_MAX_LENGTH
 from actions.aws.export import CUT_MARKER, plan_build
 from actions.aws.push import AwsError, aws_push
-from reviews import choices, services
+from reviews import answers, choices, errors, sessions
 from reviews.models import Participant, ParticipantRole
 from tests.actions.aws_helpers import (
     CUSTOM_ARN,
@@ -40,7 +40,7 @@ def answered(cast, review):
     cast.workload.save()
     answer_all(session=review, user=cast.admin)
     priorities = review.answers.get(question__ident="priorities")
-    services.answer_set_exact(
+    answers.answer_set_exact(
         answer=priorities,
         user=cast.admin,
         selected={"ops_priorities_ext_cust_needs", "ops_priorities_int_cust_needs"},
@@ -59,7 +59,7 @@ def answered(cast, review):
         reason="other",
     )
     priorities.refresh_from_db()
-    services.answer_save_notes(
+    answers.answer_save_notes(
         answer=priorities,
         user=cast.admin,
         text=LONG_NOTES,
@@ -225,7 +225,7 @@ def test_an_error_from_aws_stops_the_push_and_says_which_call(answered, cast):
 
 @pytest.fixture
 def with_serverless(cast, lenses):
-    review = services.session_create(
+    review = sessions.session_create(
         workload=cast.workload,
         user=cast.admin,
         title="Serverless review",
@@ -237,11 +237,9 @@ def with_serverless(cast, lenses):
     for question in serverless[:2]:
         answer = review.answers.get(question=question)
         first = question.choices.exclude(is_none_of_these=True).first()
-        services.answer_toggle(
-            answer=answer, user=cast.admin, choice_ident=first.ident, select=True
-        )
+        answers.answer_toggle(answer=answer, user=cast.admin, choice_ident=first.ident, select=True)
     framework = review.answers.get(question__ident="priorities")
-    services.answer_toggle(
+    answers.answer_toggle(
         answer=framework,
         user=cast.admin,
         choice_ident="ops_priorities_ext_cust_needs",
@@ -332,9 +330,9 @@ def test_a_custom_lens_maps_by_arn_and_missing_ids_are_reported(with_serverless,
 
 def test_a_bad_arn_or_an_unknown_lens_name_is_refused(with_serverless):
     review, _ = with_serverless
-    with pytest.raises(services.ServiceError, match="is not the ARN of a lens"):
+    with pytest.raises(errors.ServiceError, match="is not the ARN of a lens"):
         plan_build(session=review, lens_arns={"Serverless Lens": "arn:nope"})
-    with pytest.raises(services.ServiceError, match="no lens named “Nope”"):
+    with pytest.raises(errors.ServiceError, match="no lens named “Nope”"):
         plan_build(session=review, lens_arns={"Nope": CUSTOM_ARN})
 
 

@@ -1,7 +1,7 @@
 """The action plan's answers show the best practices that do not apply, with why."""
 
 from actions import pdf
-from reviews import choices, services
+from reviews import answers, choices
 from tests.actions.pdf_helpers import pdf_text
 from tests.reviews.test_answers import HIGH, MEDIUM
 
@@ -9,7 +9,7 @@ from tests.reviews.test_answers import HIGH, MEDIUM
 def test_the_answers_list_not_applicable_best_practices_with_reason_and_notes(cast, review):
     answer = review.answers.get(question__ident="priorities")
     for ident in HIGH:
-        services.answer_toggle(answer=answer, user=cast.admin, choice_ident=ident, select=True)
+        answers.answer_toggle(answer=answer, user=cast.admin, choice_ident=ident, select=True)
     choices.choice_mark_not_applicable(
         answer=answer,
         user=cast.admin,
@@ -34,7 +34,7 @@ def test_the_answers_list_not_applicable_best_practices_with_reason_and_notes(ca
 
 def test_no_line_when_every_practice_applies(cast, review):
     answer = review.answers.get(question__ident="priorities")
-    services.answer_toggle(answer=answer, user=cast.admin, choice_ident=HIGH[0], select=True)
+    answers.answer_toggle(answer=answer, user=cast.admin, choice_ident=HIGH[0], select=True)
     assert "Not applicable:" not in pdf.plan_html(review)
 
 
@@ -42,7 +42,7 @@ def test_a_practice_that_does_not_apply_is_not_a_missing_practice(cast, review):
     from actions.findings import missing_practices
 
     answer = review.answers.get(question__ident="priorities")
-    services.answer_toggle(answer=answer, user=cast.admin, choice_ident=HIGH[0], select=True)
+    answers.answer_toggle(answer=answer, user=cast.admin, choice_ident=HIGH[0], select=True)
     choices.choice_mark_not_applicable(
         answer=answer, user=cast.admin, choice_ident=HIGH[1], reason="out_of_scope"
     )

@@ -4,7 +4,7 @@ history and live event, and the control on the live question page (htmx and plai
 import pytest
 from django.urls import reverse
 
-from reviews import choices, live, services
+from reviews import answers, blind, choices, errors
 from reviews.models import AnswerChange, ChoiceNotApplicable, Participant, ParticipantRole, Phase
 from tests.reviews.test_answers import HIGH, MEDIUM, selected, toggle
 
@@ -79,7 +79,7 @@ def test_a_choice_is_never_selected_and_not_applicable_at_once(answer, cast):
     assert selected(answer) == {HIGH[0]} and marks(answer) == {}
     # The whole-form fallback (no JavaScript) clears the mark the same way.
     mark(answer, cast.member, HIGH[0])
-    services.answer_update(answer=answer, user=cast.member, selected={HIGH[0]}, shown=set())
+    answers.answer_update(answer=answer, user=cast.member, selected={HIGH[0]}, shown=set())
     assert selected(answer) == {HIGH[0]} and marks(answer) == {}
 
 
@@ -131,25 +131,25 @@ def test_the_history_says_what_was_marked_why_and_the_risk_after(answer, cast):
     ],
 )
 def test_refusals_write_nothing(answer, cast, ident, reason, notes, message):
-    with pytest.raises(services.ServiceError, match=message):
+    with pytest.raises(errors.ServiceError, match=message):
         mark(answer, cast.member, ident, reason=reason, notes=notes)
     assert marks(answer) == {} and not AnswerChange.objects.filter(answer=answer).exists()
 
 
 def test_a_blind_round_holds_the_shared_answer(answer, cast, review):
-    live.blind_open(session=review, user=cast.admin, question_id=answer.question_id)
-    with pytest.raises(services.BlindRoundOpen):
+    blind.blind_open(session=review, user=cast.admin, question_id=answer.question_id)
+    with pytest.raises(answers.BlindRoundOpen):
         mark(answer, cast.member, HIGH[0])
 
 
 def test_a_question_not_applicable_wins_over_its_best_practices(answer, cast):
     mark(answer, cast.member, HIGH[0])
-    services.answer_set_applicability(
+    answers.answer_set_applicability(
         answer=answer, user=cast.member, not_applicable=True, reason="out_of_scope"
     )
     answer.refresh_from_db()
     assert answer.risk == "NOT_APPLICABLE"
-    services.answer_set_applicability(answer=answer, user=cast.member, not_applicable=False)
+    answers.answer_set_applicability(answer=answer, user=cast.member, not_applicable=False)
     answer.refresh_from_db()
     assert answer.risk == "HIGH" and set(marks(answer)) == {HIGH[0]}
 
