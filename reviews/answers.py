@@ -11,6 +11,7 @@ from questionnaires.risk import next_selection
 from questionnaires.structure import QuestionInfo, question_info
 from reviews import events
 from reviews.errors import ServiceError
+from reviews.eventkinds import EventKind
 from reviews.models import (
     Answer,
     AnswerChange,
@@ -52,7 +53,8 @@ def answer_selection(answer: Answer, info: QuestionInfo) -> dict[str, int]:
     return {idents[choice_id]: pk for choice_id, pk in rows}
 
 
-def publish_answer(answer: Answer, kind: str = "answer") -> None:
+def publish_answer(answer: Answer, kind: EventKind = EventKind.ANSWER) -> None:
+    """Tell the live pages that the answer (or, with EventKind.NOTES, its notes) changed."""
     question_uuid = question_info(answer.question_id).uuid
     events.publish_on_commit(answer.session.uuid, kind, question=question_uuid)
 
@@ -260,7 +262,7 @@ def answer_save_notes(*, answer: Answer, user, text: str, base_revision: int) ->
         detail=text[:200],
         risk_after=answer.risk,
     )
-    publish_answer(answer, kind="notes")
+    publish_answer(answer, kind=EventKind.NOTES)
     return answer
 
 

@@ -14,6 +14,7 @@ from questionnaires.structure import question_info
 from reviews import events
 from reviews.answers import answer_set_exact
 from reviews.errors import ServiceError
+from reviews.eventkinds import EventKind
 from reviews.models import (
     Answer,
     BlindPick,
@@ -45,7 +46,9 @@ def blind_open(*, session: ReviewSession, user, question_id: int) -> BlindRound:
             )
     except IntegrityError:
         raise ServiceError("A blind round is already open on this question.") from None
-    events.publish_on_commit(session.uuid, "answer", question=question_info(question_id).uuid)
+    events.publish_on_commit(
+        session.uuid, EventKind.ANSWER, question=question_info(question_id).uuid
+    )
     return round_
 
 
@@ -73,7 +76,7 @@ def blind_pick(*, round_: BlindRound, user, choice_ident: str, select: bool) -> 
     )
     pick.choices = [c.ident for c in info.choices if c.ident in chosen]
     pick.save(update_fields=["choices", "picked_at"])
-    events.publish_on_commit(round_.session.uuid, "answer", question=info.uuid)
+    events.publish_on_commit(round_.session.uuid, EventKind.ANSWER, question=info.uuid)
     return pick
 
 
@@ -87,7 +90,7 @@ def blind_reveal(*, round_: BlindRound, user) -> BlindRound:
         round_.revealed_at = timezone.now()
         round_.save(update_fields=["revealed_at"])
         events.publish_on_commit(
-            round_.session.uuid, "answer", question=question_info(round_.question_id).uuid
+            round_.session.uuid, EventKind.ANSWER, question=question_info(round_.question_id).uuid
         )
     return round_
 
@@ -107,7 +110,7 @@ def blind_agree(*, round_: BlindRound, user, selected: set[str]) -> BlindRound:
     answer_set_exact(answer=answer, user=user, selected=selected)
     round_.closed_at = timezone.now()
     round_.save(update_fields=["closed_at"])
-    events.publish_on_commit(round_.session.uuid, "answer", question=info.uuid)
+    events.publish_on_commit(round_.session.uuid, EventKind.ANSWER, question=info.uuid)
     return round_
 
 
@@ -119,7 +122,7 @@ def blind_cancel(*, round_: BlindRound, user) -> None:
         round_.closed_at = timezone.now()
         round_.save(update_fields=["closed_at"])
         events.publish_on_commit(
-            round_.session.uuid, "answer", question=question_info(round_.question_id).uuid
+            round_.session.uuid, EventKind.ANSWER, question=question_info(round_.question_id).uuid
         )
 
 

@@ -1,7 +1,9 @@
 """Live-session events: small notices that something changed, pushed to every open page.
 
-A service publishes an event after its transaction commits (`publish`); each open live page
-holds a Server-Sent Events stream (`subscribe`) and re-fetches only the fragment that changed.
+A service publishes an event of a kind, with its data, once its transaction commits
+(`publish_on_commit`); each open live page holds a Server-Sent Events stream (`subscribe`)
+and re-fetches only the fragments that show the change. The kinds, their data and what each
+refreshes are in `reviews.eventkinds`.
 
 Two backends, chosen by settings.REDIS_URL:
 - Redis: ids come from INCR, the last HISTORY events of a session are kept in a list for
@@ -21,42 +23,48 @@ import contextlib
 import json
 import logging
 import threading
+import uuid
 import weakref
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
+from types import TracebackType
 
 import redis
 import redis.asyncio
 from django.conf import settings
 from django.db import transaction
 
+from reviews.eventkinds import (
+    RESYNC,
+    Event,
+    EventData,
+    EventDataError,
+    EventKind,
+    event_data,
+)
+
+__all__ = [
+    "HISTORY",
+    "RESYNC",
+    "Event",
+    "EventDataError",
+    "EventKind",
+    "InProcessBackend",
+    "RedisBackend",
+    "Subscription",
+    "backend",
+    "publish_on_commit",
+    "subscribe",
+]
+
 logger = logging.getLogger("pillarwise.events")
 
 HISTORY = 200
 PREFIX = "pillarwise:session:"
 
-
-@dataclass(frozen=True)
-class Event:
-    id: int
-    kind: str
-    data: dict
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {"id": self.id, "kind": self.kind, "data": self.data}, separators=(",", ":")
-        )
-
-    @classmethod
-    def from_json(cls, raw: bytes | str) -> Event:
-        value = json.loads(raw)
-        return cls(id=int(value["id"]), kind=value["kind"], data=value["data"])
-
-
-# Marker: the stream may have missed events; the page must refresh what it shows.
-RESYNC = Event(id=0, kind="resync", data={})
+# A stream's queue: events, and RESYNC when the stream may have missed some.
+EventQueue = asyncio.Queue[Event]
 
 
 class InProcessBackend:
@@ -66,11 +74,11 @@ class InProcessBackend:
         self.lock = threading.Lock()
         self.counters: dict[str, int] = defaultdict(int)
         self.history: dict[str, deque[Event]] = defaultdict(lambda: deque(maxlen=HISTORY))
-        self.subscribers: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Queue]]] = (
+        self.subscribers: dict[str, set[tuple[asyncio.AbstractEventLoop, EventQueue]]] = (
             defaultdict(set)
         )
 
-    def publish(self, channel: str, kind: str, data: dict) -> int:
+    def publish(self, channel: str, kind: EventKind, data: EventData) -> int:
         with self.lock:
             self.counters[channel] += 1
             event = Event(self.counters[channel], kind, data)
@@ -84,11 +92,11 @@ class InProcessBackend:
                     self.subscribers[channel].discard((loop, queue))
         return event.id
 
-    async def attach(self, channel: str, queue: asyncio.Queue) -> None:
+    async def attach(self, channel: str, queue: EventQueue) -> None:
         with self.lock:
             self.subscribers[channel].add((asyncio.get_running_loop(), queue))
 
-    async def detach(self, channel: str, queue: asyncio.Queue) -> None:
+    async def detach(self, channel: str, queue: EventQueue) -> None:
         with self.lock:
             self.subscribers[channel].discard((asyncio.get_running_loop(), queue))
             if not self.subscribers[channel]:
@@ -111,7 +119,8 @@ def _after(events: list[Event], last_id: int, current: int) -> list[Event] | Non
     return missed
 
 
-# Publishing in one round trip: next id, append to the capped history, publish.
+# Publishing in one round trip: next id, append to the capped history, publish. The message
+# is the JSON of Event.to_json (the kind is an EventKind value: nothing to escape).
 PUBLISH_SCRIPT = """
 local id = redis.call('INCR', KEYS[1])
 local message = '{"id":' .. id .. ',"kind":"' .. ARGV[1] .. '","data":' .. ARGV[2] .. '}'
@@ -133,9 +142,10 @@ class RedisBackend:
             weakref.WeakKeyDictionary()
         )
 
-    def publish(self, channel: str, kind: str, data: dict) -> int:
+    def publish(self, channel: str, kind: EventKind, data: EventData) -> int:
         keys = [f"{PREFIX}{channel}:seq", f"{PREFIX}{channel}:log", f"{PREFIX}{channel}"]
-        return int(self.script(keys=keys, args=[kind, json.dumps(data), HISTORY]))
+        data_json = json.dumps(data.as_dict(), separators=(",", ":"))
+        return int(self.script(keys=keys, args=[kind.value, data_json, HISTORY]))
 
     def _hub(self) -> _RedisHub:
         loop = asyncio.get_running_loop()
@@ -144,12 +154,12 @@ class RedisBackend:
             hub = self.hubs[loop] = _RedisHub(self.url)
         return hub
 
-    async def attach(self, channel: str, queue: asyncio.Queue) -> None:
+    async def attach(self, channel: str, queue: EventQueue) -> None:
         hub = self._hub()
         hub.queues[channel].add(queue)
         await hub.ensure_running()
 
-    async def detach(self, channel: str, queue: asyncio.Queue) -> None:
+    async def detach(self, channel: str, queue: EventQueue) -> None:
         hub = self._hub()
         hub.queues[channel].discard(queue)
         if not hub.queues[channel]:
@@ -161,7 +171,11 @@ class RedisBackend:
             pipe.lrange(f"{PREFIX}{channel}:log", 0, -1)
             pipe.get(f"{PREFIX}{channel}:seq")
             raw_events, current = await pipe.execute()
-        events = [Event.from_json(raw) for raw in raw_events]
+        try:
+            events = [Event.from_json(raw) for raw in raw_events]
+        except EventDataError:
+            logger.warning("Unreadable event in the history of %s; resyncing", channel)
+            return None
         return _after(events, last_id, int(current or 0))
 
 
@@ -171,8 +185,8 @@ class _RedisHub:
     def __init__(self, url: str) -> None:
         self.url = url
         self.client = redis.asyncio.Redis.from_url(url)
-        self.queues: dict[str, set[asyncio.Queue]] = defaultdict(set)
-        self.task: asyncio.Task | None = None
+        self.queues: dict[str, set[EventQueue]] = defaultdict(set)
+        self.task: asyncio.Task[None] | None = None
         self.ready = asyncio.Event()
 
     async def ensure_running(self) -> None:
@@ -195,9 +209,7 @@ class _RedisHub:
                 self.ready.set()
                 async for message in pubsub.listen():
                     if message["type"] == "pmessage":
-                        channel = message["channel"].decode()[len(PREFIX) :]
-                        if channel in self.queues:
-                            self.fan_out(channel, Event.from_json(message["data"]))
+                        self.receive(message["channel"].decode()[len(PREFIX) :], message["data"])
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -207,7 +219,19 @@ class _RedisHub:
                 await asyncio.sleep(1)
             finally:
                 with contextlib.suppress(Exception):  # the connection may already be gone
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    def receive(self, channel: str, raw: bytes) -> None:
+        """A message from Redis: the event for the channel's streams, or RESYNC when it
+        cannot be read (the streams cannot tell what it changed)."""
+        if channel not in self.queues:
+            return
+        try:
+            event = Event.from_json(raw)
+        except EventDataError:
+            logger.warning("Unreadable event on %s; resyncing its streams", channel)
+            event = RESYNC
+        self.fan_out(channel, event)
 
     def fan_out(self, channel: str, event: Event) -> None:
         for queue in list(self.queues.get(channel, ())):
@@ -227,18 +251,38 @@ def backend() -> InProcessBackend | RedisBackend:
     return _backend_for(settings.REDIS_URL)
 
 
-def publish_on_commit(session_uuid, kind: str, **data) -> None:
-    """Publish an event once the current transaction commits (at once outside one)."""
-    transaction.on_commit(lambda: publish(session_uuid, kind, **data))
+def publish_on_commit(session_uuid: uuid.UUID | str, kind: EventKind, **data: object) -> None:
+    """Publish an event of `kind` to a session's live pages once the current transaction
+    commits (at once outside one; never when it rolls back). Every live event goes out
+    through here.
 
-
-def publish(session_uuid, kind: str, **data) -> int:
-    """Publish an event to a session's live pages. Call it after the change has committed
-    (transaction.on_commit); a failure here must never undo or lose the change itself."""
+    The data is checked now, in the caller's transaction: EventDataError when it does not
+    fit the kind (reviews.eventkinds.KINDS). Once the change has committed, a failure to
+    publish is logged and never undoes or loses the change itself."""
     try:
-        return backend().publish(str(session_uuid), kind, data)
+        kind = EventKind(kind)
+    except ValueError:
+        raise EventDataError(f"{kind!r} is not a kind of event.") from None
+    if kind is EventKind.RESYNC:
+        raise EventDataError("Resync is the stream's own event; it is never published.")
+    checked = event_data(kind, data)
+    channel = _channel(session_uuid)
+    transaction.on_commit(partial(_publish, channel, kind, checked))
+
+
+def _channel(session_uuid: uuid.UUID | str) -> str:
+    try:
+        return str(uuid.UUID(str(session_uuid)))
+    except ValueError:
+        raise EventDataError(f"Events go to a session's UUID, not {session_uuid!r}.") from None
+
+
+def _publish(channel: str, kind: EventKind, data: EventData) -> int:
+    """Publish now; the event's id, or 0 when it could not be published."""
+    try:
+        return backend().publish(channel, kind, data)
     except Exception:
-        logger.warning("Could not publish %s to session %s", kind, session_uuid, exc_info=True)
+        logger.warning("Could not publish %s to session %s", kind, channel, exc_info=True)
         return 0
 
 
@@ -248,12 +292,18 @@ class Subscription:
     then live events, and None after `heartbeat` seconds of silence (to keep the connection
     alive). RESYNC means: refresh everything shown."""
 
-    def __init__(self, session_uuid, *, last_event_id: int | None = None, heartbeat: float = 15.0):
-        self.channel = str(session_uuid)
+    def __init__(
+        self,
+        session_uuid: uuid.UUID | str,
+        *,
+        last_event_id: int | None = None,
+        heartbeat: float = 15.0,
+    ) -> None:
+        self.channel = _channel(session_uuid)
         self.last_event_id = last_event_id
         self.heartbeat = heartbeat
         self.backend = backend()
-        self.queue: asyncio.Queue[Event] = asyncio.Queue()
+        self.queue: EventQueue = asyncio.Queue()
         self.missed: list[Event] | None = []
 
     async def __aenter__(self) -> Subscription:
@@ -262,7 +312,12 @@ class Subscription:
             self.missed = await self.backend.since(self.channel, self.last_event_id)
         return self
 
-    async def __aexit__(self, *exc_info) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
         await self.backend.detach(self.channel, self.queue)
 
     async def __aiter__(self) -> AsyncIterator[Event | None]:
@@ -285,7 +340,10 @@ class Subscription:
 
 
 async def subscribe(
-    session_uuid, *, last_event_id: int | None = None, heartbeat: float = 15.0
+    session_uuid: uuid.UUID | str,
+    *,
+    last_event_id: int | None = None,
+    heartbeat: float = 15.0,
 ) -> AsyncIterator[Event | None]:
     """The events of a session as an async generator (see Subscription)."""
     async with Subscription(

@@ -15,6 +15,7 @@ from django.utils import timezone
 from questionnaires.structure import question_info
 from reviews import events
 from reviews.errors import ServiceError
+from reviews.eventkinds import EventKind
 from reviews.models import (
     Answer,
     PillarBudget,
@@ -48,7 +49,7 @@ def focus_set(*, session: ReviewSession, user, question_id: int | None) -> Revie
     )
     events.publish_on_commit(
         session.uuid,
-        "focus",
+        EventKind.FOCUS,
         question=question_info(question_id).uuid if question_id else "",
         url=url,
     )

@@ -20,6 +20,7 @@ from django.utils import timezone
 from reviews import events
 from reviews.emails import absolute_url, build_email
 from reviews.errors import ServiceError
+from reviews.eventkinds import EventKind
 from reviews.ical import session_invitation_ics
 from reviews.jobs import queue_on_commit
 from reviews.models import Invitation, Membership, Participant, ParticipantRole, ReviewSession
@@ -196,7 +197,7 @@ def invitation_accept(
         session=session, user=user, defaults={"role": invitation.role}
     )
     Invitation.objects.filter(pk=invitation.pk).update(accepted_by=user)
-    events.publish_on_commit(session.uuid, "participants")
+    events.publish_on_commit(session.uuid, EventKind.PARTICIPANTS)
     return Accepted(participant=participant, created_user=created)
 
 

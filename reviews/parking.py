@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from reviews import events
 from reviews.errors import ServiceError
+from reviews.eventkinds import EventKind
 from reviews.models import (
     ParkingLotItem,
     ReviewSession,
@@ -26,7 +27,7 @@ def parking_add(
     item = ParkingLotItem.objects.create(
         session=session, text=text, question_id=question_id, created_by=user
     )
-    events.publish_on_commit(session.uuid, "parking")
+    events.publish_on_commit(session.uuid, EventKind.PARKING)
     return item
 
 
@@ -35,4 +36,4 @@ def parking_dismiss(*, item: ParkingLotItem) -> None:
     ParkingLotItem.objects.filter(pk=item.pk, dismissed_at__isnull=True).update(
         dismissed_at=timezone.now()
     )
-    events.publish_on_commit(item.session.uuid, "parking")
+    events.publish_on_commit(item.session.uuid, EventKind.PARKING)

@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from reviews import events
+from reviews.eventkinds import EventKind
 from reviews.models import (
     Participant,
     Presence,
@@ -34,14 +35,14 @@ def presence_connect(*, session: ReviewSession, user) -> None:
                 Presence.objects.filter(session=session, user=user).update(
                     streams=F("streams") + 1, last_seen=now
                 )
-    events.publish(session.uuid, "presence")
+    events.publish_on_commit(session.uuid, EventKind.PRESENCE)
 
 
 def presence_disconnect(*, session: ReviewSession, user) -> None:
     Presence.objects.filter(session=session, user=user, streams__gt=0).update(
         streams=F("streams") - 1, last_seen=timezone.now()
     )
-    events.publish(session.uuid, "presence")
+    events.publish_on_commit(session.uuid, EventKind.PRESENCE)
 
 
 def presence_heartbeat(*, session: ReviewSession, user) -> None:
@@ -64,7 +65,7 @@ def presence_viewing(*, session: ReviewSession, user, question_id: int) -> None:
             rows.update(question_id=question_id, last_seen=now)
         changed = 1
     if changed:
-        events.publish(session.uuid, "presence")
+        events.publish_on_commit(session.uuid, EventKind.PRESENCE)
 
 
 @dataclass

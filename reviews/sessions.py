@@ -23,6 +23,7 @@ from reviews.cadence import (
     post_incident_start,
 )
 from reviews.errors import ServiceError
+from reviews.eventkinds import EventKind
 from reviews.models import (
     PHASE_MOVES,
     Answer,
@@ -145,7 +146,7 @@ def session_move(*, session: ReviewSession, user, to_phase: str) -> ReviewSessio
     session.phase = to_phase
     session.save(update_fields=fields)
     PhaseChange.objects.create(session=session, from_phase=current, to_phase=target, by=user)
-    events.publish_on_commit(session.uuid, "phase", phase=to_phase)
+    events.publish_on_commit(session.uuid, EventKind.PHASE, phase=to_phase)
     return session
 
 
@@ -222,7 +223,7 @@ def budgets_update(*, session: ReviewSession, minutes: dict[int, int]) -> None:
         if budget.pillar_id in minutes and minutes[budget.pillar_id] != budget.minutes:
             budget.minutes = minutes[budget.pillar_id]
             budget.save(update_fields=["minutes"])
-    events.publish_on_commit(session.uuid, "focus")
+    events.publish_on_commit(session.uuid, EventKind.BUDGETS)
 
 
 @transaction.atomic
@@ -239,7 +240,7 @@ def checklist_update(
     participant.save(
         update_fields=["read_documentation", "brought_metrics", "confirmed_attendance"]
     )
-    events.publish_on_commit(participant.session.uuid, "participants")
+    events.publish_on_commit(participant.session.uuid, EventKind.PARTICIPANTS)
     return participant
 
 

@@ -6,6 +6,8 @@ an open stream holds no thread and no database connection while it waits."""
 
 import asyncio
 import json
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
 from uuid import UUID
 
 from asgiref.sync import sync_to_async
@@ -19,6 +21,9 @@ from reviews.access import session_for_user
 HEARTBEAT_SECONDS = 15.0
 RETRY_MILLISECONDS = 2000
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 
 def _release_connections() -> None:
     """Hand this thread's database connections back to the pool (unless a transaction is
@@ -28,10 +33,10 @@ def _release_connections() -> None:
             connection.close()
 
 
-def _in_pool(func):
+def _in_pool(func: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
     """Run blocking database work in the thread pool and return its connection."""
 
-    def call(*args, **kwargs):
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
         close_old_connections()
         try:
             return func(*args, **kwargs)
@@ -41,22 +46,11 @@ def _in_pool(func):
     return sync_to_async(call, thread_sensitive=False)
 
 
-def sse_names(event: events.Event) -> list[str]:
-    """The SSE event names a live event is sent under; pages listen for these names."""
-    question = event.data.get("question", "")
-    if event.kind == "answer":
-        return [f"answer-{question}", "progress"]
-    if event.kind == "notes":
-        return [f"notes-{question}"]
-    if event.kind == "resync":
-        return ["refresh"]
-    return [event.kind]
-
-
 def sse_format(event: events.Event) -> str:
-    data = json.dumps(event.data, separators=(",", ":"))
+    """An event on the wire: once under each of its SSE names (reviews.eventkinds.KINDS)."""
+    data = json.dumps(event.data.as_dict(), separators=(",", ":"))
     ident = f"id: {event.id}\n" if event.id else ""
-    return "".join(f"{ident}event: {name}\ndata: {data}\n\n" for name in sse_names(event))
+    return "".join(f"{ident}event: {name}\ndata: {data}\n\n" for name in event.sse_names)
 
 
 @require_GET
@@ -70,7 +64,7 @@ async def session_events(request: HttpRequest, session_uuid: UUID) -> StreamingH
     raw_last = request.headers.get("Last-Event-ID") or request.GET.get("last", "")
     last_event_id = int(raw_last) if raw_last.isdigit() else None
 
-    async def stream():
+    async def stream() -> AsyncIterator[str]:
         yield f"retry: {RETRY_MILLISECONDS}\n: connected\n\n"
         subscription = events.Subscription(
             session.uuid, last_event_id=last_event_id, heartbeat=HEARTBEAT_SECONDS

@@ -328,6 +328,16 @@ def cookie_header(person: Person) -> str:
     return "; ".join(f"{name}={value}" for name, value in person.cookies.items())
 
 
+def answer_event_prefix() -> bytes:
+    """How the SSE line of an answer's event starts, from the table of events ("event:
+    answer-"); the question's UUID follows."""
+    from reviews.eventkinds import KINDS, EventKind
+
+    (pattern,) = [sse.name for sse in KINDS[EventKind.ANSWER].sse if "{question}" in sse.name]
+    assert pattern.endswith("{question}"), pattern
+    return f"event: {pattern.removesuffix('{question}')}".encode()
+
+
 async def stream(
     url: str,
     person: Person,
@@ -351,7 +361,7 @@ async def stream(
             counter[0] += 1
             return
         name = b""
-        prefix = b"event: answer-"
+        prefix = answer_event_prefix()
         while line := await http.reader.readline():
             if line.startswith(b": connected"):
                 counter[0] += 1

@@ -5,6 +5,7 @@ import pytest
 from django.urls import reverse
 
 from reviews import answers, blind, choices, errors
+from reviews.eventkinds import EventKind
 from reviews.models import AnswerChange, ChoiceNotApplicable, Participant, ParticipantRole, Phase
 from tests.reviews.test_answers import HIGH, MEDIUM, selected, toggle
 
@@ -155,18 +156,14 @@ def test_a_question_not_applicable_wins_over_its_best_practices(answer, cast):
 
 
 def test_each_change_publishes_the_answer_event(
-    answer, cast, review, monkeypatch, django_capture_on_commit_callbacks
+    answer, cast, review, published, django_capture_on_commit_callbacks
 ):
-    published = []
-    monkeypatch.setattr(
-        "reviews.events.publish", lambda session, kind, **data: published.append((kind, data))
-    )
     with django_capture_on_commit_callbacks(execute=True):
         mark(answer, cast.member, HIGH[0])
     with django_capture_on_commit_callbacks(execute=True):
         choices.choice_clear_not_applicable(answer=answer, user=cast.member, choice_ident=HIGH[0])
     question = str(answer.question.uuid)
-    assert published == [("answer", {"question": question})] * 2
+    assert published(review) == [(EventKind.ANSWER, {"question": question})] * 2
 
 
 # --- The control on the live page -----------------------------------------------------------

@@ -14,10 +14,21 @@ from django.test import Client
 from django.urls import reverse
 
 from reviews import events
-from reviews.events import RESYNC, InProcessBackend, RedisBackend
+from reviews.eventkinds import EventKind, NoData, QuestionData
+from reviews.events import PREFIX, RESYNC, InProcessBackend, RedisBackend
 from reviews.models import Participant, ParticipantRole
-from reviews.views.events import sse_format, sse_names
+from reviews.views.events import sse_format
 from tests.conftest import require_redis
+
+Q1, Q2 = str(uuid.uuid4()), str(uuid.uuid4())
+
+
+def answered(question=Q1):
+    """(kind, data) of an answer event, as a backend's publish takes them."""
+    return EventKind.ANSWER, QuestionData(question=question)
+
+
+PARKED = (EventKind.PARKING, NoData())
 
 
 async def take(stream, count, timeout=5.0):
@@ -56,33 +67,35 @@ def in_process(monkeypatch):
 
 def test_in_process_subscriber_sees_events_published_from_another_thread(in_process):
     channel = str(uuid.uuid4())
-    got = run_subscription(
-        channel, publish=lambda: in_process.publish(channel, "answer", {"question": "q1"})
-    )
-    assert [(e.id, e.kind, e.data) for e in got] == [(1, "answer", {"question": "q1"})]
+    got = run_subscription(channel, publish=lambda: in_process.publish(channel, *answered()))
+    assert [(e.id, e.kind, e.data) for e in got] == [(1, EventKind.ANSWER, QuestionData(Q1))]
 
 
 def test_catch_up_replays_what_was_missed(in_process):
     channel = str(uuid.uuid4())
-    for i in range(5):
-        in_process.publish(channel, "answer", {"n": i})
+    for _ in range(5):
+        in_process.publish(channel, *answered())
     got = run_subscription(
         channel,
         last_event_id=3,
-        publish=lambda: in_process.publish(channel, "parking", {}),
+        publish=lambda: in_process.publish(channel, *PARKED),
         count=3,
     )
-    assert [e.id for e in got] == [4, 5, 6]
+    assert [(e.id, e.kind) for e in got] == [
+        (4, EventKind.ANSWER),
+        (5, EventKind.ANSWER),
+        (6, EventKind.PARKING),
+    ]
 
 
 def test_catch_up_too_far_back_asks_for_a_full_refresh(in_process):
     channel = str(uuid.uuid4())
-    for i in range(events.HISTORY + 10):
-        in_process.publish(channel, "answer", {"n": i})
+    for _ in range(events.HISTORY + 10):
+        in_process.publish(channel, *answered())
     got = run_subscription(
         channel,
         last_event_id=2,
-        publish=lambda: in_process.publish(channel, "x", {}),
+        publish=lambda: in_process.publish(channel, *PARKED),
         count=2,
     )
     assert got[0] is RESYNC and got[1].id == events.HISTORY + 11
@@ -93,30 +106,36 @@ def test_ids_from_before_a_restart_ask_for_a_full_refresh(in_process):
     got = run_subscription(
         channel,
         last_event_id=40,
-        publish=lambda: in_process.publish(channel, "x", {}),
+        publish=lambda: in_process.publish(channel, *PARKED),
         count=2,
     )
     assert got[0] is RESYNC
 
 
 def test_sse_names_and_format():
-    event = events.Event(7, "answer", {"question": "abc"})
-    assert sse_names(event) == ["answer-abc", "progress"]
+    event = events.Event(7, *answered())
+    assert event.sse_names == [f"answer-{Q1}", "progress"]
     assert sse_format(event) == (
-        'id: 7\nevent: answer-abc\ndata: {"question":"abc"}\n\n'
-        'id: 7\nevent: progress\ndata: {"question":"abc"}\n\n'
+        f'id: 7\nevent: answer-{Q1}\ndata: {{"question":"{Q1}"}}\n\n'
+        f'id: 7\nevent: progress\ndata: {{"question":"{Q1}"}}\n\n'
     )
-    assert sse_names(RESYNC) == ["refresh"]
-    assert sse_names(events.Event(1, "notes", {"question": "q"})) == ["notes-q"]
+    assert sse_format(RESYNC) == "event: refresh\ndata: {}\n\n"
+    assert events.Event(1, EventKind.NOTES, QuestionData(Q2)).sse_names == [f"notes-{Q2}"]
 
 
-def test_publish_never_raises(monkeypatch):
+def test_a_failure_to_publish_never_reaches_the_service(
+    monkeypatch, caplog, db, django_capture_on_commit_callbacks
+):
+    """Once the change has committed, a backend that fails is logged, never raised."""
+
     class Broken:
         def publish(self, *args):
             raise ConnectionError("redis is down")
 
     monkeypatch.setattr(events, "backend", lambda: Broken())
-    assert events.publish(uuid.uuid4(), "answer", question="q") == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        events.publish_on_commit(uuid.uuid4(), EventKind.ANSWER, question=Q1)
+    assert "Could not publish answer" in caplog.text
 
 
 # --- Redis (CI runs these against a real server) ------------------------------------------------
@@ -134,10 +153,8 @@ def test_redis_fan_out_across_processes(redis_backends, monkeypatch):
     web1, web2 = redis_backends
     monkeypatch.setattr(events, "backend", lambda: web2)
     channel = str(uuid.uuid4())
-    got = run_subscription(
-        channel, publish=lambda: web1.publish(channel, "answer", {"question": "q"})
-    )
-    assert [(e.kind, e.data) for e in got] == [("answer", {"question": "q"})]
+    got = run_subscription(channel, publish=lambda: web1.publish(channel, *answered()))
+    assert [(e.kind, e.data) for e in got] == [answered()]
 
 
 @pytest.mark.redis
@@ -145,18 +162,62 @@ def test_redis_catch_up_and_resync(redis_backends, monkeypatch):
     web1, web2 = redis_backends
     monkeypatch.setattr(events, "backend", lambda: web2)
     channel = str(uuid.uuid4())
-    for i in range(4):
-        web1.publish(channel, "answer", {"n": i})
+    for _ in range(4):
+        web1.publish(channel, *answered())
     got = run_subscription(
-        channel, last_event_id=2, publish=lambda: web1.publish(channel, "x", {}), count=3
+        channel, last_event_id=2, publish=lambda: web1.publish(channel, *PARKED), count=3
     )
-    assert [e.id for e in got] == [3, 4, 5]
-    for i in range(events.HISTORY + 5):
-        web1.publish(channel, "answer", {"n": i})
+    assert [(e.id, e.kind, e.data) for e in got] == [
+        (3, *answered()),
+        (4, *answered()),
+        (5, *PARKED),
+    ]
+    for _ in range(events.HISTORY + 5):
+        web1.publish(channel, *answered())
     got = run_subscription(
-        channel, last_event_id=1, publish=lambda: web1.publish(channel, "x", {}), count=1
+        channel, last_event_id=1, publish=lambda: web1.publish(channel, *PARKED), count=1
     )
     assert got[0] is RESYNC
+
+
+@pytest.mark.redis
+def test_redis_an_unreadable_event_resyncs_its_session_only(redis_backends, monkeypatch):
+    """A message on a session's channel that is not an event (another version of the app, a
+    stray publish): that session's streams cannot tell what changed, so they refresh
+    everything; the other sessions' streams, on the same connection, carry on as before."""
+    web1, web2 = redis_backends
+    monkeypatch.setattr(events, "backend", lambda: web2)
+    spoiled, other = str(uuid.uuid4()), str(uuid.uuid4())
+
+    def publish():
+        web1.client.publish(f"{PREFIX}{spoiled}", b'{"id":1,"kind":"gone","data":{}}')
+        web1.publish(other, *PARKED)
+
+    async def main():
+        async with (
+            events.Subscription(spoiled, heartbeat=0.2) as first,
+            events.Subscription(other, heartbeat=0.2) as second,
+        ):
+            await asyncio.get_running_loop().run_in_executor(None, publish)
+            return await take(first, 1), await take(second, 1)
+
+    got_spoiled, got_other = asyncio.run(main())
+    assert got_spoiled == [RESYNC]
+    assert [(e.id, e.kind) for e in got_other] == [(1, EventKind.PARKING)]
+
+
+@pytest.mark.redis
+def test_redis_a_catch_up_over_an_unreadable_event_resyncs(redis_backends, monkeypatch):
+    web1, web2 = redis_backends
+    monkeypatch.setattr(events, "backend", lambda: web2)
+    channel = str(uuid.uuid4())
+    web1.publish(channel, *answered())
+    web1.client.rpush(f"{PREFIX}{channel}:log", b"not json")
+    web1.client.incr(f"{PREFIX}{channel}:seq")
+    got = run_subscription(
+        channel, last_event_id=0, publish=lambda: web1.publish(channel, *PARKED), count=2
+    )
+    assert got[0] is RESYNC and (got[1].id, got[1].kind) == (3, EventKind.PARKING)
 
 
 # --- The stream over HTTP ---------------------------------------------------------------------
