@@ -73,6 +73,13 @@
     notice.appendChild(item);
   }
 
+  // The names of the events this script handles, as the page writes them from the server's
+  // table of events (data-sse-resync, data-sse-follow on #live-root).
+  function eventName(role) {
+    const root = document.getElementById("live-root");
+    return root ? root.dataset["sse" + role] : undefined;
+  }
+
   // Wrap the SSE extension's EventSource factory to watch the connection itself.
   if (window.htmx && htmx.createEventSource) {
     const create = htmx.createEventSource;
@@ -85,8 +92,9 @@
         openedBefore = true;
       });
       source.addEventListener("error", function () { setStatus("lost"); });
-      source.addEventListener("refresh", resync);
-      source.addEventListener("focus", onFocus);
+      const resyncName = eventName("Resync"), followName = eventName("Follow");
+      if (resyncName) source.addEventListener(resyncName, resync);
+      if (followName) source.addEventListener(followName, onFocus);
       return source;
     };
   }
