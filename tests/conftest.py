@@ -56,6 +56,13 @@ PASSWORD = "correct horse battery"
 HTMX = {"HTTP_HX_REQUEST": "true"}  # the header htmx sends: client.get(url, **HTMX)
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 REQUIRE_SERVICES = "PILLARWISE_REQUIRE_SERVICES"
+# Published lenses by others, for the importer's tests: the folder beside the project's root
+# in CI. A clone on its own has no such folder: those tests skip there (and fail in CI, where
+# every skip does).
+PUBLISHED_LENSES = ROOT.parent / "shared" / "lenses"
+needs_published_lenses = pytest.mark.skipif(
+    not PUBLISHED_LENSES.is_dir(), reason=f"no published lenses in {PUBLISHED_LENSES}"
+)
 
 
 # --- Services and the rules of the run --------------------------------------------------------

@@ -2,16 +2,15 @@
 
 import json
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from questionnaires.models import Lens
+from tests.conftest import PUBLISHED_LENSES as SHARED
+from tests.conftest import needs_published_lenses
 from tests.questionnaires.test_lensfile import lens, raw
-
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "lenses"
 
 
 def run(*args) -> str:
@@ -20,6 +19,7 @@ def run(*args) -> str:
     return out.getvalue()
 
 
+@needs_published_lenses
 def test_import_lens_reports_each_file(db, tmp_path):
     good = tmp_path / "good.json"
     good.write_bytes(raw(lens(_note="x")))
@@ -86,6 +86,7 @@ def test_import_lens_into_a_library(tmp_path, no_lenses):
     assert Lens.objects.count() == 1
 
 
+@needs_published_lenses
 def test_check_lens_lists_warnings_and_errors_and_imports_nothing(tmp_path, no_lenses):
     good, bad = tmp_path / "good.json", tmp_path / "bad.json"
     good.write_bytes(raw(lens(_version="0.1", _note="x")))
@@ -121,6 +122,7 @@ def test_check_lens_says_what_an_import_would_do(db, tmp_path):
         run("check_lens", str(path), "--library", "")
 
 
+@needs_published_lenses
 def test_export_lens_prefers_the_builtin_lens_and_takes_a_library(lenses, tmp_path):
     from questionnaires.services import lens_export
 

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from questionnaires.services import lens_export, lens_import
+from tests.conftest import PUBLISHED_LENSES as SHARED
+from tests.conftest import needs_published_lenses
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "lenses"
+pytestmark = needs_published_lenses
 BUILTIN = Path(__file__).resolve().parents[2] / "questionnaires" / "lenses"
 FILES = sorted(SHARED.glob("*.json")) + sorted(BUILTIN.glob("*.json"))
 
