@@ -16,17 +16,68 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-def envbool(name: str, default: str) -> bool:
-    return os.getenv(name, default).strip().lower() in ("1", "true", "yes", "on")
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
+def parse_bool(name: str, value: str) -> bool:
+    """1/0, true/false, yes/no, on/off, in any case and with spaces around; anything else
+    is a mistake that must stop start-up, never a silent false (HTTPS=flase would turn off
+    HSTS and secure cookies)."""
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(
+        f"{name}={value!r} is not a yes or no: use one of "
+        f"{', '.join(TRUE_WORDS)} or {', '.join(FALSE_WORDS)}."
+    )
+
+
+def envbool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else parse_bool(name, value)
+
+
+def envint(name: str, default: int, *, minimum: int = 0) -> int:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from None
+    if number < minimum:
+        raise ImproperlyConfigured(f"{name}={value!r} must be at least {minimum}.")
+    return number
+
+
+def envfloat(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        number = float(value.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
+    if not 0 < number < float("inf"):
+        raise ImproperlyConfigured(f"{name}={value!r} must be a number above 0.")
+    return number
 
 
 def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.getenv(name, default).split(",") if item.strip()]
 
 
-def email_settings(url: str) -> dict:
+def email_settings(url: str) -> dict[str, object]:
     """Translate EMAIL_URL (smtp://user:pass@host:587?tls=1, smtps://…, console://,
-    file:///path, locmem://) into Django's EMAIL_* settings."""
+    file:///path, locmem://) into Django's EMAIL_* settings.
+
+    smtp:// speaks plain SMTP, upgraded with STARTTLS by ?tls=1 (port 587); smtps:// (or
+    ?ssl=1) speaks TLS from the first byte (port 465). A server does one or the other, and
+    Django refuses both at once, so asking for both is an error here, at start-up, rather
+    than every email failing later."""
     parts = urlsplit(url)
     query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
     backends = {
@@ -39,23 +90,43 @@ def email_settings(url: str) -> dict:
     }
     if parts.scheme not in backends:
         raise ImproperlyConfigured(f"EMAIL_URL: unknown scheme {parts.scheme!r}")
-    config: dict = {"EMAIL_BACKEND": backends[parts.scheme]}
+    config: dict[str, object] = {"EMAIL_BACKEND": backends[parts.scheme]}
     if parts.scheme == "file":
         config["EMAIL_FILE_PATH"] = unquote(parts.path)
     if parts.scheme in ("smtp", "smtps"):
+        unknown = sorted(set(query) - {"tls", "ssl", "timeout"})
+        if unknown:
+            raise ImproperlyConfigured(
+                f"EMAIL_URL: unknown option {unknown[0]!r} (the options are tls, ssl, timeout)"
+            )
+        use_ssl = parts.scheme == "smtps" or parse_bool("EMAIL_URL ssl", query.get("ssl", "0"))
+        use_tls = parse_bool("EMAIL_URL tls", query.get("tls", "0"))
+        if use_ssl and use_tls:
+            raise ImproperlyConfigured(
+                "EMAIL_URL asks for both implicit TLS (smtps:// or ssl=1, usually port 465) "
+                "and STARTTLS (tls=1, usually port 587); a server speaks one of them. Use "
+                "smtps://host:465 or smtp://host:587?tls=1."
+            )
+        try:
+            port = parts.port
+            timeout = int(query.get("timeout", "10"))
+        except ValueError:
+            raise ImproperlyConfigured(
+                "EMAIL_URL: the port and the timeout must be whole numbers"
+            ) from None
         config.update(
             EMAIL_HOST=parts.hostname or "localhost",
-            EMAIL_PORT=parts.port or (465 if parts.scheme == "smtps" else 25),
+            EMAIL_PORT=port or (465 if use_ssl else 25),
             EMAIL_HOST_USER=unquote(parts.username or ""),
             EMAIL_HOST_PASSWORD=unquote(parts.password or ""),
-            EMAIL_USE_SSL=parts.scheme == "smtps" or query.get("ssl") in ("1", "true"),
-            EMAIL_USE_TLS=query.get("tls") in ("1", "true"),
-            EMAIL_TIMEOUT=int(query.get("timeout", "10")),
+            EMAIL_USE_SSL=use_ssl,
+            EMAIL_USE_TLS=use_tls,
+            EMAIL_TIMEOUT=timeout,
         )
     return config
 
 
-DEBUG = envbool("DEBUG", "True")
+DEBUG = envbool("DEBUG", True)
 SECRET_KEY = os.getenv("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
@@ -120,7 +191,7 @@ TEMPLATES = [
 ]
 
 # Threads per web process for ordinary (synchronous) views; see config/asgi.py.
-WEB_THREADS = int(os.getenv("WEB_THREADS", "16"))
+WEB_THREADS = envint("WEB_THREADS", 16, minimum=1)
 
 # Forms render through our templates (templates/django/forms/) so every form looks the same.
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
@@ -135,9 +206,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A pool per process: the ASGI server runs each request in its own thread, so persistent
     # per-thread connections would leak; the pool hands connections back after each request.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": int(os.getenv("DB_POOL_MIN", "2")),
-        "max_size": int(os.getenv("DB_POOL_MAX", "20")),
-        "timeout": float(os.getenv("DB_POOL_TIMEOUT", "10")),
+        "min_size": envint("DB_POOL_MIN", 2),
+        "max_size": envint("DB_POOL_MAX", 20, minimum=1),
+        "timeout": envfloat("DB_POOL_TIMEOUT", 10.0),
     }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
@@ -220,7 +291,7 @@ CELERY_BEAT_SCHEDULE["sweep-plan-recaps"] = {
 # default) works out what is due and queues the sending; a late sweep message is dropped (two
 # sweeps at once would still send nothing twice). The weekly digest goes out on Monday
 # mornings. Without Redis there is no beat: run `python manage.py send_reminders` instead.
-REMINDER_DISPATCH_SECONDS = float(os.getenv("REMINDER_DISPATCH_SECONDS", "300"))
+REMINDER_DISPATCH_SECONDS = envfloat("REMINDER_DISPATCH_SECONDS", 300.0)
 CELERY_BEAT_SCHEDULE["dispatch-reminders"] = {
     "task": "actions.tasks.dispatch_reminders",
     "schedule": REMINDER_DISPATCH_SECONDS,
@@ -238,13 +309,13 @@ globals().update(email_settings(EMAIL_URL))
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "Pillarwise <pillarwise@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-# Production hardening. HTTPS defaults on whenever DEBUG is off; set HTTPS=false only for a
-# local stack served over plain http.
-HTTPS = envbool("HTTPS", "False" if DEBUG else "True")
+# Production hardening. HTTPS defaults on whenever DEBUG is off (docker-compose.yml keeps
+# that default); set HTTPS=false only for a local stack served over plain http.
+HTTPS = envbool("HTTPS", not DEBUG)
 if HTTPS:
-    SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "True")
+    SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_HSTS_SECONDS = int(os.getenv("SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
