@@ -6,6 +6,7 @@ web process and live-session events are broadcast in-process. Set both for the f
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -150,6 +151,7 @@ INSTALLED_APPS = [
     "django.forms",
     "django_htmx",
     "template_partials",
+    "axes",
     "questionnaires",
     "reviews",
     "actions",
@@ -161,11 +163,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The ways in that need no account answer 429 past RATE_LIMITS (below).
+    "reviews.throttling.RateLimitMiddleware",
     # Every page needs a signed-in user unless its view says @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a lockout into the "try again at" page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -218,7 +224,11 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-AUTHENTICATION_BACKENDS = ["reviews.backends.UsernameOrEmailBackend"]
+# django-axes first: it refuses a locked-out sign-in before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "reviews.backends.UsernameOrEmailBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -228,6 +238,49 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# A password-reset link works for a day, and once.
+PASSWORD_RESET_TIMEOUT = 24 * 3600
+
+# Sign-in lockout (django-axes), on the login page and the admin's: after
+# LOGIN_FAILURE_LIMIT wrong passwords for one account from one client address, that pair is
+# locked for LOGIN_LOCKOUT_MINUTES from the last failure. Failures are rows in the database,
+# so the lockout holds without Redis. Trying during the lockout does not extend it; a
+# successful sign-in or a password reset clears the failures.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True
+AXES_CLIENT_IP_CALLABLE = "reviews.throttling.client_ip"
+AXES_USERNAME_CALLABLE = "reviews.backends.login_name"
+AXES_LOCKOUT_CALLABLE = "reviews.views.accounts.locked_out"
+
+# The client address behind a proxy. Empty (the default): the address of the connection
+# (REMOTE_ADDR), right when nothing stands in front of the app. Behind a proxy, name the
+# header it sets (X-Forwarded-For, X-Real-IP, ...) and how many proxies in front of the app
+# add to it: the address is read that many entries from the right, since entries further
+# left come from the client and can be forged. Never set this without a proxy that
+# overwrites or appends to that header.
+CLIENT_IP_HEADER = os.getenv("CLIENT_IP_HEADER", "").strip()
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 1, minimum=1)
+
+# Requests per client address (per /64 for IPv6) on the ways in that need no account, by URL
+# name: (rate, methods). Past the rate the answer is a 429 with Retry-After. The counters are
+# in the cache; when it cannot be reached they are not counted (they fail open) and the
+# request goes through: the sign-in lockout above does not depend on the cache.
+RATE_LIMITS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "login": ("30/10m", ("POST",)),
+    "admin:login": ("30/10m", ("POST",)),
+    "password_reset": ("10/15m", ("POST",)),
+    "password_reset_confirm": ("30/10m", ("GET", "POST")),
+    "reviews:invitation_accept": ("30/10m", ("GET", "POST")),
+    "actions:calendar_feed": ("60/10m", ("GET", "HEAD")),
+}
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_CACHE_PREFIX = "pillarwise:rl:"
+RATELIMIT_FAIL_OPEN = True
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = os.getenv("TIME_ZONE", "UTC")
@@ -253,10 +306,15 @@ STORAGES = {
 REDIS_URL = os.getenv("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # An unreachable Redis costs a request two seconds at most, never a hang.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
     }
-    # Sessions are read from Redis first: a database query less on every request.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    # Sessions stay in the database (Django's default engine), never in the cache: a page
+    # or a sign-in must not depend on Redis.
     CELERY_BROKER_URL = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
 else:
@@ -323,6 +381,7 @@ if HTTPS:
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
 
 LOGGING = {
     "version": 1,
