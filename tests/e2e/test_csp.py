@@ -102,7 +102,7 @@ def test_the_listener_catches_a_violation(live, watch, cast):
         "() => { const s = document.createElement('script'); s.textContent = 'window.x = 1';"
         " document.body.appendChild(s); }"
     )
-    watched.page.wait_for_function("window.__violations.length > 0")
+    watched.page.wait_for_function("() => window.__violations.length > 0")
     assert "script-src-elem blocked inline" in watched.violations()[0]
     assert watched.page.evaluate("window.x") is None
 
