@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 
 
@@ -21,7 +22,13 @@ def account_username(login: str) -> str:
 class UsernameOrEmailBackend(ModelBackend):
     """Sign in with either the username or the email address."""
 
-    def authenticate(self, request, username=None, password=None, **kwargs):
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> AbstractBaseUser | None:
         if username:
             username = account_username(username)
         return super().authenticate(request, username=username, password=password, **kwargs)
