@@ -6,27 +6,80 @@ web process and live-session events are broadcast in-process. Set both for the f
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-def envbool(name: str, default: str) -> bool:
-    return os.getenv(name, default).strip().lower() in ("1", "true", "yes", "on")
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
+def parse_bool(name: str, value: str) -> bool:
+    """1/0, true/false, yes/no, on/off, in any case and with spaces around; anything else
+    is a mistake that must stop start-up, never a silent false (HTTPS=flase would turn off
+    HSTS and secure cookies)."""
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(
+        f"{name}={value!r} is not a yes or no: use one of "
+        f"{', '.join(TRUE_WORDS)} or {', '.join(FALSE_WORDS)}."
+    )
+
+
+def envbool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else parse_bool(name, value)
+
+
+def envint(name: str, default: int, *, minimum: int = 0) -> int:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from None
+    if number < minimum:
+        raise ImproperlyConfigured(f"{name}={value!r} must be at least {minimum}.")
+    return number
+
+
+def envfloat(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        number = float(value.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
+    if not 0 < number < float("inf"):
+        raise ImproperlyConfigured(f"{name}={value!r} must be a number above 0.")
+    return number
 
 
 def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.getenv(name, default).split(",") if item.strip()]
 
 
-def email_settings(url: str) -> dict:
+def email_settings(url: str) -> dict[str, object]:
     """Translate EMAIL_URL (smtp://user:pass@host:587?tls=1, smtps://…, console://,
-    file:///path, locmem://) into Django's EMAIL_* settings."""
+    file:///path, locmem://) into Django's EMAIL_* settings.
+
+    smtp:// speaks plain SMTP, upgraded with STARTTLS by ?tls=1 (port 587); smtps:// (or
+    ?ssl=1) speaks TLS from the first byte (port 465). A server does one or the other, and
+    Django refuses both at once, so asking for both is an error here, at start-up, rather
+    than every email failing later."""
     parts = urlsplit(url)
     query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
     backends = {
@@ -39,23 +92,43 @@ def email_settings(url: str) -> dict:
     }
     if parts.scheme not in backends:
         raise ImproperlyConfigured(f"EMAIL_URL: unknown scheme {parts.scheme!r}")
-    config: dict = {"EMAIL_BACKEND": backends[parts.scheme]}
+    config: dict[str, object] = {"EMAIL_BACKEND": backends[parts.scheme]}
     if parts.scheme == "file":
         config["EMAIL_FILE_PATH"] = unquote(parts.path)
     if parts.scheme in ("smtp", "smtps"):
+        unknown = sorted(set(query) - {"tls", "ssl", "timeout"})
+        if unknown:
+            raise ImproperlyConfigured(
+                f"EMAIL_URL: unknown option {unknown[0]!r} (the options are tls, ssl, timeout)"
+            )
+        use_ssl = parts.scheme == "smtps" or parse_bool("EMAIL_URL ssl", query.get("ssl", "0"))
+        use_tls = parse_bool("EMAIL_URL tls", query.get("tls", "0"))
+        if use_ssl and use_tls:
+            raise ImproperlyConfigured(
+                "EMAIL_URL asks for both implicit TLS (smtps:// or ssl=1, usually port 465) "
+                "and STARTTLS (tls=1, usually port 587); a server speaks one of them. Use "
+                "smtps://host:465 or smtp://host:587?tls=1."
+            )
+        try:
+            port = parts.port
+            timeout = int(query.get("timeout", "10"))
+        except ValueError:
+            raise ImproperlyConfigured(
+                "EMAIL_URL: the port and the timeout must be whole numbers"
+            ) from None
         config.update(
             EMAIL_HOST=parts.hostname or "localhost",
-            EMAIL_PORT=parts.port or (465 if parts.scheme == "smtps" else 25),
+            EMAIL_PORT=port or (465 if use_ssl else 25),
             EMAIL_HOST_USER=unquote(parts.username or ""),
             EMAIL_HOST_PASSWORD=unquote(parts.password or ""),
-            EMAIL_USE_SSL=parts.scheme == "smtps" or query.get("ssl") in ("1", "true"),
-            EMAIL_USE_TLS=query.get("tls") in ("1", "true"),
-            EMAIL_TIMEOUT=int(query.get("timeout", "10")),
+            EMAIL_USE_SSL=use_ssl,
+            EMAIL_USE_TLS=use_tls,
+            EMAIL_TIMEOUT=timeout,
         )
     return config
 
 
-DEBUG = envbool("DEBUG", "True")
+DEBUG = envbool("DEBUG", True)
 SECRET_KEY = os.getenv("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
@@ -79,6 +152,8 @@ INSTALLED_APPS = [
     "django.forms",
     "django_htmx",
     "template_partials",
+    "axes",
+    "csp",
     "questionnaires",
     "reviews",
     "actions",
@@ -86,15 +161,20 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The ways in that need no account answer 429 past RATE_LIMITS (below).
+    "reviews.throttling.RateLimitMiddleware",
     # Every page needs a signed-in user unless its view says @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a lockout into the "try again at" page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -120,7 +200,7 @@ TEMPLATES = [
 ]
 
 # Threads per web process for ordinary (synchronous) views; see config/asgi.py.
-WEB_THREADS = int(os.getenv("WEB_THREADS", "16"))
+WEB_THREADS = envint("WEB_THREADS", 16, minimum=1)
 
 # Forms render through our templates (templates/django/forms/) so every form looks the same.
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
@@ -135,9 +215,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A pool per process: the ASGI server runs each request in its own thread, so persistent
     # per-thread connections would leak; the pool hands connections back after each request.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": int(os.getenv("DB_POOL_MIN", "2")),
-        "max_size": int(os.getenv("DB_POOL_MAX", "20")),
-        "timeout": float(os.getenv("DB_POOL_TIMEOUT", "10")),
+        "min_size": envint("DB_POOL_MIN", 2),
+        "max_size": envint("DB_POOL_MAX", 20, minimum=1),
+        "timeout": envfloat("DB_POOL_TIMEOUT", 10.0),
     }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
@@ -147,7 +227,11 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-AUTHENTICATION_BACKENDS = ["reviews.backends.UsernameOrEmailBackend"]
+# django-axes first: it refuses a locked-out sign-in before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "reviews.backends.UsernameOrEmailBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -157,6 +241,49 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# A password-reset link works for a day, and once.
+PASSWORD_RESET_TIMEOUT = 24 * 3600
+
+# Sign-in lockout (django-axes), on the login page and the admin's: after
+# LOGIN_FAILURE_LIMIT wrong passwords for one account from one client address, that pair is
+# locked for LOGIN_LOCKOUT_MINUTES from the last failure. Failures are rows in the database,
+# so the lockout holds without Redis. Trying during the lockout does not extend it; a
+# successful sign-in or a password reset clears the failures.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True
+AXES_CLIENT_IP_CALLABLE = "reviews.throttling.client_ip"
+AXES_USERNAME_CALLABLE = "reviews.backends.login_name"
+AXES_LOCKOUT_CALLABLE = "reviews.views.accounts.locked_out"
+
+# The client address behind a proxy. Empty (the default): the address of the connection
+# (REMOTE_ADDR), right when nothing stands in front of the app. Behind a proxy, name the
+# header it sets (X-Forwarded-For, X-Real-IP, ...) and how many proxies in front of the app
+# add to it: the address is read that many entries from the right, since entries further
+# left come from the client and can be forged. Never set this without a proxy that
+# overwrites or appends to that header.
+CLIENT_IP_HEADER = os.getenv("CLIENT_IP_HEADER", "").strip()
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 1, minimum=1)
+
+# Requests per client address (per /64 for IPv6) on the ways in that need no account, by URL
+# name: (rate, methods). Past the rate the answer is a 429 with Retry-After. The counters are
+# in the cache; when it cannot be reached they are not counted (they fail open) and the
+# request goes through: the sign-in lockout above does not depend on the cache.
+RATE_LIMITS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "login": ("30/10m", ("POST",)),
+    "admin:login": ("30/10m", ("POST",)),
+    "password_reset": ("10/15m", ("POST",)),
+    "password_reset_confirm": ("30/10m", ("GET", "POST")),
+    "reviews:invitation_accept": ("30/10m", ("GET", "POST")),
+    "actions:calendar_feed": ("60/10m", ("GET", "HEAD")),
+}
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_CACHE_PREFIX = "pillarwise:rl:"
+RATELIMIT_FAIL_OPEN = True
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = os.getenv("TIME_ZONE", "UTC")
@@ -182,10 +309,15 @@ STORAGES = {
 REDIS_URL = os.getenv("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # An unreachable Redis costs a request two seconds at most, never a hang.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
     }
-    # Sessions are read from Redis first: a database query less on every request.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    # Sessions stay in the database (Django's default engine), never in the cache: a page
+    # or a sign-in must not depend on Redis.
     CELERY_BROKER_URL = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
 else:
@@ -220,7 +352,7 @@ CELERY_BEAT_SCHEDULE["sweep-plan-recaps"] = {
 # default) works out what is due and queues the sending; a late sweep message is dropped (two
 # sweeps at once would still send nothing twice). The weekly digest goes out on Monday
 # mornings. Without Redis there is no beat: run `python manage.py send_reminders` instead.
-REMINDER_DISPATCH_SECONDS = float(os.getenv("REMINDER_DISPATCH_SECONDS", "300"))
+REMINDER_DISPATCH_SECONDS = envfloat("REMINDER_DISPATCH_SECONDS", 300.0)
 CELERY_BEAT_SCHEDULE["dispatch-reminders"] = {
     "task": "actions.tasks.dispatch_reminders",
     "schedule": REMINDER_DISPATCH_SECONDS,
@@ -238,13 +370,13 @@ globals().update(email_settings(EMAIL_URL))
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "Pillarwise <pillarwise@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-# Production hardening. HTTPS defaults on whenever DEBUG is off; set HTTPS=false only for a
-# local stack served over plain http.
-HTTPS = envbool("HTTPS", "False" if DEBUG else "True")
+# Production hardening. HTTPS defaults on whenever DEBUG is off (docker-compose.yml keeps
+# that default); set HTTPS=false only for a local stack served over plain http.
+HTTPS = envbool("HTTPS", not DEBUG)
 if HTTPS:
-    SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "True")
+    SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_HSTS_SECONDS = int(os.getenv("SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
@@ -252,6 +384,25 @@ if HTTPS:
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): scripts, styles, images, fonts and connections
+# (htmx requests, the live event stream) come from our own origin only. No inline script,
+# no inline event handler, no inline style (htmx's own indicator style is turned off in
+# base.html and lives in app.css), no eval.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,

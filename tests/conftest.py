@@ -8,7 +8,9 @@
 - Media: files go to a temporary MEDIA_ROOT, never into the source tree; `media_root` gives a
   test a folder of its own.
 - Processes: `free_port`, `worker_database_url` (how a worker process reaches the test
-  database) and `start_worker` (a real Celery worker, on Redis).
+  database), `start_worker` (a real Celery worker, on Redis) and `private_redis` (a
+  redis-server of the test's own, to stop and start).
+- Rate limits: every test counts from zero (`_fresh_rate_limits`).
 
 Services. A test that needs PostgreSQL, Redis or Chromium carries its marker (`postgres`,
 `redis`, `e2e`; `worker` when it starts a Celery worker) and calls `require_postgres()`,
@@ -28,6 +30,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -300,6 +303,13 @@ def finding(review: ReviewSession, cast: Cast) -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_rate_limits(settings: Any) -> None:
+    """Rate-limit counters of this test's own (a key prefix of its own), so that requests
+    made by earlier tests from the same address never count, and no cache is flushed."""
+    settings.RATELIMIT_CACHE_PREFIX = f"test:{uuid.uuid4().hex}:"
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
@@ -483,6 +493,57 @@ def start_worker(
     yield start
     for worker in workers:
         worker.stop()
+
+
+@dataclass
+class PrivateRedis:
+    """A redis-server of this test's own on a free port, empty and without persistence, to
+    stop and start at will (the shared Redis is never stopped)."""
+
+    binary: str
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise AssertionError("the private redis-server did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    """A started PrivateRedis; the test must be marked `redis`."""
+    binary = shutil.which("redis-server")
+    require(binary is not None, "redis-server", marker="redis")
+    assert binary is not None
+    server = PrivateRedis(binary, find_free_port())
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -46,6 +46,23 @@ def _in_pool(func: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
     return sync_to_async(call, thread_sensitive=False)
 
 
+# The largest event id: Redis counts with a signed 64-bit INCR.
+MAX_EVENT_ID = 2**63 - 1
+MAX_EVENT_ID_DIGITS = len(str(MAX_EVENT_ID))
+
+
+def parse_event_id(raw: str) -> int | None:
+    """The last event id a reconnecting page sends (Last-Event-ID, or ?last=), or None when
+    it sends none or anything but an id we could have issued: ASCII digits only (str.isdigit
+    would take '²'), at most 19 of them, at most 2**63 - 1. An unusable id counts as none,
+    as for a page's first connection, rather than a 400: a browser's EventSource gives up
+    for good on an error answer."""
+    if not raw or len(raw) > MAX_EVENT_ID_DIGITS or not (raw.isascii() and raw.isdigit()):
+        return None
+    value = int(raw)
+    return value if value <= MAX_EVENT_ID else None
+
+
 def sse_format(event: events.Event) -> str:
     """An event on the wire: once under each of its SSE names (reviews.eventkinds.KINDS)."""
     data = json.dumps(event.data.as_dict(), separators=(",", ":"))
@@ -61,8 +78,9 @@ async def session_events(request: HttpRequest, session_uuid: UUID) -> StreamingH
     await sync_to_async(_release_connections)()
     access = await _in_pool(session_for_user)(user, session_uuid)
     session = access.session
-    raw_last = request.headers.get("Last-Event-ID") or request.GET.get("last", "")
-    last_event_id = int(raw_last) if raw_last.isdigit() else None
+    last_event_id = parse_event_id(
+        request.headers.get("Last-Event-ID") or request.GET.get("last", "")
+    )
 
     async def stream() -> AsyncIterator[str]:
         yield f"retry: {RETRY_MILLISECONDS}\n: connected\n\n"

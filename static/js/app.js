@@ -11,6 +11,16 @@
     }
   }, true);
 
+  // A checkbox marked data-checked-as="name" sends name=1 when it is checked and name=0 when
+  // it is not (a choice toggle says which way it goes), without htmx's eval-based js: values.
+  document.addEventListener("htmx:configRequest", function (event) {
+    const source = event.detail.elt;
+    const name = source && source.dataset && source.dataset.checkedAs;
+    if (name && source.type === "checkbox") {
+      event.detail.parameters[name] = source.checked ? "1" : "0";
+    }
+  });
+
   // After a successful htmx request from an element (or form) marked data-refresh="a b",
   // tell the fragments named there to re-fetch themselves ("pw:refresh-a" on <body>), and
   // clear forms marked data-reset.

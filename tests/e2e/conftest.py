@@ -1,5 +1,9 @@
 """Browser tests: Playwright driving Debian's Chromium against the app served over ASGI by
-uvicorn in a thread of the test process (so Server-Sent Events stream as in production)."""
+uvicorn in a thread of the test process (so Server-Sent Events stream as in production).
+
+Pages are served under the Content-Security-Policy, which forbids eval: give
+`page.wait_for_function` a function ("() => ..."), not an expression, which Playwright
+would evaluate with eval in the page."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ def test_rating_and_dragging_on_the_matrix(live, review, cast):
     # Choosing a rating saves it at once and redraws the matrix.
     page.select_option(f"#rate-impact-{high.uuid}", "5")
     page.wait_for_function(
-        f"document.querySelector('#finding-{high.uuid}').innerText.includes('median 5')"
+        f"() => document.querySelector('#finding-{high.uuid}').innerText.includes('median 5')"
     )
     page.select_option(f"#rate-effort-{high.uuid}", "1")
     point = page.locator(f'.matrix-point[data-key="{high.uuid}"]')
@@ -39,7 +39,7 @@ def test_rating_and_dragging_on_the_matrix(live, review, cast):
     page.mouse.move(plot["x"] + plot["width"] - 8, plot["y"] + plot["height"] - 8, steps=10)
     page.mouse.up()
     page.wait_for_function(
-        f"document.querySelector('#finding-{high.uuid}').innerText.includes('placed by hand')"
+        f"() => document.querySelector('#finding-{high.uuid}').innerText.includes('placed by hand')"
     )
     high.refresh_from_db()
     assert (high.impact_override, high.effort_override) == (1, 5)

@@ -72,7 +72,7 @@ def test_the_bell_counts_down_as_notifications_are_read(live, cast):
     page.wait_for_url(f"{live.url}/notifications/")
     shot(page, "notifications")
     page.get_by_role("button", name="Mark “Due tomorrow: Multi-AZ database” as read").click()
-    page.wait_for_function("document.querySelector('#bell-count').innerText.startsWith('1')")
+    page.wait_for_function("() => document.querySelector('#bell-count').innerText.startsWith('1')")
     page.get_by_role("link", name="Tomorrow: the review of Checkout").click()
     page.wait_for_url(f"{live.url}/workloads/")
     assert page.locator("#bell-count").is_hidden()
