@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from reviews import invitations
-from reviews.models import Invitation, Membership, Participant
-from reviews.tasks import send_invitation
+from reviews.models import Invitation, InvitationEmail, Membership, Participant
+from reviews.tasks import send_invitation_email
 from tests.conftest import make_user
 
 
@@ -50,7 +50,9 @@ def test_invitation_email_has_the_link_and_a_calendar_event(invitation, review):
 
 
 def test_sending_twice_sends_once(invitation):
-    assert send_invitation(invitation.pk, invitation.nonce) is False
+    email = InvitationEmail.objects.get(invitation=invitation)
+    assert email.status == InvitationEmail.Status.SENT and email.attempts == 1
+    assert send_invitation_email(email.pk) is False
     assert len(mail.outbox) == 1
 
 
