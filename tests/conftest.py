@@ -8,7 +8,8 @@
 - Media: files go to a temporary MEDIA_ROOT, never into the source tree; `media_root` gives a
   test a folder of its own.
 - Processes: `free_port`, `worker_database_url` (how a worker process reaches the test
-  database) and `start_worker` (a real Celery worker, on Redis).
+  database), `start_worker` (a real Celery worker, on Redis), `private_redis` (a
+  redis-server a test may stop) and `smtp_server` (a real SMTP server that can refuse).
 
 Services. A test that needs PostgreSQL, Redis or Chromium carries its marker (`postgres`,
 `redis`, `e2e`; `worker` when it starts a Celery worker) and calls `require_postgres()`,
@@ -430,7 +431,8 @@ def start_worker(
     request: pytest.FixtureRequest, tmp_path: Path, worker_database_url: str
 ) -> Iterator[Callable[..., Worker]]:
     """Start real Celery workers on Redis against the test database: `start_worker()`, or
-    `start_worker(beat=True, env={...})`. Tasks stop running in the test process for the
+    `start_worker(beat=True, env={...}, app="tests.module")` (a module holding the Celery
+    app, for a test that changes something inside the worker). Tasks stop running in the test process for the
     rest of the test. The broker's queue is emptied first (earlier runs may have left
     messages), each start waits until the worker is ready, and every worker is stopped at
     the end of the test. The test must be transactional, so that the worker sees its rows."""
@@ -443,7 +445,9 @@ def start_worker(
     app.control.purge()
     workers: list[Worker] = []
 
-    def start(*, beat: bool = False, env: dict[str, str] | None = None) -> Worker:
+    def start(
+        *, beat: bool = False, env: dict[str, str] | None = None, app: str = "config"
+    ) -> Worker:
         n = len(workers)
         log_path = tmp_path / f"worker-{n}.log"
         environment = {
@@ -458,7 +462,7 @@ def start_worker(
         }
         environment.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         command = [
-            sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
+            sys.executable, "-m", "celery", "-A", app, "worker", "--pool=solo",
             "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=INFO",
             f"--hostname=test{n}@%h",
         ]  # fmt: skip
@@ -476,6 +480,97 @@ def start_worker(
     yield start
     for worker in workers:
         worker.stop()
+
+
+@dataclass
+class RedisServer:
+    """A private redis-server on a port of its own: a test may stop and start it."""
+
+    port: int
+    folder: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.folder)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError(f"redis-server did not start on port {self.port}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test's own, not started yet (`.start()`, `.stop()`), so that a
+    test can take Redis away without touching the shared one. Needs the `redis` marker."""
+    require(bool(shutil.which("redis-server")), "redis-server", marker="redis")
+    server = RedisServer(find_free_port(), tmp_path)
+    yield server
+    server.stop()
+
+
+@dataclass
+class SmtpServer:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that refuses each recipient's first
+    `refuse_first` deliveries with a temporary error (451), then accepts."""
+
+    port: int
+    refuse_first: int = 0
+    refused: dict[str, int] = field(default_factory=dict)
+    delivered: list[tuple[str, bytes]] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}?timeout=5"
+
+    def received(self, address: str) -> list[bytes]:
+        return [content for to, content in self.delivered if to == address]
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if self.refused.get(address, 0) < self.refuse_first:
+            self.refused[address] = self.refused.get(address, 0) + 1
+            return "451 4.3.0 Mail server busy, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.delivered += [(to, envelope.content) for to in envelope.rcpt_tos]
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server for this test (point EMAIL_URL at `smtp_server.url`)."""
+    from aiosmtpd.controller import Controller
+
+    handler = SmtpServer(find_free_port())
+    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
+    controller.start()
+    yield handler
+    controller.stop()
 
 
 @pytest.fixture(scope="session")
