@@ -47,7 +47,7 @@ class JobStateFilter(admin.SimpleListFilter):
         return None
 
 
-@admin.action(description="Requeue the selected failed jobs")
+@admin.action(description="Requeue the selected failed jobs", permissions=["change"])
 def requeue(model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Any]) -> None:
     model: type[Job] = queryset.model
     selected = list(queryset.values_list("pk", flat=True))

@@ -47,7 +47,7 @@ class PeriodicRunner:
 
     def __init__(self, schedule: dict[str, dict[str, Any]] | None = None) -> None:
         beat = settings.CELERY_BEAT_SCHEDULE if schedule is None else schedule
-        self.entries = []
+        self.entries: list[Entry] = []
         for name, entry in beat.items():
             when = maybe_schedule(entry["schedule"], app=app)
             # Interval entries run at once; crontab entries wait for their next time.

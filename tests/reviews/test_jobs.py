@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Permission
 from django.core import mail
 from django.db import connection, transaction
 from django.urls import reverse
@@ -19,7 +20,7 @@ from actions.models import Occasion, PlanDocument, PlanRecap, Reminder
 from reviews import invitations, jobs
 from reviews.jobs import JobStatus, job_claim, job_fail, job_finish, job_sweep
 from reviews.models import Invitation, InvitationEmail
-from tests.conftest import require_postgres
+from tests.conftest import make_user, require_postgres
 
 JOB_MODELS = {PlanDocument, PlanRecap, Reminder, InvitationEmail}
 Status = Reminder.Status
@@ -420,3 +421,58 @@ def test_two_concurrent_claimers_never_take_the_same_row(cast):
     assert errors == []
     assert sorted(taken["a"] + taken["b"]) == ids, "every row claimed exactly once"
     assert set(Reminder.objects.values_list("attempts", flat=True)) == {1}
+
+
+# --- The admin of job rows -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", sorted(JOB_MODELS, key=str), ids=lambda m: m.__name__)
+@pytest.mark.parametrize("state", ["exhausted", "retrying", "lease_expired"])
+def test_every_job_list_in_the_admin_filters_by_job_state(client, db, model, state):
+    client.force_login(make_user("root", is_staff=True, is_superuser=True))
+    opts = model._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    response = client.get(url, {"job": state})
+    assert response.status_code == 200
+    assert "requeue" in dict(
+        response.context["cl"].model_admin.get_action_choices(response.wsgi_request)
+    )
+
+
+def test_the_admin_filter_finds_each_state(client, cast):
+    now = timezone.now()
+    exhausted = make_job(cast.member, 1, status=Status.FAILED, attempts=10)
+    make_job(cast.member, 2, status=Status.FAILED, attempts=1)
+    retrying = make_job(cast.member, 3, attempts=2, next_attempt_at=now + timedelta(minutes=1))
+    lost = make_job(cast.member, 4, status=Status.RUNNING, attempts=1, lease_expires_at=now)
+    make_job(cast.member, 5, status=Status.RUNNING, attempts=1, lease_expires_at=now + timedelta(1))
+    client.force_login(make_user("root", is_staff=True, is_superuser=True))
+    url = reverse("admin:actions_reminder_changelist")
+
+    def listed(state: str) -> list[Reminder]:
+        return list(client.get(url, {"job": state}).context["cl"].result_list)
+
+    assert listed("exhausted") == [exhausted]
+    assert listed("retrying") == [retrying]
+    assert listed("lease_expired") == [lost]
+
+
+def test_staff_who_may_only_view_jobs_cannot_requeue_them(client, cast, sent):
+    failed = make_job(cast.member, status=Status.FAILED, attempts=10)
+    viewer = make_user("auditor", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_reminder"))
+    client.force_login(viewer)
+    url = reverse("admin:actions_reminder_changelist")
+
+    page = client.get(url)
+    assert page.status_code == 200 and "requeue" not in page.content.decode()
+    response = client.post(url, {"action": "requeue", "_selected_action": [failed.pk]})
+
+    assert response.status_code in (200, 302, 403)
+    assert row(failed).status == Status.FAILED and sent == []
+
+
+def test_outsiders_cannot_reach_the_job_admin(client, cast):
+    client.force_login(cast.outsider)
+    response = client.get(reverse("admin:actions_reminder_changelist"))
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
