@@ -74,6 +74,7 @@ class PlanDocumentAdmin(JobAdmin):
 class PlanRecapAdmin(JobAdmin):
     list_display = ["session", "status", "attempts", "next_attempt_at", "created_at", "sent_at"]
     list_filter = ["status", JobStateFilter]
+    list_select_related = ["session"]
 
 
 # --- The cadence: reminders, notifications, calendar feeds, follow-ups -----------------------
@@ -83,6 +84,7 @@ class PlanRecapAdmin(JobAdmin):
 class ReminderAdmin(JobAdmin):
     list_display = ["key", "occasion", "recipient", "status", "delivered", "attempts", "sent_at"]
     list_filter = ["status", JobStateFilter, "occasion", "delivered"]
+    list_select_related = ["recipient"]
     search_fields = ["key", "recipient__username", "recipient__email"]
     readonly_fields = [*JOB_FIELDS, "created_at", "sent_at"]
 

@@ -137,7 +137,7 @@ class InvitationAdmin(admin.ModelAdmin):
 class InvitationEmailAdmin(JobAdmin):
     list_display = ["invitation", "nonce", "status", "attempts", "next_attempt_at", "created_at"]
     list_filter = ["status", JobStateFilter]
-    list_select_related = ["invitation"]
+    list_select_related = ["invitation__session"]
     search_fields = ["invitation__email"]
     raw_id_fields = ["invitation"]
 
