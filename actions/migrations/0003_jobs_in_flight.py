@@ -1,7 +1,7 @@
 """Rows in flight when the job mechanism arrives: a reminder being sent is "running" now
 (it was "sending"), every running row gets a lease from when it was claimed, so the sweep
 takes it again if its worker is gone, and a reminder waiting for a retry keeps its wait
-(its old queued_at was the retry's time)."""
+(its old queued_at was the retry's time) and is sent by the sweep once it is over."""
 
 from datetime import timedelta
 
@@ -21,7 +21,7 @@ def forward(apps, schema_editor):
     Reminder = apps.get_model("actions", "Reminder")
     Reminder.objects.filter(status="sending").update(status="running")
     Reminder.objects.filter(status="pending", queued_at__gt=now).update(
-        next_attempt_at=F("queued_at")
+        next_attempt_at=F("queued_at"), queued_at=None
     )
     for name, lease in LEASES.items():
         model = apps.get_model("actions", name)
