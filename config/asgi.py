@@ -15,6 +15,8 @@ when there is no Celery beat: the embedded setup, with no REDIS_URL.
 
 import os
 import re
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
@@ -33,7 +35,10 @@ django_wsgi = WSGIMiddleware(get_wsgi_application(), workers=settings.WEB_THREAD
 EVENT_STREAM = re.compile(r"^/sessions/[0-9a-f-]{36}/events/$")
 
 
-async def lifespan(receive, send) -> None:
+async def lifespan(
+    receive: Callable[[], Awaitable[dict[str, Any]]],
+    send: Callable[[dict[str, Any]], Awaitable[None]],
+) -> None:
     """The server starting and stopping: the periodic runner starts and stops with it."""
     while True:
         message = await receive()
