@@ -31,13 +31,14 @@ lock: $(STAMP)
 		--generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links \
 		--extra aws -o $(RUNTIME_LOCK) pyproject.toml
 
-## Set up and serve the app on http://127.0.0.1:8000 (SQLite, in-process tasks, no Redis needed)
+## Set up and serve the app on http://127.0.0.1:8000 (SQLite, in-process tasks and periodic
+## tasks, no Redis needed)
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py load_lenses
 	$(PY) manage.py seed_demo
-	$(VENV)/bin/uvicorn config.asgi:application --host 127.0.0.1 --port 8000 --no-access-log --lifespan off
+	$(VENV)/bin/uvicorn config.asgi:application --host 127.0.0.1 --port 8000 --no-access-log --lifespan on
 
 ## Set up and run every test: on the embedded default, then, when DATABASE_URL or REDIS_URL
 ## is set, again on those services

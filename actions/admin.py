@@ -16,6 +16,7 @@ from actions.models import (
     Rating,
     Reminder,
 )
+from reviews.jobs_admin import JOB_FIELDS, JobAdmin, JobStateFilter
 
 
 @admin.register(Finding)
@@ -54,7 +55,7 @@ class ActionChangeAdmin(admin.ModelAdmin):
 
 
 @admin.register(PlanDocument)
-class PlanDocumentAdmin(admin.ModelAdmin):
+class PlanDocumentAdmin(JobAdmin):
     list_display = [
         "session",
         "version",
@@ -65,25 +66,27 @@ class PlanDocumentAdmin(admin.ModelAdmin):
         "created_at",
         "finished_at",
     ]
-    list_filter = ["status", "paper"]
+    list_filter = ["status", JobStateFilter, "paper"]
     list_select_related = ["session"]
 
 
 @admin.register(PlanRecap)
-class PlanRecapAdmin(admin.ModelAdmin):
-    list_display = ["session", "status", "attempts", "created_at", "sent_at"]
-    list_filter = ["status"]
+class PlanRecapAdmin(JobAdmin):
+    list_display = ["session", "status", "attempts", "next_attempt_at", "created_at", "sent_at"]
+    list_filter = ["status", JobStateFilter]
+    list_select_related = ["session"]
 
 
 # --- The cadence: reminders, notifications, calendar feeds, follow-ups -----------------------
 
 
 @admin.register(Reminder)
-class ReminderAdmin(admin.ModelAdmin):
+class ReminderAdmin(JobAdmin):
     list_display = ["key", "occasion", "recipient", "status", "delivered", "attempts", "sent_at"]
-    list_filter = ["status", "occasion", "delivered"]
+    list_filter = ["status", JobStateFilter, "occasion", "delivered"]
+    list_select_related = ["recipient"]
     search_fields = ["key", "recipient__username", "recipient__email"]
-    readonly_fields = ["created_at", "queued_at", "claimed_at", "sent_at"]
+    readonly_fields = [*JOB_FIELDS, "created_at", "sent_at"]
 
 
 @admin.register(Notification)

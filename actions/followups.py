@@ -22,7 +22,7 @@ from actions import items, milestones
 from actions.models import ActionItem, FollowUp, FollowUpNote, Occasion, Reminder
 from reviews.cadence import add_months
 from reviews.errors import ServiceError
-from reviews.jobs import queue_on_commit
+from reviews.jobs import job_queue
 from reviews.models import Milestone, Participant, Phase, ReviewSession
 
 # A follow-up is created (and shows on the page) this many days before it is due.
@@ -31,8 +31,6 @@ LEAD_DAYS = 7
 # next one is the current month's.
 MISSED_DAYS = 7
 NOTE_MAX_LENGTH = 1000
-# The task that sends one reminder (actions/tasks.py): the summaries of a follow-up.
-SEND_REMINDER_TASK = "actions.tasks.send_reminder"
 
 
 def follow_up_due_on(published_on: date, number: int) -> date:
@@ -293,6 +291,5 @@ def followup_finish(*, follow_up: FollowUp, user, note: str = "") -> FollowUp:
         )
         for user_id in recipients
     )
-    for reminder in summaries:
-        queue_on_commit(SEND_REMINDER_TASK, reminder.pk)
+    job_queue(Reminder, [reminder.pk for reminder in summaries])
     return follow_up

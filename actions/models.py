@@ -4,13 +4,15 @@ prioritisation, action items, the action-plan PDF."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
+
+from reviews.jobs import Job, job_index
 
 User = settings.AUTH_USER_MODEL
 
@@ -271,10 +273,14 @@ class ActionChange(models.Model):
         return FIELD_LABELS.get(self.field, self.field.replace("_", " "))
 
 
-class PlanRecap(models.Model):
+class PlanRecap(Job):
     """The recap email sent to a session's participants when its plan is published: a job
-    row claimed by a conditional update, so the email goes out once however many times its
-    message is delivered. Its content is frozen at publication."""
+    row (reviews.jobs), so the email goes out once however many times its message is
+    delivered. Its content is frozen at publication."""
+
+    TASK = "actions.tasks.send_plan_recap"
+    # Longer than the sending task's hard time limit (90 s).
+    LEASE = timedelta(minutes=2)
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting"
@@ -289,29 +295,28 @@ class PlanRecap(models.Model):
         "reviews.Milestone", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    error = models.TextField(blank=True)
     context = models.JSONField(default=dict)
     recipients = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
-    queued_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["session", "-created_at"]
-        indexes = [
-            # The sweep: pending recaps by when their message was last queued.
-            models.Index(fields=["status", "queued_at"], name="planrecap_status_queued_idx"),
-        ]
+        indexes = [job_index("planrecap_job_idx")]
 
     def __str__(self) -> str:
         return f"Plan recap of {self.session_id} ({self.status})"
 
 
-class PlanDocument(models.Model):
-    """One generation of a session's action-plan PDF: a job row claimed by a conditional
-    update, so a duplicate or retried message does no harm. Earlier versions stay listed."""
+class PlanDocument(Job):
+    """One generation of a session's action-plan PDF: a job row (reviews.jobs), so a
+    duplicate or retried message does no harm. Earlier versions stay listed."""
+
+    TASK = "actions.tasks.generate_plan_document"
+    # The generating task's hard time limit (PDF_TIME_LIMIT) stops the worker child; the
+    # lease outlasts it by a fifth, so a claim is taken again only when its worker is gone.
+    LEASE = timedelta(seconds=settings.PDF_TIME_LIMIT * 1.2)
+    LOST_AFTER = timedelta(minutes=1)
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting"
@@ -332,23 +337,18 @@ class PlanDocument(models.Model):
     )
     version = models.PositiveIntegerField()
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
-    error = models.TextField(blank=True)
+    # Rendering is heavy: a database or storage error is tried again a few times only.
+    max_attempts = models.PositiveSmallIntegerField(default=4)
     paper = models.CharField(max_length=8, choices=Paper.choices, default=Paper.A4)
     # Stored through the default storage under plans/ (see storage_name); served only by an
     # access-checked view, never from a public media URL.
     file = models.FileField(upload_to="plans/", blank=True)
     page_count = models.PositiveIntegerField(null=True, blank=True)
     size_bytes = models.PositiveIntegerField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
     requested_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    # When the job's message was last sent: a pending row not claimed a minute after this
-    # lost its message, and the sweep sends it again.
-    queued_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["session", "-version"]
@@ -360,11 +360,7 @@ class PlanDocument(models.Model):
                 condition=~Q(status="done") | ~Q(file=""), name="plandocument_done_has_file"
             ),
         ]
-        indexes = [
-            # The sweep: pending jobs by when they were last queued (and running ones by
-            # status) to re-queue what a lost message left behind.
-            models.Index(fields=["status", "queued_at"], name="plandocument_status_idx"),
-        ]
+        indexes = [job_index("plandocument_job_idx")]
 
     def __str__(self) -> str:
         return f"Action plan v{self.version} ({self.status})"
@@ -411,15 +407,19 @@ class Occasion(models.TextChoices):
     WEEKLY_DIGEST = "weekly_digest", "Weekly digest"
 
 
-class Reminder(models.Model):
+class Reminder(Job):
     """One message to one person for one occasion. The key is unique per recipient and
     occasion (and whatever makes the occasion recur, such as the week), so the dispatcher
-    can insert the same reminder any number of times and it exists once; the sending task
-    claims the row with a conditional update, so it is sent once."""
+    can insert the same reminder any number of times and it exists once; it is a job row
+    (reviews.jobs), claimed by a conditional update, so it is sent once."""
+
+    TASK = "actions.tasks.send_reminder"
+    # Longer than the sending task's hard time limit (90 s).
+    LEASE = timedelta(minutes=2)
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting"
-        SENDING = "sending", "Sending"
+        RUNNING = "running", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped"
@@ -428,27 +428,18 @@ class Reminder(models.Model):
     occasion = models.CharField(max_length=24, choices=Occasion.choices)
     recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
     # How it reached the person: "email" (and the app), "app", "digest", or "" when skipped.
     delivered = models.CharField(max_length=8, blank=True)
     # Ids and dates the message is built from when it is sent.
     payload = models.JSONField(default=dict)
     due_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
-    # When a message to send it was last queued (or, for a retry, will be delivered).
-    queued_at = models.DateTimeField(null=True, blank=True)
-    # When a worker claimed it; a claim older than the lease is considered abandoned.
-    claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [models.UniqueConstraint(fields=["key"], name="reminder_key_unique")]
-        indexes = [
-            # The dispatcher: pending rows never queued, or queued long ago by a lost message.
-            models.Index(fields=["status", "queued_at"], name="reminder_status_queued_idx"),
-        ]
+        indexes = [job_index("reminder_job_idx")]
 
     def __str__(self) -> str:
         return f"{self.get_occasion_display()} to {self.recipient_id} ({self.status})"

@@ -1,12 +1,11 @@
 """The action-plan PDF: generating one version (the task's service) and rendering the plan
 with WeasyPrint.
 
-- The task calls `plan_document_generate`, which claims the row with a conditional update
-  (pending → running), so a duplicate or redelivered message does nothing; renders
-  `plan_html` through `render_pdf`; stores the file through the default storage; and marks
-  the row done, or failed with the error. A database or storage error is transient: the row
-  goes back to pending and the task retries with backoff, up to MAX_ATTEMPTS claims
-  (`actions.documents` holds the rows' lifecycle: requests, retries, the sweep).
+- The task calls `plan_document_generate`, which claims the job row (reviews.jobs), so a
+  duplicate or redelivered message does nothing; renders `plan_html` through `render_pdf`;
+  stores the file through the default storage; and finishes the row, or fails it with the
+  error. A database or storage error is transient: the row is tried again after a backoff,
+  up to its max_attempts (`actions.documents` holds requests and retries).
 
 Rendering fetches nothing from the network: the only URLs it resolves are our own static
 files, read from disk (StaticFilesOnlyFetcher).
@@ -31,7 +30,7 @@ from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import OperationalError
-from django.db.models import F, Prefetch
+from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.utils import dateformat, timezone
 from django.utils.safestring import mark_safe
@@ -39,12 +38,13 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from actions import charts
-from actions.documents import MAX_ATTEMPTS, SOFT_TIME_LIMIT, TRANSIENT_ERRORS, Status
+from actions.documents import SOFT_TIME_LIMIT, TRANSIENT_ERRORS
 from actions.findings import analysis_findings, matrix_points
 from actions.milestones import risk_counts_by_pillar
 from actions.models import ActionItem, PlanDocument
 from actions.plan import plan_actions, roadmap
 from questionnaires.risk import Risk
+from reviews.jobs import error_text, job_claim, job_fail, job_finish
 from reviews.models import (
     Answer,
     AnswerChoice,
@@ -63,54 +63,45 @@ logger = logging.getLogger("pillarwise.pdf")
 
 def plan_document_generate(*, document_id: int) -> PlanDocument | None:
     """Generate one version: claim it, render, store, finish. Returns the document, or None
-    when the row was not pending (a duplicate message, or already done): nothing happens then.
+    when there was nothing to claim (a duplicate message, already done, or claimed by a
+    worker still within its lease): nothing happens then.
 
-    An error while building or rendering marks the row failed with the message, without a
-    retry. A database or storage error puts the row back to pending and is raised again for
-    the task to retry, unless this was the last attempt, which marks the row failed.
+    An error while building or rendering fails the row with the message, for good. A
+    database or storage error fails this attempt only: the row is tried again after the
+    backoff, and failed for good after its last attempt.
 
     No transaction spans the rendering (seconds long): each change of the row is one
-    conditional UPDATE, atomic on its own, and applies only to this run's claim."""
-    started = timezone.now()
-    claimed = PlanDocument.objects.filter(pk=document_id, status=Status.PENDING).update(
-        status=Status.RUNNING,
-        started_at=started,
-        finished_at=None,
-        error="",
-        attempts=F("attempts") + 1,
-    )
-    if not claimed:
-        logger.info("Plan document %s is not pending: nothing to do", document_id)
+    conditional UPDATE, atomic on its own, and applies only to this claim."""
+    document = job_claim(PlanDocument, document_id, select_related=["session__workload"])
+    if document is None:
+        logger.info("Plan document %s: nothing to claim", document_id)
         return None
-    document = PlanDocument.objects.select_related("session__workload").get(pk=document_id)
     try:
         html = plan_html(
-            document.session, paper=document.paper, version=document.version, generated_at=started
+            document.session,
+            paper=document.paper,
+            version=document.version,
+            generated_at=document.started_at,
         )
         rendered = render_pdf(html)
     except OperationalError as exc:
-        return _retry_later(document, started, exc)
+        job_fail(document, _describe(exc), retry=True)
+        return document
     except Exception as exc:
         logger.exception("Rendering plan document %s failed", document_id)
-        return _fail(document, started, _describe(exc))
+        job_fail(document, _describe(exc), retry=False)
+        return document
     try:
         name = _store(document, rendered.content)
     except TRANSIENT_ERRORS as exc:
-        return _retry_later(document, started, exc)
-    finished = PlanDocument.objects.filter(
-        pk=document.pk, status=Status.RUNNING, started_at=started
-    ).update(
-        status=Status.DONE,
+        job_fail(document, _describe(exc), retry=True)
+        return document
+    job_finish(
+        document,
         file=name,
         page_count=rendered.page_count,
         size_bytes=len(rendered.content),
-        finished_at=timezone.now(),
-        error="",
     )
-    if not finished:
-        # The sweep gave up on this run meanwhile; the row says what happened to it.
-        logger.warning("Plan document %s was no longer ours when it finished", document_id)
-    document.refresh_from_db()
     return document
 
 
@@ -126,39 +117,7 @@ def _store(document: PlanDocument, content: bytes) -> str:
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, SoftTimeLimitExceeded):
         return f"Generating the PDF took longer than {SOFT_TIME_LIMIT} seconds and was stopped."
-    message = str(exc).strip() or "no details"
-    return f"{type(exc).__name__}: {message}"[:2000]
-
-
-def _fail(document: PlanDocument, started: datetime, message: str) -> PlanDocument:
-    PlanDocument.objects.filter(pk=document.pk, status=Status.RUNNING, started_at=started).update(
-        status=Status.FAILED, error=message, finished_at=timezone.now()
-    )
-    document.refresh_from_db()
-    return document
-
-
-def _retry_later(document: PlanDocument, started: datetime, exc: Exception) -> PlanDocument:
-    """A transient error: back to pending for the task's retry, or failed after the last
-    attempt. Raises the error again when a retry follows."""
-    document.refresh_from_db(fields=["attempts"])
-    if document.attempts >= MAX_ATTEMPTS:
-        logger.error(
-            "Plan document %s: giving up after %s attempts",
-            document.pk,
-            document.attempts,
-            exc_info=exc,
-        )
-        return _fail(
-            document, started, f"Gave up after {document.attempts} attempts: {_describe(exc)}"
-        )
-    logger.warning("Plan document %s: attempt %s failed, retrying", document.pk, document.attempts)
-    PlanDocument.objects.filter(pk=document.pk, status=Status.RUNNING, started_at=started).update(
-        status=Status.PENDING,
-        error=f"Attempt {document.attempts} failed ({_describe(exc)}); trying again.",
-        queued_at=timezone.now(),
-    )
-    raise exc
+    return error_text(exc)
 
 
 # --- Rendering -------------------------------------------------------------------------------

@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 import calendar
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from smtplib import SMTPException
 
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,8 +23,10 @@ from actions.models import ActionItem, PlanRecap
 from questionnaires.risk import Risk
 from reviews.emails import absolute_url, send_email
 from reviews.errors import ServiceError
-from reviews.jobs import queue_on_commit
+from reviews.jobs import error_text, job_claim, job_fail, job_finish, job_queue
 from reviews.models import Milestone, Participant, Phase, ReviewSession
+
+logger = logging.getLogger("pillarwise.plan")
 
 
 @dataclass
@@ -182,34 +185,17 @@ def plan_publish(*, session: ReviewSession, user) -> Milestone:
 def plan_recap_queue(recap: PlanRecap) -> None:
     """Send the recap email's task once the transaction commits."""
     PlanRecap.objects.filter(pk=recap.pk).update(queued_at=timezone.now())
-    queue_on_commit(SEND_RECAP_TASK, recap.pk)
-
-
-# The task that sends one recap (actions/tasks.py).
-SEND_RECAP_TASK = "actions.tasks.send_plan_recap"
-RECAP_MAX_ATTEMPTS = 5
-RECAP_STALE_AFTER = timedelta(minutes=5)
-
-
-class TransientError(Exception):
-    """A failure worth retrying (the mail server did not answer)."""
+    job_queue(PlanRecap, [recap.pk])
 
 
 def plan_recap_send(*, recap_id: int) -> bool:
-    """Send one recap email, at most once: the row is claimed by a conditional update (a
-    pending row, or a running one whose worker vanished), so duplicate or retried messages
-    do no harm. Connection trouble puts it back to pending and raises TransientError for a
-    retry, until RECAP_MAX_ATTEMPTS; anything else marks it failed with the error. Returns
-    whether this call sent it."""
-    now = timezone.now()
-    claimed = PlanRecap.objects.filter(
-        Q(status=PlanRecap.Status.PENDING)
-        | Q(status=PlanRecap.Status.RUNNING, started_at__lt=now - RECAP_STALE_AFTER),
-        pk=recap_id,
-    ).update(status=PlanRecap.Status.RUNNING, started_at=now, attempts=F("attempts") + 1)
-    if not claimed:
+    """Send one recap email, at most once per claim of its job row (reviews.jobs), so
+    duplicate or late messages do no harm. Mail-server trouble fails this attempt only (the
+    row is tried again after a backoff); anything else fails it for good with the error.
+    Returns whether this call sent it."""
+    recap = job_claim(PlanRecap, recap_id)
+    if recap is None:
         return False
-    recap = PlanRecap.objects.get(pk=recap_id)
     context = recap.context
     try:
         send_email(
@@ -219,36 +205,11 @@ def plan_recap_send(*, recap_id: int) -> bool:
             subject=f"Action plan published: {context['workload']} ({context['session']})",
         )
     except (SMTPException, OSError) as exc:
-        retry = recap.attempts < RECAP_MAX_ATTEMPTS
-        PlanRecap.objects.filter(pk=recap.pk).update(
-            status=PlanRecap.Status.PENDING if retry else PlanRecap.Status.FAILED,
-            error=f"{type(exc).__name__}: {exc}"[:2000],
-        )
-        if retry:
-            raise TransientError(str(exc)) from exc
+        job_fail(recap, error_text(exc), retry=True)
         return False
     except Exception as exc:
-        PlanRecap.objects.filter(pk=recap.pk).update(
-            status=PlanRecap.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]
-        )
-        raise
-    PlanRecap.objects.filter(pk=recap.pk).update(
-        status=PlanRecap.Status.DONE, sent_at=timezone.now(), error=""
-    )
+        logger.exception("The recap email %s could not be sent", recap_id)
+        job_fail(recap, error_text(exc), retry=False)
+        return False
+    job_finish(recap, sent_at=timezone.now())
     return True
-
-
-def plan_recaps_sweep(*, older_than: timedelta = timedelta(minutes=10)) -> int:
-    """Queue again the recaps whose message was lost (pending long after being queued, or
-    running long after their worker started). Returns how many were queued."""
-    now = timezone.now()
-    lost = PlanRecap.objects.filter(
-        Q(status=PlanRecap.Status.PENDING, queued_at__lt=now - older_than)
-        | Q(status=PlanRecap.Status.RUNNING, started_at__lt=now - RECAP_STALE_AFTER)
-    )
-    count = 0
-    for recap in lost:
-        with transaction.atomic():
-            plan_recap_queue(recap)
-        count += 1
-    return count

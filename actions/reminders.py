@@ -1,23 +1,24 @@
 """Reminders: the dispatcher that works out who is due which reminder, and the sending of one.
 
-The dispatcher (`reminders_dispatch`, run every few minutes by Celery beat, or by hand with
-`manage.py send_reminders`) asks one set-based query per occasion for what is due now, as
+The dispatcher (`reminders_dispatch`, run every few minutes by Celery beat or, on the
+embedded setup, by the web process itself; by hand with `manage.py send_reminders`) asks one set-based query per occasion for what is due now, as
 (recipient, occasion, key, payload). The key is unique, so a reminder exists once. On
 PostgreSQL one INSERT ... ON CONFLICT (key) DO NOTHING RETURNING id creates those that do not
 exist yet (sent or not, existing ones stay as they are) and returns the ids it created. On
 SQLite one query finds the keys that exist and one bulk insert creates the rest; should
 another dispatcher create some of them in between, the insert meets the unique key and is made
 again with `bulk_create(ignore_conflicts=True)`, keeping theirs. Either way, sweeping again or
-two dispatchers at once create nothing twice. Last, one UPDATE ... RETURNING takes the
-pending rows whose message was queued a while ago and never claimed (lost between dispatch
-and worker) to queue them again. The number of queries does not depend on how much is due (on PostgreSQL; SQLite
-splits big statements at 999 parameters).
+two dispatchers at once create nothing twice. The dispatcher queues the sending of what it
+created; the job sweep (reviews.jobs) sends again what a lost message, a retry's backoff
+or a dead worker left behind. The number of queries does not depend on how much is due
+(on PostgreSQL; SQLite splits big statements at 999 parameters).
 
-Sending (`reminder_send`) claims the row with a conditional update (pending -> sending), so a
-duplicate message or a second worker does nothing; builds the message from the current data
-(and skips it when it no longer applies, e.g. the action was done meanwhile); leaves an in-app
-notification; emails it unless the person chose otherwise. Transient mail errors put the row
-back to pending for a retry with backoff.
+Sending (`reminder_send`) claims the job row, so a duplicate message or a second worker
+does nothing; builds the message from the current data (and skips it when it no longer
+applies, e.g. the action was done meanwhile); leaves an in-app notification; emails it
+unless the person chose otherwise. A transient mail error fails the attempt only: the row is
+claimed again once its backoff has passed, and not before, however often a sweep or
+`send_reminders` runs meanwhile.
 
 What is due comes from `actions.occasions`, the messages from `actions.messages`.
 """
@@ -27,11 +28,10 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from smtplib import SMTPException
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -40,23 +40,14 @@ from actions.messages import Message, build_message
 from actions.models import NotificationPreference, Occasion, Reminder
 from actions.occasions import Due, due_reminders
 from reviews.emails import absolute_url, send_email
+from reviews.jobs import error_text, job_claim, job_fail, job_finish, job_queue
 
 logger = logging.getLogger("pillarwise.reminders")
 
-REQUEUE_AFTER = timedelta(minutes=5)
-# A claim older than this was abandoned by a worker that died: the row may be claimed again.
-# Longer than the sending task's hard time limit, so a live worker never loses its claim.
-CLAIM_LEASE = timedelta(minutes=10)
-MAX_ATTEMPTS = 5
 TRANSIENT_ERRORS = (SMTPException, OSError)
 
 Mode = NotificationPreference.Mode
 Status = Reminder.Status
-
-
-def retry_delay(attempts: int) -> int:
-    """Seconds before the next attempt: 1, 2, 4, 8 minutes..., at most an hour."""
-    return min(60 * 2 ** max(attempts - 1, 0), 3600)
 
 
 # --- The dispatcher --------------------------------------------------------------------------
@@ -110,6 +101,7 @@ def _insert(dues: list[Due], now: datetime) -> list[int]:
                 recipient_id=due.recipient_id,
                 payload=due.payload,
                 due_at=now,
+                next_attempt_at=now,
                 queued_at=now,
             )
             for due in dues
@@ -148,9 +140,11 @@ def _insert_on_conflict(dues: list[Due], now: datetime) -> list[int]:
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({column('key')}, {column('occasion')}, "
         f"{column('recipient')}, {column('payload')}, {column('status')}, "
-        f"{column('attempts')}, {column('last_error')}, {column('delivered')}, "
+        f"{column('attempts')}, {column('max_attempts')}, {column('next_attempt_at')}, "
+        f"{column('last_error')}, {column('delivered')}, "
         f"{column('due_at')}, {column('created_at')}, {column('queued_at')}) "
-        "SELECT due.key, due.occasion, due.recipient, due.payload, %s, 0, '', '', %s, %s, %s "
+        "SELECT due.key, due.occasion, due.recipient, due.payload, %s, 0, %s, %s, '', '', "
+        "%s, %s, %s "
         "FROM jsonb_to_recordset(%s::jsonb) "
         "AS due(key varchar, occasion varchar, recipient bigint, payload jsonb) "
         f"ON CONFLICT ({column('key')}) DO NOTHING RETURNING {column('id')}"
@@ -163,40 +157,23 @@ def _insert_on_conflict(dues: list[Due], now: datetime) -> list[int]:
         ]
     )
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, [Status.PENDING, now, now, now, rows])
+        max_attempts = meta.get_field("max_attempts").get_default()
+        cursor.execute(sql, [Status.PENDING, max_attempts, now, now, now, now, rows])
         return [row[0] for row in cursor.fetchall()]
 
 
-def reminders_take_for_queue(*, now: datetime) -> list[int]:
-    """Take the pending rows that need a message (never queued, or queued more than
-    REQUEUE_AFTER ago and still not claimed), mark them queued now, and return their ids:
-    one UPDATE ... RETURNING. Rows another dispatcher is taking at this moment are skipped
-    (PostgreSQL row locks; SQLite runs one writer at a time)."""
-    table = connection.ops.quote_name(Reminder._meta.db_table)
-    lock = (
-        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
-    )
-    sql = (
-        f"UPDATE {table} SET queued_at = %s WHERE id IN ("
-        f"SELECT id FROM {table} WHERE status = %s AND (queued_at IS NULL OR queued_at < %s)"
-        f"{lock}) RETURNING id"
-    )
-    adapt = connection.ops.adapt_datetimefield_value
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, [adapt(now), Status.PENDING, adapt(now - REQUEUE_AFTER)])
-        return sorted(row[0] for row in cursor.fetchall())
-
-
-def reminders_dispatch(*, now: datetime | None = None) -> Sweep:
+def reminders_dispatch(*, now: datetime | None = None, queue: bool = True) -> Sweep:
     """One sweep: schedule the monthly follow-ups that fall due, insert every reminder due
-    now (those that exist already stay as they are), and return the ids to queue."""
+    now (those that exist already stay as they are) and, with `queue`, queue the sending of
+    those created once the transaction commits (`send_reminders` sends them itself)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     sweep = Sweep(follow_ups_created=followups.followups_schedule(today=today))
     dues = list(due_reminders(today=today))
     sweep.due = len(dues)
-    created = _create(dues, now)
-    sweep.queued = sorted(created + reminders_take_for_queue(now=now))
+    sweep.queued = sorted(_create(dues, now))
+    if queue:
+        job_queue(Reminder, sweep.queued)
     return sweep
 
 
@@ -214,9 +191,9 @@ def reminders_preview(*, now: datetime | None = None) -> list[Due]:
     return [due for due in dues if due.key not in done]
 
 
-def digests_dispatch(*, now: datetime | None = None) -> list[int]:
+def digests_dispatch(*, now: datetime | None = None, queue: bool = True) -> list[int]:
     """The weekly digest: one reminder per person with notifications they chose to receive
-    weekly, once per ISO week. Returns the ids to queue."""
+    weekly, once per ISO week. Returns the ids created, queued with `queue`."""
     now = now or timezone.now()
     year, week, _ = timezone.localdate(now).isocalendar()
     dues = [
@@ -228,19 +205,13 @@ def digests_dispatch(*, now: datetime | None = None) -> list[int]:
         )
         for user_id in notifications.users_awaiting_digest()
     ]
-    created = _create(dues, now)
-    return sorted(created + reminders_take_for_queue(now=now))
+    created = sorted(_create(dues, now))
+    if queue:
+        job_queue(Reminder, created)
+    return created
 
 
 # --- Sending one reminder --------------------------------------------------------------------
-
-
-class DeliveryDeferred(Exception):
-    """A transient failure: the reminder is pending again; try again in `countdown` s."""
-
-    def __init__(self, countdown: int):
-        super().__init__(f"retry in {countdown} s")
-        self.countdown = countdown
 
 
 def _email(reminder: Reminder, message: Message) -> None:
@@ -290,83 +261,45 @@ def _deliver(reminder: Reminder) -> tuple[str, str]:
     return Status.SENT, "digest" if mode == Mode.WEEKLY_DIGEST else "app"
 
 
-def reminder_claim(*, reminder_id: int, now: datetime) -> Reminder | None:
-    """Claim a reminder for sending: pending, or sending but abandoned past the lease."""
-    claimed = (
-        Reminder.objects.filter(pk=reminder_id)
-        .filter(
-            Q(status=Status.PENDING) | Q(status=Status.SENDING, claimed_at__lt=now - CLAIM_LEASE)
-        )
-        .update(status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
-    )
-    if not claimed:
-        return None
-    return Reminder.objects.select_related("recipient").get(pk=reminder_id)
-
-
-def _finish(reminder: Reminder, **fields) -> None:
-    for name, value in fields.items():
-        setattr(reminder, name, value)
-    reminder.save(update_fields=list(fields))
-
-
 def reminder_send(*, reminder_id: int) -> Reminder | None:
-    """Send one reminder if it is still to be sent; None when someone else has it or it
-    was sent already. Raises DeliveryDeferred after a transient mail error (the row is
-    pending again), until MAX_ATTEMPTS, when it is marked failed."""
-    now = timezone.now()
-    reminder = reminder_claim(reminder_id=reminder_id, now=now)
+    """Send one reminder if it is still to be sent; None when there is nothing to claim
+    (sent already, someone else has it, or its next attempt is not due yet). A transient
+    mail error leaves it pending until the backoff has passed, and failed after its last
+    attempt; any other error fails it at once."""
+    reminder = job_claim(Reminder, reminder_id, select_related=["recipient"])
     if reminder is None:
         return None
     try:
         status, delivered = _deliver(reminder)
     except TRANSIENT_ERRORS as exc:
-        error = f"{type(exc).__name__}: {exc}"[:2000]
-        if reminder.attempts >= MAX_ATTEMPTS:
-            logger.error(
-                "Reminder %s failed after %s attempts: %s", reminder.pk, reminder.attempts, error
-            )
-            _finish(reminder, status=Status.FAILED, last_error=error)
-            return reminder
-        countdown = retry_delay(reminder.attempts)
-        _finish(
-            reminder,
-            status=Status.PENDING,
-            last_error=error,
-            queued_at=now + timedelta(seconds=countdown),
-        )
-        raise DeliveryDeferred(countdown) from exc
+        job_fail(reminder, error_text(exc), retry=True)
+        return reminder
     except Exception as exc:
         logger.exception("Reminder %s could not be sent", reminder.pk)
-        _finish(reminder, status=Status.FAILED, last_error=f"{type(exc).__name__}: {exc}"[:2000])
+        job_fail(reminder, error_text(exc), retry=False)
         return reminder
-    _finish(
+    job_finish(
         reminder,
         status=status,
         delivered=delivered,
         sent_at=timezone.now() if status == Status.SENT else None,
-        last_error="",
     )
     return reminder
 
 
 def reminders_send_pending(*, ids: list[int] | None = None) -> list[Reminder]:
-    """Send pending reminders in this process (the embedded setup without a worker, and
-    `send_reminders`): the given ids, or every pending one. Transient failures stay pending
-    for the next run."""
+    """Send reminders in this process (`send_reminders`): the given ids, or every pending
+    one that is due. Those whose next attempt is not due yet are left alone, so running
+    this during a mail outage does not use up their attempts."""
     if ids is None:
         ids = list(
-            Reminder.objects.filter(status=Status.PENDING)
-            .filter(Q(queued_at__isnull=True) | Q(queued_at__lte=timezone.now()))
+            Reminder.objects.filter(status=Status.PENDING, next_attempt_at__lte=timezone.now())
             .order_by("pk")
             .values_list("pk", flat=True)
         )
     done = []
     for reminder_id in ids:
-        try:
-            reminder = reminder_send(reminder_id=reminder_id)
-        except DeliveryDeferred:
-            reminder = Reminder.objects.get(pk=reminder_id)
+        reminder = reminder_send(reminder_id=reminder_id)
         if reminder is not None:
             done.append(reminder)
     return done

@@ -8,10 +8,15 @@ Two kinds of requests, two paths through Django:
   run in a pool of threads (a2wsgi). Django's ASGI handler would hop between the event
   loop and threads several times per request; this path hops once.
 Static files (collected into STATIC_ROOT) are served before either.
+
+The server's lifespan start-up starts the in-process periodic runner (reviews/periodic.py)
+when there is no Celery beat: the embedded setup, with no REDIS_URL.
 """
 
 import os
 import re
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
@@ -24,12 +29,32 @@ from django.conf import settings  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 from servestatic import ServeStaticASGI  # noqa: E402
 
+from reviews import periodic  # noqa: E402
+
 django_wsgi = WSGIMiddleware(get_wsgi_application(), workers=settings.WEB_THREADS)
 EVENT_STREAM = re.compile(r"^/sessions/[0-9a-f-]{36}/events/$")
 
 
+async def lifespan(
+    receive: Callable[[], Awaitable[dict[str, Any]]],
+    send: Callable[[dict[str, Any]], Awaitable[None]],
+) -> None:
+    """The server starting and stopping: the periodic runner starts and stops with it."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            periodic.runner_start()
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            periodic.runner_stop()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
 async def router(scope, receive, send) -> None:
-    if scope["type"] == "http" and not EVENT_STREAM.match(scope["path"]):
+    if scope["type"] == "lifespan":
+        await lifespan(receive, send)
+    elif scope["type"] == "http" and not EVENT_STREAM.match(scope["path"]):
         await django_wsgi(scope, receive, send)
     else:
         await django_asgi(scope, receive, send)

@@ -332,26 +332,26 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
 
-# The action-plan PDF: every minute, re-queue versions a lost message left pending and fail
-# those stuck running past the time limit. A late sweep message is dropped, not run twice.
-CELERY_BEAT_SCHEDULE["sweep-plan-documents"] = {
-    "task": "actions.tasks.sweep_plan_documents",
-    "schedule": 60.0,
-    "options": {"expires": 50},
+# Background jobs (reviews/jobs.py) are rows. A failed attempt is tried again after
+# JOB_BACKOFF_SECONDS, doubling each time up to JOB_BACKOFF_MAX_SECONDS; the sweep, every
+# JOB_SWEEP_SECONDS, sends what is due again: retries, messages lost, and jobs whose worker
+# died (their lease expired). A late sweep message is dropped, not run twice.
+JOB_BACKOFF_SECONDS = envfloat("JOB_BACKOFF_SECONDS", 30.0)
+JOB_BACKOFF_MAX_SECONDS = envfloat("JOB_BACKOFF_MAX_SECONDS", 3600.0)
+JOB_SWEEP_SECONDS = envfloat("JOB_SWEEP_SECONDS", 60.0)
+CELERY_BEAT_SCHEDULE["sweep-jobs"] = {
+    "task": "reviews.tasks.sweep_jobs",
+    "schedule": JOB_SWEEP_SECONDS,
+    "options": {"expires": JOB_SWEEP_SECONDS * 0.9},
 }
-
-# The published plan's recap email: every five minutes, re-queue recaps a lost message left
-# pending. A late sweep message is dropped, not run twice.
-CELERY_BEAT_SCHEDULE["sweep-plan-recaps"] = {
-    "task": "actions.tasks.sweep_plan_recaps",
-    "schedule": 300.0,
-    "options": {"expires": 250},
-}
+# The action-plan PDF task's hard time limit in seconds (the soft one stops rendering a
+# little before); a PDF job's lease is a fifth longer.
+PDF_TIME_LIMIT = envint("PDF_TIME_LIMIT", 150, minimum=1)
 
 # Reminders (the cadence): the dispatcher every REMINDER_DISPATCH_SECONDS (five minutes by
 # default) works out what is due and queues the sending; a late sweep message is dropped (two
 # sweeps at once would still send nothing twice). The weekly digest goes out on Monday
-# mornings. Without Redis there is no beat: run `python manage.py send_reminders` instead.
+# mornings.
 REMINDER_DISPATCH_SECONDS = envfloat("REMINDER_DISPATCH_SECONDS", 300.0)
 CELERY_BEAT_SCHEDULE["dispatch-reminders"] = {
     "task": "actions.tasks.dispatch_reminders",
@@ -363,6 +363,11 @@ CELERY_BEAT_SCHEDULE["weekly-digest"] = {
     "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
     "options": {"expires": 3600},
 }
+
+# Without Redis there is no beat: each web process runs the schedule above itself, in a
+# thread started with the ASGI server (reviews/periodic.py). SCHEDULE_IN_PROCESS=false
+# turns that off (then run `manage.py send_reminders` from cron instead).
+SCHEDULE_IN_PROCESS = envbool("SCHEDULE_IN_PROCESS", True)
 
 # Email: EMAIL_URL, e.g. smtp://user:password@mail.example.com:587?tls=1
 EMAIL_URL = os.getenv("EMAIL_URL", "console://")

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.db import models
 
+from reviews.jobs_admin import JobAdmin, JobStateFilter
 from reviews.models import (
     Answer,
     AnswerChange,
@@ -9,6 +10,7 @@ from reviews.models import (
     BlindRound,
     ChoiceNotApplicable,
     Invitation,
+    InvitationEmail,
     Membership,
     Milestone,
     ParkingLotItem,
@@ -129,6 +131,15 @@ class InvitationAdmin(admin.ModelAdmin):
     search_fields = ["email", "session__title"]
     raw_id_fields = ["session", "invited_by", "accepted_by"]
     readonly_fields = ["uuid", "nonce", "created_at"]
+
+
+@admin.register(InvitationEmail)
+class InvitationEmailAdmin(JobAdmin):
+    list_display = ["invitation", "nonce", "status", "attempts", "next_attempt_at", "created_at"]
+    list_filter = ["status", JobStateFilter]
+    list_select_related = ["invitation__session"]
+    search_fields = ["invitation__email"]
+    raw_id_fields = ["invitation"]
 
 
 # --- Answers ---------------------------------------------------------------------------------

@@ -2,14 +2,18 @@
 
 The email carries a signed link. It works once, expires seven days after it was sent, and
 stops working when the facilitator revokes the invitation or resends it (each resend signs a
-new link). Accepting makes the person a participant with the invited role, and a member of
-the workload's team if they were not; a new user sets a password on accept.
+new link). Each link's email is a job row (InvitationEmail, reviews.jobs): sent once, tried
+again after mail-server trouble, sent again by the sweep when a message was lost or the
+worker died. Accepting makes the person a participant with the invited role, and a member
+of the workload's team if they were not; a new user sets a password on accept.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from smtplib import SMTPException
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -22,13 +26,20 @@ from reviews.emails import absolute_url, build_email
 from reviews.errors import ServiceError
 from reviews.eventkinds import EventKind
 from reviews.ical import session_invitation_ics
-from reviews.jobs import queue_on_commit
-from reviews.models import Invitation, Membership, Participant, ParticipantRole, ReviewSession
+from reviews.jobs import error_text, job_claim, job_fail, job_finish, job_queue
+from reviews.models import (
+    Invitation,
+    InvitationEmail,
+    Membership,
+    Participant,
+    ParticipantRole,
+    ReviewSession,
+)
+
+logger = logging.getLogger("pillarwise.invitations")
 
 SALT = "pillarwise.invitation"
 VALID_FOR = timedelta(days=7)
-# The task that emails one invitation (reviews/tasks.py).
-SEND_TASK = "reviews.tasks.send_invitation"
 
 # The team role given to someone who joins the team through an invitation.
 TEAM_ROLE_FOR = {
@@ -79,7 +90,11 @@ def invitation_from_token(token: str) -> Invitation:
 
 
 def _queue_email(invitation: Invitation) -> None:
-    queue_on_commit(SEND_TASK, invitation.pk, invitation.nonce)
+    """A job row for the email of the invitation's current link, sent once this commits."""
+    email = InvitationEmail.objects.create(
+        invitation=invitation, nonce=invitation.nonce, queued_at=timezone.now()
+    )
+    job_queue(InvitationEmail, [email.pk])
 
 
 @transaction.atomic
@@ -201,42 +216,59 @@ def invitation_accept(
     return Accepted(participant=participant, created_user=created)
 
 
-def invitation_send(*, invitation_id: int, nonce: int) -> bool:
-    """Send the invitation email once per link: claim the row (sent_at still empty, same
-    nonce) with a conditional update; if sending fails, release it for the retry."""
-    now = timezone.now()
-    claimed = Invitation.objects.filter(
-        pk=invitation_id, nonce=nonce, sent_at__isnull=True, accepted_at__isnull=True,
-        revoked_at__isnull=True,
-    ).update(sent_at=now)  # fmt: skip
-    if not claimed:
+def invitation_email_send(*, email_id: int) -> bool:
+    """Send one invitation email (the task's service). The job row is claimed, so a
+    duplicate or late message sends nothing; a link that no longer works (accepted,
+    withdrawn, sent again, expired) is skipped. Mail-server trouble fails the attempt only:
+    the row is tried again after a backoff. Returns whether this call sent it."""
+    email = job_claim(InvitationEmail, email_id, select_related=["invitation"])
+    if email is None:
         return False
-    invitation = Invitation.objects.select_related("session__workload", "invited_by").get(
-        pk=invitation_id
-    )
-    session = invitation.session
-    link = absolute_url(f"/invitations/{invitation_token(invitation)}/")
+    invitation = email.invitation
+    if (
+        invitation.nonce != email.nonce
+        or invitation.accepted_at
+        or invitation.revoked_at
+        or invitation.expires_at <= timezone.now()
+    ):
+        job_finish(email, status=InvitationEmail.Status.SKIPPED)
+        return False
     try:
-        attachments = (
-            [("review.ics", session_invitation_ics(session, attendee_email=invitation.email), "text/calendar; method=REQUEST")]
-            if session.review_starts_at
-            else []
-        )  # fmt: skip
-        build_email(
-            to=[invitation.email],
-            template="invitation",
-            subject=f"You are invited to the {session.workload.name} Well-Architected review",
-            context={
-                "invitation": invitation,
-                "session": session,
-                "workload": session.workload,
-                "link": link,
-                "inviter": invitation.invited_by,
-                "expires_at": invitation.expires_at,
-            },
-            attachments=attachments,
-        ).send(fail_silently=False)
-    except Exception:
-        Invitation.objects.filter(pk=invitation_id, nonce=nonce, sent_at=now).update(sent_at=None)
-        raise
+        _email(invitation)
+    except (SMTPException, OSError) as exc:
+        job_fail(email, error_text(exc), retry=True)
+        return False
+    except Exception as exc:
+        logger.exception("Invitation email %s could not be sent", email_id)
+        job_fail(email, error_text(exc), retry=False)
+        return False
+    if job_finish(email, status=InvitationEmail.Status.SENT):
+        Invitation.objects.filter(pk=invitation.pk, nonce=email.nonce).update(
+            sent_at=email.finished_at
+        )
     return True
+
+
+def _email(invitation: Invitation) -> None:
+    session = ReviewSession.objects.select_related("workload").get(pk=invitation.session_id)
+    inviter = invitation.invited_by
+    link = absolute_url(f"/invitations/{invitation_token(invitation)}/")
+    attachments = (
+        [("review.ics", session_invitation_ics(session, attendee_email=invitation.email), "text/calendar; method=REQUEST")]
+        if session.review_starts_at
+        else []
+    )  # fmt: skip
+    build_email(
+        to=[invitation.email],
+        template="invitation",
+        subject=f"You are invited to the {session.workload.name} Well-Architected review",
+        context={
+            "invitation": invitation,
+            "session": session,
+            "workload": session.workload,
+            "link": link,
+            "inviter": inviter,
+            "expires_at": invitation.expires_at,
+        },
+        attachments=attachments,
+    ).send(fail_silently=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from questionnaires.models import FrameworkPillar
 from questionnaires.structure import question_info
+from reviews.jobs import Job, job_index
 
 User = settings.AUTH_USER_MODEL
 P = FrameworkPillar
@@ -429,6 +430,41 @@ class Invitation(models.Model):
         if self.expires_at <= timezone.now():
             return "expired"
         return "pending"
+
+
+class InvitationEmail(Job):
+    """One email of an invitation's link (the first, or a resend with a new link): a job row
+    (reviews.jobs). Sending it sets the invitation's sent_at; a link that no longer works
+    when its turn comes (accepted, withdrawn, sent again, expired) is skipped."""
+
+    TASK = "reviews.tasks.send_invitation_email"
+    # Longer than the sending task's hard time limit (90 s).
+    LEASE = timedelta(minutes=2)
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="emails")
+    # The link's nonce: the email carries that link.
+    nonce = models.PositiveIntegerField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["invitation", "nonce"], name="invitationemail_one_per_link"
+            )
+        ]
+        indexes = [job_index("invitationemail_job_idx")]
+
+    def __str__(self) -> str:
+        return f"Invitation email {self.invitation_id} #{self.nonce} ({self.status})"
 
 
 class NotApplicableReason(models.TextChoices):

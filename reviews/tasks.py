@@ -1,21 +1,20 @@
-"""Celery tasks of reviews: thin, taking ids, calling one service."""
-
-from smtplib import SMTPException
+"""Celery tasks of reviews: thin, taking ids, calling one service. Retries are not Celery's:
+a failed attempt leaves its job row due later, and the sweep sends it then (reviews.jobs)."""
 
 from celery import shared_task
 
-from reviews.invitations import invitation_send
+from reviews import jobs
+from reviews.invitations import invitation_email_send
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(SMTPException, OSError),
-    retry_backoff=30,
-    retry_backoff_max=600,
-    max_retries=8,
-    soft_time_limit=60,
-    time_limit=90,
-)
-def send_invitation(invitation_id: int, nonce: int) -> bool:
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
+def send_invitation_email(email_id: int) -> bool:
     """Email one invitation link; a duplicate or late message sends nothing."""
-    return invitation_send(invitation_id=invitation_id, nonce=nonce)
+    return invitation_email_send(email_id=email_id)
+
+
+@shared_task(acks_late=True, soft_time_limit=240, time_limit=280)
+def sweep_jobs() -> int:
+    """Every job model: send again what is due and has no message on its way (retries after
+    their backoff, lost messages, dead workers' claims). Returns how many were sent."""
+    return sum(len(swept.requeued) for swept in jobs.jobs_sweep().values())

@@ -8,8 +8,9 @@
 - Media: files go to a temporary MEDIA_ROOT, never into the source tree; `media_root` gives a
   test a folder of its own.
 - Processes: `free_port`, `worker_database_url` (how a worker process reaches the test
-  database), `start_worker` (a real Celery worker, on Redis) and `private_redis` (a
-  redis-server of the test's own, to stop and start).
+  database), `start_worker` (a real Celery worker, on Redis), `private_redis` (a
+  redis-server a test may stop and start) and `smtp_server` (a real SMTP server that can
+  refuse).
 - Rate limits: every test counts from zero (`_fresh_rate_limits`).
 
 Services. A test that needs PostgreSQL, Redis or Chromium carries its marker (`postgres`,
@@ -447,7 +448,8 @@ def start_worker(
     request: pytest.FixtureRequest, tmp_path: Path, worker_database_url: str
 ) -> Iterator[Callable[..., Worker]]:
     """Start real Celery workers on Redis against the test database: `start_worker()`, or
-    `start_worker(beat=True, env={...})`. Tasks stop running in the test process for the
+    `start_worker(beat=True, env={...}, app="tests.module")` (a module holding the Celery
+    app, for a test that changes something inside the worker). Tasks stop running in the test process for the
     rest of the test. The broker's queue is emptied first (earlier runs may have left
     messages), each start waits until the worker is ready, and every worker is stopped at
     the end of the test. The test must be transactional, so that the worker sees its rows."""
@@ -460,7 +462,9 @@ def start_worker(
     app.control.purge()
     workers: list[Worker] = []
 
-    def start(*, beat: bool = False, env: dict[str, str] | None = None) -> Worker:
+    def start(
+        *, beat: bool = False, env: dict[str, str] | None = None, app: str = "config"
+    ) -> Worker:
         n = len(workers)
         log_path = tmp_path / f"worker-{n}.log"
         environment = {
@@ -475,7 +479,7 @@ def start_worker(
         }
         environment.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         command = [
-            sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
+            sys.executable, "-m", "celery", "-A", app, "worker", "--pool=solo",
             "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=INFO",
             f"--hostname=test{n}@%h",
         ]  # fmt: skip
@@ -497,11 +501,10 @@ def start_worker(
 
 @dataclass
 class PrivateRedis:
-    """A redis-server of this test's own on a free port, empty and without persistence, to
-    stop and start at will (the shared Redis is never stopped)."""
+    """A private redis-server on a port of its own: a test may stop and start it."""
 
-    binary: str
     port: int
+    folder: Path
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -510,11 +513,11 @@ class PrivateRedis:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.folder)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
         )  # fmt: skip
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 20
         while True:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
@@ -524,7 +527,7 @@ class PrivateRedis:
             except OSError:
                 pass
             if time.monotonic() > deadline or self.process.poll() is not None:
-                raise AssertionError("the private redis-server did not start")
+                raise RuntimeError(f"redis-server did not start on port {self.port}")
             time.sleep(0.05)
 
     def stop(self) -> None:
@@ -535,15 +538,56 @@ class PrivateRedis:
 
 
 @pytest.fixture
-def private_redis() -> Iterator[PrivateRedis]:
-    """A started PrivateRedis; the test must be marked `redis`."""
-    binary = shutil.which("redis-server")
-    require(binary is not None, "redis-server", marker="redis")
-    assert binary is not None
-    server = PrivateRedis(binary, find_free_port())
-    server.start()
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A redis-server of this test's own, not started yet (`.start()`, `.stop()`), so that a
+    test can take Redis away without touching the shared one. Needs the `redis` marker."""
+    require(bool(shutil.which("redis-server")), "redis-server", marker="redis")
+    server = PrivateRedis(find_free_port(), tmp_path)
     yield server
     server.stop()
+
+
+@dataclass
+class SmtpServer:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that refuses each recipient's first
+    `refuse_first` deliveries with a temporary error (451), then accepts."""
+
+    port: int
+    refuse_first: int = 0
+    refused: dict[str, int] = field(default_factory=dict)
+    delivered: list[tuple[str, bytes]] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}?timeout=5"
+
+    def received(self, address: str) -> list[bytes]:
+        return [content for to, content in self.delivered if to == address]
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if self.refused.get(address, 0) < self.refuse_first:
+            self.refused[address] = self.refused.get(address, 0) + 1
+            return "451 4.3.0 Mail server busy, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.delivered += [(to, envelope.content) for to in envelope.rcpt_tos]
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server for this test (point EMAIL_URL at `smtp_server.url`)."""
+    from aiosmtpd.controller import Controller
+
+    handler = SmtpServer(find_free_port())
+    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
+    controller.start()
+    yield handler
+    controller.stop()
 
 
 @pytest.fixture(scope="session")

@@ -96,7 +96,7 @@ def test_wrong_method_is_405(client, cast, review, url, method):
 @pytest.mark.parametrize("who", ["viewer", "finance"])
 def test_viewers_and_finance_read_and_download_but_cannot_generate(client, cast, review, who):
     document = done_document(review)
-    failed = pending_document(review, version=2, status=Status.FAILED, error="boom")
+    failed = pending_document(review, version=2, status=Status.FAILED, last_error="boom")
     client.force_login(getattr(cast, who))
 
     body = client.get(page_url(review)).content.decode()
@@ -113,7 +113,7 @@ def test_viewers_and_finance_read_and_download_but_cannot_generate(client, cast,
 
 def test_the_page_lists_every_version_with_its_state(client, cast, review):
     done_document(review, version=1)
-    pending_document(review, version=2, status=Status.FAILED, error="RuntimeError: no fonts")
+    pending_document(review, version=2, status=Status.FAILED, last_error="RuntimeError: no fonts")
     pending_document(review, version=3, status=Status.RUNNING, requested_by=cast.member)
     client.force_login(cast.member)
 
@@ -276,7 +276,7 @@ def test_no_public_media_url_serves_the_file(client, cast, review, settings):
 def test_retry_puts_a_failed_version_back_in_line(
     client, cast, review, queued, django_capture_on_commit_callbacks
 ):
-    document = pending_document(review, status=Status.FAILED, error="boom", attempts=4)
+    document = pending_document(review, status=Status.FAILED, last_error="boom", attempts=4)
     client.force_login(cast.member)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -284,13 +284,13 @@ def test_retry_puts_a_failed_version_back_in_line(
 
     document.refresh_from_db()
     assert response.redirect_chain == [(page_url(review), 302)]
-    assert (document.status, document.error, document.attempts) == (Status.PENDING, "", 0)
+    assert (document.status, document.last_error, document.attempts) == (Status.PENDING, "", 0)
     assert queued == [document.pk]
     assert "Version 1 of the PDF is queued again." in response.content.decode()
 
 
 def test_retry_with_htmx_returns_the_polling_partial(client, cast, review, queued):
-    document = pending_document(review, status=Status.FAILED, error="boom")
+    document = pending_document(review, status=Status.FAILED, last_error="boom")
     client.force_login(cast.admin)
 
     body = client.post(retry_url(review, document), **HTMX).content.decode()

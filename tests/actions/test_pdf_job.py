@@ -7,15 +7,17 @@ import io
 from datetime import timedelta
 
 import pytest
-from celery.exceptions import Retry
+import time_machine
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import OperationalError
+from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
 from actions import documents, pdf, tasks
 from actions.models import PlanDocument
+from reviews import jobs
 from reviews.errors import ServiceError
 from tests.actions.pdf_helpers import owners_of, pdf_text, pending_document, plan_session
 
@@ -47,7 +49,7 @@ def test_the_job_stores_a_pdf_of_the_plan(cast, review, media_root):
     result = pdf.plan_document_generate(document_id=document.pk)
 
     document.refresh_from_db()
-    assert result is not None and document.status == Status.DONE and document.error == ""
+    assert result is not None and document.status == Status.DONE and document.last_error == ""
     assert document.file.name == f"plans/checkout-{review.uuid.hex[:8]}-v1.pdf"
     content = default_storage.open(document.file.name).read()
     assert content.startswith(b"%PDF-")
@@ -84,12 +86,14 @@ def test_running_the_job_twice_leaves_one_file_and_one_done_row(cast, review, me
 @pytest.mark.parametrize("status", [Status.RUNNING, Status.DONE, Status.FAILED])
 def test_a_duplicate_message_for_a_row_not_pending_does_nothing(review, media_root, status):
     stored = {"file": "plans/earlier.pdf"} if status == Status.DONE else {}
-    document = pending_document(review, status=status, attempts=1, error="before", **stored)
+    if status == Status.RUNNING:  # its worker is alive: the lease still runs
+        stored["lease_expires_at"] = timezone.now() + timedelta(seconds=30)
+    document = pending_document(review, status=status, attempts=1, last_error="before", **stored)
 
     assert pdf.plan_document_generate(document_id=document.pk) is None
 
     document.refresh_from_db()
-    assert (document.status, document.attempts, document.error) == (status, 1, "before")
+    assert (document.status, document.attempts, document.last_error) == (status, 1, "before")
     assert stored_files(media_root) == []
 
 
@@ -103,51 +107,53 @@ def test_a_rendering_error_marks_the_row_failed_with_the_message(review, media_r
     result = pdf.plan_document_generate(document_id=document.pk)
 
     assert result is not None and result.status == Status.FAILED
-    assert result.error == "RuntimeError: the layout engine ran out of paper"
+    assert result.last_error == "RuntimeError: the layout engine ran out of paper"
     assert result.finished_at is not None and not result.file
     assert stored_files(media_root) == []
 
 
-def test_a_storage_error_puts_the_row_back_to_pending_and_is_raised(review, monkeypatch):
+def test_a_storage_error_leaves_the_row_pending_until_its_backoff_has_passed(review, monkeypatch):
     def full(name, content):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(default_storage, "save", full)
     document = pending_document(review)
+    before = timezone.now()
 
-    with pytest.raises(OSError):
-        pdf.plan_document_generate(document_id=document.pk)
+    result = pdf.plan_document_generate(document_id=document.pk)
 
     document.refresh_from_db()
-    assert document.status == Status.PENDING and document.attempts == 1
-    assert "No space left on device" in document.error and "trying again" in document.error
+    assert result is not None and document.status == Status.PENDING and document.attempts == 1
+    assert "No space left on device" in document.last_error
+    assert document.next_attempt_at >= before + jobs.backoff(1)
+    assert pdf.plan_document_generate(document_id=document.pk) is None, "not due yet"
 
 
-def test_a_database_error_while_reading_the_plan_is_retried(review, monkeypatch):
+def test_a_database_error_while_reading_the_plan_is_tried_again(review, monkeypatch):
     def unavailable(*args, **kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
     monkeypatch.setattr(pdf, "plan_html", unavailable)
     document = pending_document(review)
 
-    with pytest.raises(OperationalError):
-        pdf.plan_document_generate(document_id=document.pk)
+    pdf.plan_document_generate(document_id=document.pk)
 
     document.refresh_from_db()
-    assert document.status == Status.PENDING
+    assert document.status == Status.PENDING and "server closed" in document.last_error
 
 
-def test_the_last_attempt_fails_the_row_instead_of_retrying(review, monkeypatch):
+def test_the_last_attempt_fails_the_row_for_good(review, monkeypatch):
     def full(name, content):
         raise OSError("No space left on device")
 
     monkeypatch.setattr(default_storage, "save", full)
-    document = pending_document(review, attempts=documents.MAX_ATTEMPTS - 1)
+    document = pending_document(review, attempts=PlanDocument().max_attempts - 1)
 
     result = pdf.plan_document_generate(document_id=document.pk)
 
-    assert result.status == Status.FAILED and result.attempts == documents.MAX_ATTEMPTS
-    assert result.error.startswith(f"Gave up after {documents.MAX_ATTEMPTS} attempts: OSError")
+    assert result.status == Status.FAILED and result.is_exhausted
+    assert result.attempts == result.max_attempts == 4
+    assert result.last_error == "OSError: No space left on device"
 
 
 def test_a_file_left_by_an_earlier_attempt_is_replaced(cast, review, media_root):
@@ -176,43 +182,28 @@ def test_the_paper_size_of_the_version_is_used(review):
 # --- The task --------------------------------------------------------------------------------
 
 
-def test_the_task_is_late_acknowledged_and_time_limited():
+def test_the_task_is_late_acknowledged_and_time_limited_within_the_lease():
     task = tasks.generate_plan_document
     assert task.acks_late is True
     assert (task.soft_time_limit, task.time_limit) == (
         documents.SOFT_TIME_LIMIT,
         documents.TIME_LIMIT,
     )
-    assert task.soft_time_limit < task.time_limit
-    assert task.max_retries == documents.MAX_ATTEMPTS - 1
+    assert task.soft_time_limit < task.time_limit < PlanDocument.LEASE.total_seconds()
+    assert task.max_retries == 3, "Celery's default: never used, the row is retried instead"
 
 
-@pytest.mark.parametrize(
-    "error", [OperationalError("database restarting"), OSError("storage unreachable")]
-)
-def test_the_task_retries_transient_errors_with_backoff(monkeypatch, error):
-    calls = []
+def test_the_task_leaves_a_transient_error_to_the_row_and_raises_nothing(review, monkeypatch):
+    monkeypatch.setattr(
+        default_storage, "save", lambda name, content: (_ for _ in ()).throw(OSError("full"))
+    )
+    monkeypatch.setattr(tasks.generate_plan_document, "retry", lambda **kw: pytest.fail("retry"))
+    document = pending_document(review)
 
-    def fail(*, document_id):
-        raise error
+    tasks.generate_plan_document(document.pk)
 
-    def retry(*, exc, countdown):
-        calls.append((exc, countdown))
-        return Retry(exc=exc, when=countdown)
-
-    monkeypatch.setattr(pdf, "plan_document_generate", fail)
-    monkeypatch.setattr(tasks.generate_plan_document, "retry", retry)
-
-    with pytest.raises(Retry):
-        tasks.generate_plan_document(42)
-
-    assert calls == [(error, documents.retry_delay(0))]
-
-
-def test_retry_delays_grow_and_stay_below_the_sweep_threshold():
-    delays = [documents.retry_delay(n) for n in range(documents.MAX_ATTEMPTS)]
-    assert delays == sorted(delays) and delays[0] < delays[-1]
-    assert max(delays) < documents.STALE_PENDING.total_seconds()
+    document.refresh_from_db()
+    assert (document.status, document.attempts) == (Status.PENDING, 1)
 
 
 def test_the_task_does_not_retry_a_rendering_error(review, monkeypatch):
@@ -220,13 +211,13 @@ def test_the_task_does_not_retry_a_rendering_error(review, monkeypatch):
         raise ValueError("bad markup")
 
     monkeypatch.setattr(pdf, "render_pdf", broken)
-    monkeypatch.setattr(tasks.generate_plan_document, "retry", lambda **kw: pytest.fail("retried"))
     document = pending_document(review)
 
     tasks.generate_plan_document(document.pk)
 
     document.refresh_from_db()
-    assert document.status == Status.FAILED and "bad markup" in document.error
+    assert document.status == Status.FAILED and "bad markup" in document.last_error
+    assert not document.is_exhausted
 
 
 # --- Requesting and retrying -----------------------------------------------------------------
@@ -258,7 +249,7 @@ def test_nothing_is_queued_before_the_transaction_commits(
 
 def test_regenerating_keeps_earlier_versions(cast, review, queued):
     pending_document(review, version=1, status=Status.DONE, file="plans/x-v1.pdf")
-    pending_document(review, version=2, status=Status.FAILED, error="boom")
+    pending_document(review, version=2, status=Status.FAILED, last_error="boom")
 
     document = documents.plan_document_request(session=review, user=cast.admin)
 
@@ -288,31 +279,45 @@ def test_with_eager_tasks_the_document_is_generated_when_the_request_commits(
     assert document.status == Status.DONE and document.page_count > 0
 
 
-def test_with_eager_tasks_a_lasting_storage_error_ends_failed_after_the_retries(
+def test_with_eager_tasks_a_lasting_storage_error_is_retried_by_the_sweeps_then_fails(
     cast, review, eager_tasks, monkeypatch, django_capture_on_commit_callbacks
 ):
     def full(name, content):
         raise OSError("No space left on device")
 
     monkeypatch.setattr(default_storage, "save", full)
-
     with django_capture_on_commit_callbacks(execute=True):
         document = documents.plan_document_request(session=review, user=cast.admin)
-
     document.refresh_from_db()
-    assert document.status == Status.FAILED and document.attempts == documents.MAX_ATTEMPTS
-    assert document.error.startswith(f"Gave up after {documents.MAX_ATTEMPTS} attempts")
+    assert (document.status, document.attempts) == (Status.PENDING, 1)
+
+    for attempt in range(2, document.max_attempts + 1):
+        with django_capture_on_commit_callbacks(execute=True):
+            early = jobs.job_sweep(
+                PlanDocument, now=document.next_attempt_at - timedelta(seconds=1)
+            )
+        assert early.requeued == [], "not before its backoff has passed"
+        with (
+            time_machine.travel(document.next_attempt_at, tick=False),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            assert jobs.job_sweep(PlanDocument).requeued == [document.pk]
+        document.refresh_from_db()
+        assert document.attempts == attempt
+
+    assert document.status == Status.FAILED and document.is_exhausted
+    assert document.last_error == "OSError: No space left on device"
 
 
 def test_retrying_a_failed_version_puts_it_back_in_line(review, queued):
     document = pending_document(
-        review, status=Status.FAILED, error="boom", attempts=4, finished_at=timezone.now()
+        review, status=Status.FAILED, last_error="boom", attempts=4, finished_at=timezone.now()
     )
 
     documents.plan_document_retry(document=document)
 
     document.refresh_from_db()
-    assert (document.status, document.error, document.attempts) == (Status.PENDING, "", 0)
+    assert (document.status, document.last_error, document.attempts) == (Status.PENDING, "", 0)
     assert document.finished_at is None and document.version == 1
 
 
@@ -335,63 +340,60 @@ def test_the_sweep_requeues_pending_versions_a_lost_message_left_behind(
     review, queued, django_capture_on_commit_callbacks
 ):
     now = timezone.now()
-    stale = pending_document(review, version=1)
-    fresh = pending_document(review, version=2)
+    stale = pending_document(review, version=1, next_attempt_at=now)
+    fresh = pending_document(review, version=2, next_attempt_at=now)
     PlanDocument.objects.filter(pk=stale.pk).update(queued_at=now - timedelta(minutes=2))
     PlanDocument.objects.filter(pk=fresh.pk).update(queued_at=now - timedelta(seconds=20))
 
     with django_capture_on_commit_callbacks(execute=True):
-        result = documents.plan_documents_sweep(now=now)
+        result = jobs.job_sweep(PlanDocument, now=now)
 
     assert result.requeued == [stale.pk] and queued == [stale.pk]
     stale.refresh_from_db()
     assert stale.queued_at == now and stale.status == Status.PENDING
 
 
-def test_a_requeued_version_is_generated(
-    cast, review, eager_tasks, django_capture_on_commit_callbacks
+def test_a_render_whose_worker_died_is_redone_after_the_lease_with_no_click(
+    client, cast, review, eager_tasks, django_capture_on_commit_callbacks
 ):
+    """The worker took the job, then died: the page shows progress, and once the lease has
+    run out the sweep sends the job again; the next worker generates it."""
+    plan_session(cast, review, actions=1, answers=2)
     document = pending_document(review)
-    PlanDocument.objects.filter(pk=document.pk).update(
-        queued_at=timezone.now() - timedelta(minutes=5)
-    )
+    claimed_at = timezone.now()
+    assert jobs.job_claim(PlanDocument, document.pk, now=claimed_at) is not None
+    # ... and the worker is gone.
+    client.force_login(cast.member)
+    url = reverse("actions:plan_documents", args=[review.uuid])
+    with time_machine.travel(claimed_at + PlanDocument.LEASE - timedelta(seconds=1), tick=False):
+        assert "Generating…" in client.get(url, HTTP_HX_REQUEST="true").content.decode()
+        with django_capture_on_commit_callbacks(execute=True):
+            assert jobs.jobs_sweep()["actions.PlanDocument"].requeued == []
 
-    with django_capture_on_commit_callbacks(execute=True):
-        documents.plan_documents_sweep()
+    with (
+        time_machine.travel(claimed_at + PlanDocument.LEASE, tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert jobs.jobs_sweep()["actions.PlanDocument"].requeued == [document.pk]
 
     document.refresh_from_db()
-    assert document.status == Status.DONE
+    assert (document.status, document.attempts) == (Status.DONE, 2)
+    assert document.file.name == document.storage_name()
 
 
-def test_the_sweep_fails_versions_stuck_running_past_the_time_limit(review, queued):
+def test_the_sweep_fails_a_version_whose_last_attempt_outlived_its_lease(review, queued):
     now = timezone.now()
-    stuck = pending_document(review, version=1, status=Status.RUNNING)
-    busy = pending_document(review, version=2, status=Status.RUNNING)
-    PlanDocument.objects.filter(pk=stuck.pk).update(
-        started_at=now - documents.STUCK_RUNNING - timedelta(seconds=1)
+    stuck = pending_document(
+        review, version=1, status=Status.RUNNING, attempts=4, lease_expires_at=now
     )
-    PlanDocument.objects.filter(pk=busy.pk).update(started_at=now - timedelta(seconds=30))
+    busy = pending_document(
+        review, version=2, status=Status.RUNNING, attempts=4, lease_expires_at=now + timedelta(1)
+    )
 
-    result = documents.plan_documents_sweep(now=now)
+    result = jobs.job_sweep(PlanDocument, now=now)
 
     assert result.failed == 1 and result.requeued == [] and queued == []
     stuck.refresh_from_db()
     busy.refresh_from_db()
-    assert stuck.status == Status.FAILED and "did not finish" in stuck.error
+    assert stuck.status == Status.FAILED and "last attempt" in stuck.last_error
     assert busy.status == Status.RUNNING
-
-
-def test_the_sweep_task_runs_the_sweep(review, queued, django_capture_on_commit_callbacks):
-    document = pending_document(review)
-    PlanDocument.objects.filter(pk=document.pk).update(
-        queued_at=timezone.now() - timedelta(minutes=3)
-    )
-    with django_capture_on_commit_callbacks(execute=True):
-        tasks.sweep_plan_documents()
-    assert queued == [document.pk]
-
-
-def test_the_sweep_is_scheduled_every_minute(settings):
-    entry = settings.CELERY_BEAT_SCHEDULE["sweep-plan-documents"]
-    assert entry["task"] == tasks.sweep_plan_documents.name
-    assert entry["schedule"] == 60.0 and entry["options"]["expires"] < 60

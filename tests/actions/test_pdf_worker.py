@@ -34,7 +34,7 @@ def test_a_real_worker_generates_the_queued_pdf(cast, review, media_root, start_
 
     log = worker.log()[-3000:]
     assert document.status == PlanDocument.Status.DONE, (
-        f"{document.status}: {document.error}\n{log}"
+        f"{document.status}: {document.last_error}\n{log}"
     )
     assert document.attempts == 1 and document.page_count > 1
     content = default_storage.open(document.file.name).read()

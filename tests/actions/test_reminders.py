@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from smtplib import SMTPException
 
 import pytest
+import time_machine
 from django.core import mail
 
 from actions import occasions, reminders
@@ -17,6 +18,8 @@ from actions.models import (
     Occasion,
     Reminder,
 )
+from reviews import jobs
+from reviews.jobs import job_claim, job_sweep
 from reviews.models import Phase, ReviewSession
 from tests.actions.cadence_helpers import (
     accepted_finding,
@@ -248,58 +251,64 @@ def test_a_message_lost_between_dispatch_and_worker_is_queued_again(cast, sessio
     with travel(date(2027, 3, 14), 8):
         queued = reminders.reminders_dispatch().queued
     with travel(date(2027, 3, 14), 8, 4):
-        assert reminders.reminders_dispatch().queued == []  # still in flight
+        assert reminders.reminders_dispatch().queued == []
+        assert job_sweep(Reminder).requeued == []  # still in flight
     with travel(date(2027, 3, 14), 8, 6):
-        assert reminders.reminders_dispatch().queued == queued  # lost: queued again
+        assert job_sweep(Reminder).requeued == queued  # lost: queued again
     with travel(date(2027, 3, 14), 8, 7):
         for reminder_id in queued:
             reminders.reminder_send(reminder_id=reminder_id)
-        assert reminders.reminders_dispatch().queued == []
+    with travel(date(2027, 3, 14), 9):
+        assert job_sweep(Reminder).requeued == []
     assert len(mail.outbox) == 2
 
 
 def test_a_claim_abandoned_by_a_dead_worker_is_taken_again_after_the_lease(cast, session):
     with travel(date(2027, 3, 14), 8):
         reminder_id = reminders.reminders_dispatch().queued[0]
-        assert reminders.reminder_claim(reminder_id=reminder_id, now=at(date(2027, 3, 14), 8))
-    with travel(date(2027, 3, 14), 8, 5):
+        assert job_claim(Reminder, reminder_id)
+    with travel(date(2027, 3, 14), 8, 1):
         assert reminders.reminder_send(reminder_id=reminder_id) is None  # still claimed
-    with travel(date(2027, 3, 14), 8, 11):
+    with travel(date(2027, 3, 14), 8, 2):
         assert reminders.reminder_send(reminder_id=reminder_id).status == Reminder.Status.SENT
     assert Reminder.objects.get(pk=reminder_id).attempts == 2
 
 
-def test_transient_mail_errors_are_retried_with_backoff_then_fail(cast, session, monkeypatch):
+def test_transient_mail_errors_are_retried_after_each_backoff_then_fail(cast, session, monkeypatch):
     def broken(**kwargs):
         raise SMTPException("451 try again later")
 
     monkeypatch.setattr(reminders, "send_email", broken)
     with travel(date(2027, 3, 14)):
         reminder_id = reminders.reminders_dispatch().queued[0]
-        for attempt in range(1, reminders.MAX_ATTEMPTS):
-            with pytest.raises(reminders.DeliveryDeferred) as deferred:
-                reminders.reminder_send(reminder_id=reminder_id)
-            assert deferred.value.countdown == reminders.retry_delay(attempt)
-            reminder = Reminder.objects.get(pk=reminder_id)
-            assert (reminder.status, reminder.attempts) == (Reminder.Status.PENDING, attempt)
-            assert reminder.last_error == "SMTPException: 451 try again later"
-        final = reminders.reminder_send(reminder_id=reminder_id)
-    assert final.status == Reminder.Status.FAILED
-    assert final.attempts == reminders.MAX_ATTEMPTS
+    reminder = Reminder.objects.get(pk=reminder_id)
+    moment = at(date(2027, 3, 14))
+    for attempt in range(1, reminder.max_attempts + 1):
+        with time_machine.travel(moment, tick=False):
+            reminder = reminders.reminder_send(reminder_id=reminder_id)
+        assert reminder.attempts == attempt
+        assert reminder.last_error == "SMTPException: 451 try again later"
+        if attempt < reminder.max_attempts:
+            assert reminder.status == Reminder.Status.PENDING
+            assert reminder.next_attempt_at == moment + jobs.backoff(attempt)
+            with time_machine.travel(reminder.next_attempt_at - timedelta(seconds=1)):
+                assert reminders.reminder_send(reminder_id=reminder_id) is None, "too early"
+            moment = reminder.next_attempt_at
+    assert reminder.status == Reminder.Status.FAILED and reminder.is_exhausted
     # The in-app notification was left once, not once per attempt.
     assert Notification.objects.filter(reminder_id=reminder_id).count() == 1
 
 
-def test_a_retry_waiting_for_its_countdown_is_not_queued_again_early(cast, session, monkeypatch):
+def test_a_retry_waiting_for_its_backoff_is_not_queued_again_early(cast, session, monkeypatch):
     monkeypatch.setattr(reminders, "send_email", lambda **k: (_ for _ in ()).throw(OSError("down")))
     with travel(date(2027, 3, 14), 8):
         reminder_id = reminders.reminders_dispatch().queued[0]
-        with pytest.raises(reminders.DeliveryDeferred):
-            reminders.reminder_send(reminder_id=reminder_id)  # retry in 60 s
-    with travel(date(2027, 3, 14), 8, 5):
-        assert reminder_id not in reminders.reminders_dispatch().queued
-    with travel(date(2027, 3, 14), 8, 7):
-        assert reminder_id in reminders.reminders_dispatch().queued
+        reminders.reminder_send(reminder_id=reminder_id)  # next attempt in 30 s
+    due = Reminder.objects.get(pk=reminder_id).next_attempt_at
+    with time_machine.travel(due - timedelta(seconds=1), tick=False):
+        assert reminder_id not in job_sweep(Reminder).requeued
+    with time_machine.travel(due, tick=False):
+        assert reminder_id in job_sweep(Reminder).requeued
 
 
 def test_an_unexpected_error_marks_the_reminder_failed_without_retry(cast, session, monkeypatch):

@@ -8,6 +8,7 @@ from io import StringIO
 from smtplib import SMTPException
 
 import pytest
+import time_machine
 from celery.schedules import crontab
 from django.conf import settings
 from django.core import mail
@@ -57,16 +58,26 @@ def test_a_run_sends_what_is_due_and_prints_it(session):
     assert "0 reminder(s) would be sent" in dry
 
 
-def test_a_run_sends_retries_left_pending(session, monkeypatch):
-    with travel(DAY_BEFORE):
-        reminder_id = reminders.reminders_dispatch().queued[0]
-        monkeypatch.setattr(reminders, "send_email", _fail)
-        with pytest.raises(reminders.DeliveryDeferred):
-            reminders.reminder_send(reminder_id=reminder_id)
-        monkeypatch.undo()
+def test_runs_during_a_mail_outage_use_no_attempt_before_the_backoff_has_passed(
+    session, monkeypatch, settings
+):
+    """The mail server refuses: each run within the backoff leaves the reminders as they
+    are, so however often cron runs the command, no attempt is wasted; once the server is
+    back, the first run after the backoff sends them."""
+    settings.JOB_BACKOFF_SECONDS = 30
+    monkeypatch.setattr(reminders, "send_email", _fail)
+    with travel(DAY_BEFORE, 8):
+        assert "2 to retry" in run()
+    for second in (5, 10, 15, 20, 25):
+        with time_machine.travel(at(DAY_BEFORE, 8) + timedelta(seconds=second), tick=False):
+            assert "0 sent" in run()
+    assert set(Reminder.objects.values_list("status", "attempts")) == {(Reminder.Status.PENDING, 1)}
+
+    monkeypatch.undo()
+    with time_machine.travel(at(DAY_BEFORE, 8) + timedelta(seconds=30), tick=False):
         output = run()
-    assert "2 sent" in output
-    assert Reminder.objects.get(pk=reminder_id).attempts == 2
+    assert "2 sent" in output and len(mail.outbox) == 2
+    assert set(Reminder.objects.values_list("status", "attempts")) == {(Reminder.Status.SENT, 2)}
 
 
 def test_the_weekly_digest_by_hand(cast, session):
@@ -96,34 +107,44 @@ def test_the_send_task_sends_once(session):
     assert len(mail.outbox) == 1
 
 
-def test_the_send_task_retries_transient_mail_errors(session, monkeypatch):
+def test_the_send_task_leaves_transient_mail_errors_to_the_row(session, monkeypatch):
     monkeypatch.setattr(reminders, "send_email", _fail)
     with travel(DAY_BEFORE):
         reminder_id = reminders.reminders_dispatch().queued[0]
-        # Called directly, a retry raises the error it retries on.
-        with pytest.raises(reminders.DeliveryDeferred):
-            tasks.send_reminder(reminder_id)
-    assert Reminder.objects.get(pk=reminder_id).status == Reminder.Status.PENDING
+        tasks.send_reminder(reminder_id)  # raises nothing: no Celery retry
+    reminder = Reminder.objects.get(pk=reminder_id)
+    assert (reminder.status, reminder.attempts) == (Reminder.Status.PENDING, 1)
+    assert reminder.next_attempt_at > at(DAY_BEFORE)
 
 
-def test_the_dispatch_task_queues_one_send_per_reminder(session, monkeypatch):
-    queued = []
-    monkeypatch.setattr(tasks.send_reminder, "delay_on_commit", queued.append)
-    with travel(DAY_BEFORE):
+@pytest.fixture
+def queued(monkeypatch) -> list[int]:
+    ids: list[int] = []
+    monkeypatch.setattr(tasks.send_reminder, "apply_async", lambda args: ids.extend(args))
+    return ids
+
+
+def test_the_dispatch_task_queues_one_send_per_reminder_on_commit(
+    session, queued, django_capture_on_commit_callbacks
+):
+    with travel(DAY_BEFORE), django_capture_on_commit_callbacks(execute=True):
         assert tasks.dispatch_reminders() == 2
         assert tasks.dispatch_reminders() == 0
     assert sorted(queued) == sorted(Reminder.objects.values_list("pk", flat=True))
 
 
-def test_the_weekly_digest_task_queues_the_digests(cast, session, monkeypatch):
+def test_the_weekly_digest_task_queues_the_digests(
+    cast, session, queued, django_capture_on_commit_callbacks
+):
     NotificationPreference.objects.create(
         user=cast.member, occasion=Occasion.REVIEW_TOMORROW, mode="weekly_digest"
     )
     with travel(DAY_BEFORE):
         run()
-    queued = []
-    monkeypatch.setattr(tasks.send_reminder, "delay_on_commit", queued.append)
-    with travel(DAY_BEFORE + timedelta(days=1), 7):
+    with (
+        travel(DAY_BEFORE + timedelta(days=1), 7),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         assert tasks.send_weekly_digests() == 1
     assert Reminder.objects.get(pk=queued[0]).occasion == Occasion.WEEKLY_DIGEST
 
@@ -140,4 +161,4 @@ def test_the_beat_schedule_runs_the_dispatcher_and_the_weekly_digest():
 
 def test_the_send_task_claims_with_time_limits_below_the_lease():
     assert tasks.send_reminder.acks_late
-    assert tasks.send_reminder.time_limit < reminders.CLAIM_LEASE.total_seconds()
+    assert tasks.send_reminder.time_limit < Reminder.LEASE.total_seconds()

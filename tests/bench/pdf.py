@@ -304,7 +304,7 @@ def measure() -> None:
             session=session, version=version, paper=paper, queued_at=timezone.now()
         )
         result = pdf.plan_document_generate(document_id=document.pk)
-        assert result is not None and result.status == "done", result and result.error
+        assert result is not None and result.status == "done", result and result.last_error
         return result
 
     print(

@@ -206,11 +206,11 @@ def measure() -> None:
         reset_queries()
         with CaptureQueriesContext(connection) as queries:
             started = time.perf_counter()
-            sweep = reminders.reminders_dispatch()
+            sweep = reminders.reminders_dispatch(queue=False)
             seconds = time.perf_counter() - started
         # The common case: the next sweep, a few minutes later, finds everything created.
         started = time.perf_counter()
-        again = reminders.reminders_dispatch()
+        again = reminders.reminders_dispatch(queue=False)
         again_seconds = time.perf_counter() - started
         assert not again.queued or set(again.queued) <= set(sweep.queued), "created twice"
         rows.append(

@@ -2,17 +2,20 @@
 reuse, revoke, resend, and the wrong user."""
 
 import re
+import smtplib
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
 from django.utils import timezone
 
-from reviews import invitations
-from reviews.models import Invitation, Membership, Participant
-from reviews.tasks import send_invitation
+from reviews import invitations, jobs
+from reviews.models import Invitation, InvitationEmail, Membership, Participant
+from reviews.tasks import send_invitation_email
 from tests.conftest import make_user
 
 
@@ -50,7 +53,9 @@ def test_invitation_email_has_the_link_and_a_calendar_event(invitation, review):
 
 
 def test_sending_twice_sends_once(invitation):
-    assert send_invitation(invitation.pk, invitation.nonce) is False
+    email = InvitationEmail.objects.get(invitation=invitation)
+    assert email.status == InvitationEmail.Status.SENT and email.attempts == 1
+    assert send_invitation_email(email.pk) is False
     assert len(mail.outbox) == 1
 
 
@@ -268,3 +273,63 @@ def test_wrong_method(client, cast, review, invitation):
         == 405
     )
     assert client.delete(link_in(mail.outbox[0])).status_code == 405
+
+
+# --- The email of each link: a job row ------------------------------------------------------
+
+
+def test_mail_server_trouble_waits_for_the_backoff_and_the_sweep_sends_it(
+    review, cast, monkeypatch, django_capture_on_commit_callbacks
+):
+    def refuse(self, fail_silently=False):
+        raise smtplib.SMTPRecipientsRefused({"new.person@example.com": (451, b"busy")})
+
+    with monkeypatch.context() as patched:
+        patched.setattr(EmailMultiAlternatives, "send", refuse)
+        with django_capture_on_commit_callbacks(execute=True):
+            invitation = invite(review, cast)
+    email = InvitationEmail.objects.get(invitation=invitation)
+    assert (email.status, email.attempts) == (InvitationEmail.Status.PENDING, 1)
+    assert "SMTPRecipientsRefused" in email.last_error
+    assert Invitation.objects.get(pk=invitation.pk).sent_at is None and mail.outbox == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.job_sweep(InvitationEmail).requeued == [], "not before the backoff"
+    with (
+        time_machine.travel(email.next_attempt_at, tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert jobs.job_sweep(InvitationEmail).requeued == [email.pk]
+
+    email.refresh_from_db()
+    assert (email.status, email.attempts) == (InvitationEmail.Status.SENT, 2)
+    assert [m.to for m in mail.outbox] == [["new.person@example.com"]]
+    assert Invitation.objects.get(pk=invitation.pk).sent_at == email.finished_at
+
+
+def test_a_link_resent_before_its_email_went_out_is_skipped_and_the_new_one_sent(
+    review, cast, django_capture_on_commit_callbacks
+):
+    invitation = invite(review, cast)  # its email waits: nothing commits in this test
+    with django_capture_on_commit_callbacks(execute=True):
+        invitations.invitation_resend(invitation=invitation)
+    first, second = InvitationEmail.objects.order_by("nonce")
+
+    assert send_invitation_email(first.pk) is False
+    assert send_invitation_email(second.pk) is False, "sent already, on commit"
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.nonce, first.status) == (0, InvitationEmail.Status.SKIPPED)
+    assert (second.nonce, second.status) == (1, InvitationEmail.Status.SENT)
+    assert len(mail.outbox) == 1 and "newer invitation" not in mail.outbox[0].body
+
+
+def test_an_invitation_withdrawn_before_its_email_went_out_sends_nothing(review, cast):
+    invitation = invite(review, cast)
+    invitations.invitation_revoke(invitation=invitation)
+    email = InvitationEmail.objects.get(invitation=invitation)
+
+    assert send_invitation_email(email.pk) is False
+
+    email.refresh_from_db()
+    assert email.status == InvitationEmail.Status.SKIPPED and mail.outbox == []

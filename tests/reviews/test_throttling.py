@@ -218,6 +218,7 @@ def cache_on(settings: Any, private_redis: PrivateRedis) -> PrivateRedis:
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
+    private_redis.start()
     return private_redis
 
 

@@ -1,5 +1,6 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 from actions import reminders
 from actions.models import Reminder
@@ -8,8 +9,8 @@ from actions.models import Reminder
 class Command(BaseCommand):
     help = (
         "Run one reminder sweep now and send what is due in this process, printing each "
-        "reminder. Without Redis (the embedded setup) there is no Celery beat: run this every "
-        "few minutes, e.g. from cron, to send reminders."
+        "reminder. Celery beat, or the web process itself on the embedded setup, does this "
+        "every few minutes; this is for running it by hand or from cron."
     )
 
     def add_arguments(self, parser):
@@ -28,11 +29,12 @@ class Command(BaseCommand):
         if dry_run:
             self._preview()
             return
-        sweep = reminders.reminders_dispatch()
+        sweep = reminders.reminders_dispatch(queue=False)
         ids = list(sweep.queued)
         if weekly_digest:
-            ids += reminders.digests_dispatch()
-        # Every pending reminder, including retries now due and rows a lost message left.
+            ids += reminders.digests_dispatch(queue=False)
+        # Every pending reminder that is due, including retries whose backoff has passed
+        # and rows a lost message left; retries still waiting are left alone.
         ids = sorted(set(ids) | set(self._pending()))
         done = reminders.reminders_send_pending(ids=ids)
         counts = dict.fromkeys(Reminder.Status.values, 0)
@@ -53,7 +55,9 @@ class Command(BaseCommand):
 
     def _pending(self) -> list[int]:
         return list(
-            Reminder.objects.filter(status=Reminder.Status.PENDING).values_list("pk", flat=True)
+            Reminder.objects.filter(
+                status=Reminder.Status.PENDING, next_attempt_at__lte=timezone.now()
+            ).values_list("pk", flat=True)
         )
 
     def _preview(self) -> None:
