@@ -178,14 +178,20 @@ STORAGES = {
 }
 
 # Redis carries the Celery broker, the live-session pub/sub and the cache. Without it,
-# tasks run eagerly in-process and events are broadcast inside this process.
+# tasks run eagerly in-process and events are broadcast inside this process. Nothing a page
+# needs depends on it: sessions live in the database, a cache error is a miss, and a call to
+# Redis on a request waits at most REDIS_TIMEOUT seconds.
 REDIS_URL = os.getenv("REDIS_URL", "")
+REDIS_TIMEOUT = float(os.getenv("REDIS_TIMEOUT", "1"))
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "config.cache.ForgivingRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT, "socket_timeout": REDIS_TIMEOUT},
+        }
     }
-    # Sessions are read from Redis first: a database query less on every request.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     CELERY_BROKER_URL = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
 else:
