@@ -139,6 +139,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "max_size": int(os.getenv("DB_POOL_MAX", "20")),
         "timeout": float(os.getenv("DB_POOL_TIMEOUT", "10")),
     }
+    # Django's backend, with a pool that checks each connection it hands out and replaces
+    # those the server dropped (a restart, a failover) before a request gets one.
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
