@@ -241,6 +241,10 @@ CELERY_BEAT_SCHEDULE["weekly-digest"] = {
     "options": {"expires": 3600},
 }
 
+# Live pages: each event stream sends a heartbeat every this many seconds; a page that hears
+# nothing for longer shows that it is reconnecting, and reconnects.
+LIVE_HEARTBEAT_SECONDS = float(os.getenv("LIVE_HEARTBEAT_SECONDS", "15"))
+
 # Email: EMAIL_URL, e.g. smtp://user:password@mail.example.com:587?tls=1
 EMAIL_URL = os.getenv("EMAIL_URL", "console://")
 globals().update(email_settings(EMAIL_URL))

@@ -37,8 +37,10 @@
     }
   });
 
-  // When the server refuses an htmx request, say why (the response text), in a toast.
+  // When the server refuses an htmx request, say why (the response text), in a toast;
+  // not for what is retried without the person's doing (marked quiet, as live.js does).
   document.addEventListener("htmx:responseError", function (event) {
+    if (event.detail.quiet) return;
     const xhr = event.detail.xhr;
     const type = xhr.getResponseHeader("Content-Type") || "";
     let text = "That did not work (" + xhr.status + "). Reload the page and try again.";
@@ -49,7 +51,8 @@
     }
     toast(text);
   });
-  document.addEventListener("htmx:sendError", function () {
+  document.addEventListener("htmx:sendError", function (event) {
+    if (event.detail.quiet) return;
     toast("The server could not be reached. Check your connection; nothing was saved.");
   });
 
