@@ -262,8 +262,10 @@ if HTTPS:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Load balancers and orchestrators probe these over plain http.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SESSION_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "reviews.views.errors.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {

@@ -11,11 +11,14 @@
     }
   }, true);
 
-  // After a successful htmx request from an element (or form) marked data-refresh="a b",
-  // tell the fragments named there to re-fetch themselves ("pw:refresh-a" on <body>), and
-  // clear forms marked data-reset.
+  // After an htmx request from an element (or form) marked data-refresh="a b" succeeds, or
+  // is refused (the page may show what was refused: a box ticked), tell the fragments named
+  // there to re-fetch themselves ("pw:refresh-a" on <body>); after a success, clear forms
+  // marked data-reset.
   document.addEventListener("htmx:afterRequest", function (event) {
-    if (!event.detail.successful) return;
+    const status = event.detail.xhr ? event.detail.xhr.status : 0;
+    const refused = status >= 400 && status < 500;
+    if (!event.detail.successful && !refused) return;
     const source = event.detail.elt;
     const marked = source && (source.closest("[data-refresh]") || null);
     if (marked) {
@@ -24,7 +27,7 @@
       });
     }
     const form = source && source.closest("form[data-reset]");
-    if (form) form.reset();
+    if (form && event.detail.successful) form.reset();
   });
 
   // A form marked data-show-errors shows a 400 answer in place (its target), as a plain form
