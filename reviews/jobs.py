@@ -7,10 +7,14 @@ through here. The task is looked up in the Celery app's registry and sent with
 
 from __future__ import annotations
 
+import logging
+
 from celery import Task
 from django.db import transaction
 
 from config.celery import app
+
+logger = logging.getLogger("pillarwise.jobs")
 
 
 def task_named(name: str) -> Task:
@@ -23,6 +27,16 @@ def task_named(name: str) -> Task:
 
 def queue_on_commit(task_name: str, *args: object) -> None:
     """Send the task with `args` once the current transaction commits (at once outside
-    one). An unknown name fails here, inside the transaction, rather than after it."""
+    one). An unknown name fails here, inside the transaction, rather than after it.
+
+    A broker (Redis) that cannot be reached fails nothing: the change has committed, the
+    failure is logged, and the job's row stays as it is, pending, to be queued again."""
     task = task_named(task_name)
-    transaction.on_commit(lambda: task.apply_async(args))
+
+    def send() -> None:
+        try:
+            task.apply_async(args)
+        except Exception as error:
+            logger.warning("Could not queue %s%r: %s", task_name, args, error)
+
+    transaction.on_commit(send)
