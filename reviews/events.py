@@ -479,8 +479,8 @@ class Subscription:
         await self.backend.detach(self.channel, self.queue)
 
     def _pending(self) -> list[Event]:
-        """What was queued while the stream waited for the link, but a lost link: it is
-        back."""
+        """What was queued before the stream heard the session, but LINK_LOST: the link is
+        up now."""
         pending = []
         while not self.queue.empty():
             item = self.queue.get_nowait()
