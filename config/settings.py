@@ -219,6 +219,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "max_size": envint("DB_POOL_MAX", 20, minimum=1),
         "timeout": envfloat("DB_POOL_TIMEOUT", 10.0),
     }
+    # Django's backend, with a pool that checks each connection it hands out and replaces
+    # those the server dropped (a restart, a failover) before a request gets one.
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
@@ -305,15 +308,20 @@ STORAGES = {
 }
 
 # Redis carries the Celery broker, the live-session pub/sub and the cache. Without it,
-# tasks run eagerly in-process and events are broadcast inside this process.
+# tasks run eagerly in-process and events are broadcast inside this process. Nothing a page
+# needs depends on it: sessions live in the database, a cache error is a miss, and a call to
+# Redis on a request waits at most REDIS_TIMEOUT seconds.
 REDIS_URL = os.getenv("REDIS_URL", "")
+REDIS_TIMEOUT = envfloat("REDIS_TIMEOUT", 1.0)
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.ForgivingRedisCache",
             "LOCATION": REDIS_URL,
-            # An unreachable Redis costs a request two seconds at most, never a hang.
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            # An unreachable Redis costs a request REDIS_TIMEOUT at most, never a hang; a cache
+            # error is a miss (config/cache.py).
+            "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT, "socket_timeout": REDIS_TIMEOUT},
         }
     }
     # Sessions stay in the database (Django's default engine), never in the cache: a page
@@ -368,6 +376,9 @@ CELERY_BEAT_SCHEDULE["weekly-digest"] = {
 # thread started with the ASGI server (reviews/periodic.py). SCHEDULE_IN_PROCESS=false
 # turns that off (then run `manage.py send_reminders` from cron instead).
 SCHEDULE_IN_PROCESS = envbool("SCHEDULE_IN_PROCESS", True)
+# Live pages: each event stream sends a heartbeat every this many seconds; a page that hears
+# nothing for longer shows that it is reconnecting, and reconnects.
+LIVE_HEARTBEAT_SECONDS = envfloat("LIVE_HEARTBEAT_SECONDS", 15.0)
 
 # Email: EMAIL_URL, e.g. smtp://user:password@mail.example.com:587?tls=1
 EMAIL_URL = os.getenv("EMAIL_URL", "console://")
@@ -386,8 +397,10 @@ if HTTPS:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Load balancers and orchestrators probe these over plain http.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SESSION_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "reviews.views.errors.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 
 # Content-Security-Policy (django-csp): scripts, styles, images, fonts and connections

@@ -4,7 +4,7 @@ from django.urls import include, path
 
 from actions.views.dashboards import dashboard
 from reviews.views import accounts
-from reviews.views.health import healthz
+from reviews.views.health import healthz, readyz
 
 urlpatterns = [
     path("", dashboard, name="home"),
@@ -32,8 +32,14 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("", include("reviews.urls")),
     path("", include("questionnaires.urls")),
     path("", include("actions.urls")),
 ]
+
+# Refused htmx requests say why, in plain text (reviews/views/errors.py).
+handler400 = "reviews.views.errors.bad_request"
+handler403 = "reviews.views.errors.permission_denied"
+handler404 = "reviews.views.errors.page_not_found"

@@ -12,11 +12,17 @@ finds the names it handles in the data attributes `{% sse_script_attrs %}` write
 Event data is checked when it is made, so a kind cannot go out with the wrong data: a
 service that tries fails in its own transaction, and data read back from Redis that does not
 fit is refused (the stream then resyncs).
+
+Each event has an id in its session's sequence, "<epoch>-<number>" (EventId). The epoch
+changes whenever the sequence starts over (Redis restarted empty, the in-process backend's
+process restarted), so an id from before is recognised as such; `parse_event_id` is the one
+place that reads an id a page sends back.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
@@ -40,6 +46,7 @@ class EventKind(StrEnum):
     PRESENCE = "presence"  # who has the live page open, and on which question
     PARKING = "parking"  # the parking lot
     RESYNC = "resync"  # the stream's own: events may have been missed, refresh everything
+    HEARTBEAT = "heartbeat"  # the stream's own: it is connected and hears the session
 
 
 class EventDataError(ValueError):
@@ -133,6 +140,7 @@ class ScriptRole(StrEnum):
 
     FOLLOW = "follow"  # go to the facilitator's question, for those who follow
     RESYNC = "resync"  # every fragment on the page re-fetches itself
+    HEARTBEAT = "heartbeat"  # the page hears the session: it is live
 
 
 @dataclass(frozen=True)
@@ -197,6 +205,11 @@ KINDS: Final[Mapping[EventKind, KindSpec]] = MappingProxyType(
         EventKind.PARKING: KindSpec(NoData, (SseEvent("parking", _on(QUESTION_PAGE, "parking")),)),
         # Never published: a stream sends it when it cannot tell what its page missed.
         EventKind.RESYNC: KindSpec(NoData, (SseEvent("refresh", script=ScriptRole.RESYNC),)),
+        # Never published: a stream sends it once it hears the session, then after each
+        # heartbeat interval of silence, for as long as it does.
+        EventKind.HEARTBEAT: KindSpec(
+            NoData, (SseEvent("heartbeat", script=ScriptRole.HEARTBEAT),)
+        ),
     }
 )
 
@@ -256,12 +269,45 @@ def script_names() -> dict[ScriptRole, str]:
 
 # --- An event -------------------------------------------------------------------------------
 
+EVENT_ID = re.compile(r"([0-9a-z]{1,16})-([0-9]{1,15})")
+
+
+@dataclass(frozen=True)
+class EventId:
+    """Where an event stands in its session's sequence: the sequence's epoch (new whenever
+    the sequence starts over) and the event's number in it, from 1. Number 0 stands before
+    the first event of any epoch. On the wire: "<epoch>-<number>"."""
+
+    epoch: str
+    number: int
+
+    def __post_init__(self) -> None:
+        if not EVENT_ID.fullmatch(f"{self.epoch}-{self.number}") or isinstance(self.number, bool):
+            raise EventDataError(f"Not an event id: {self.epoch!r}, {self.number!r}")
+
+    def __str__(self) -> str:
+        return f"{self.epoch}-{self.number}"
+
+
+# Before the first event: where a page stands that opened before anything happened.
+BEGINNING: Final = EventId("0", 0)
+
+
+def parse_event_id(raw: str) -> EventId | None:
+    """The event id a page sends back (Last-Event-ID, or ?last=), or None when `raw` is not
+    one. Strict: lowercase letters and digits, a dash, digits, and nothing else."""
+    match = EVENT_ID.fullmatch(raw) if isinstance(raw, str) else None
+    if match is None:
+        return None
+    return EventId(match[1], int(match[2]))
+
 
 @dataclass(frozen=True)
 class Event:
-    """An event of a session as it travels: its id in the session, its kind and data."""
+    """An event of a session as it travels: its id in the session (None for the stream's own
+    RESYNC and HEARTBEAT), its kind and data."""
 
-    id: int
+    id: EventId | None
     kind: EventKind
     data: EventData
 
@@ -271,6 +317,8 @@ class Event:
             raise EventDataError(
                 f"A {self.kind} event carries {expected.__name__}, not {type(self.data).__name__}."
             )
+        if self.id is not None and not isinstance(self.id, EventId):
+            raise EventDataError(f"An event's id is an EventId, not {self.id!r}.")
 
     @property
     def sse_names(self) -> list[str]:
@@ -278,7 +326,7 @@ class Event:
 
     def to_json(self) -> str:
         return json.dumps(
-            {"id": self.id, "kind": str(self.kind), "data": self.data.as_dict()},
+            {"id": str(self.id), "kind": str(self.kind), "data": self.data.as_dict()},
             separators=(",", ":"),
         )
 
@@ -288,12 +336,15 @@ class Event:
         try:
             value = json.loads(raw)
             kind = EventKind(value["kind"])
-            if not isinstance(value["data"], dict) or isinstance(value["id"], bool):
+            ident = parse_event_id(value["id"])
+            if not isinstance(value["data"], dict) or ident is None:
                 raise TypeError("not an event")
-            return cls(id=int(value["id"]), kind=kind, data=event_data(kind, value["data"]))
+            return cls(id=ident, kind=kind, data=event_data(kind, value["data"]))
         except (ValueError, KeyError, TypeError) as exc:
             raise EventDataError(f"Not an event: {raw[:200]!r}") from exc
 
 
-# Marker: the stream may have missed events; the page must refresh what it shows.
-RESYNC: Final = Event(id=0, kind=EventKind.RESYNC, data=NoData())
+# Markers: the stream may have missed events, and the page must refresh what it shows; the
+# stream hears the session.
+RESYNC: Final = Event(id=None, kind=EventKind.RESYNC, data=NoData())
+HEARTBEAT: Final = Event(id=None, kind=EventKind.HEARTBEAT, data=NoData())

@@ -1,19 +1,32 @@
 """Live-session events: small notices that something changed, pushed to every open page.
 
 A service publishes an event of a kind, with its data, once its transaction commits
-(`publish_on_commit`); each open live page holds a Server-Sent Events stream (`subscribe`)
+(`publish_on_commit`); each open live page holds a Server-Sent Events stream (`Subscription`)
 and re-fetches only the fragments that show the change. The kinds, their data and what each
 refreshes are in `reviews.eventkinds`.
 
 Two backends, chosen by settings.REDIS_URL:
-- Redis: ids come from INCR, the last HISTORY events of a session are kept in a list for
-  catch-up, and events travel by pub/sub, so any number of web processes serve one session.
-  Each process holds a single pub/sub connection and fans events out to its streams.
+- Redis: a session's sequence (its epoch and last number) is a hash, the last HISTORY events
+  are kept in a list for catch-up, and events travel by pub/sub, so any number of web
+  processes serve one session. Each process holds one pub/sub link per event loop and fans
+  events out to its streams.
 - In-process (no Redis): the same, inside one process.
 
-Ids increase per session. A stream that reconnects with Last-Event-ID gets what it missed
-from the history, or a RESYNC marker when the history no longer reaches back that far (and
-after a Redis reconnection), telling the page to refresh every fragment it shows.
+Ids are "<epoch>-<number>" (eventkinds.EventId). The epoch is new whenever a sequence starts
+over: Redis restarted empty (no persistence), the session's keys expired, the process of the
+in-process backend restarted. A stream that reconnects with the last id its page saw gets
+what it missed, or RESYNC (refresh everything you show) when that cannot be told: the epoch
+changed or the history does not reach back that far.
+
+Redis may go away at any time; nothing a page needs waits for it:
+- Publishing that fails is logged (at most once a minute) and the change stands. Every
+  publish tries (an event dropped once Redis is back would leave pages stale), each waiting
+  at most REDIS_TIMEOUT.
+- When a process's pub/sub link is lost, its streams end, so their pages show that they are
+  reconnecting and reconnect. A stream that opens while the link is down waits, quietly
+  (comments keep the connection open, no heartbeat), and once the link is back catches up
+  from its page's last id, or resyncs. Every (re)connection of the link resyncs every
+  stream on it.
 """
 
 from __future__ import annotations
@@ -22,55 +35,108 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
 import threading
 import uuid
 import weakref
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from functools import lru_cache, partial
 from types import TracebackType
+from typing import Final
 
 import redis
 import redis.asyncio
 from django.conf import settings
 from django.db import transaction
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
+from config.cache import RedisOutage
 from reviews.eventkinds import (
+    BEGINNING,
+    HEARTBEAT,
     RESYNC,
     Event,
     EventData,
     EventDataError,
+    EventId,
     EventKind,
     event_data,
+    parse_event_id,
 )
 
 __all__ = [
+    "HEARTBEAT",
     "HISTORY",
     "RESYNC",
     "Event",
     "EventDataError",
+    "EventId",
     "EventKind",
     "InProcessBackend",
     "RedisBackend",
     "Subscription",
     "backend",
+    "parse_event_id",
+    "position",
     "publish_on_commit",
-    "subscribe",
 ]
 
 logger = logging.getLogger("pillarwise.events")
 
 HISTORY = 200
 PREFIX = "pillarwise:session:"
+TTL_SECONDS = 86400  # a session's sequence and history, after its last event
+LINK_WAIT = 5.0  # how long a new stream waits for its process's pub/sub link when it attaches
+LINK_CHECK = 2.0  # the link pings Redis after this much silence, and is lost after 3 times it
+RECONNECT_SECONDS = 1.0
 
-# A stream's queue: events, and RESYNC when the stream may have missed some.
-EventQueue = asyncio.Queue[Event]
+
+class _LinkLost:
+    """Queued to every stream when its process's pub/sub link is lost."""
+
+
+LINK_LOST: Final = _LinkLost()
+
+# A stream's queue: events, RESYNC when the stream may have missed some, LINK_LOST.
+EventQueue = asyncio.Queue[Event | _LinkLost]
+
+
+def new_epoch() -> str:
+    return secrets.token_hex(4)
+
+
+def catch_up(history: list[Event], last: EventId, current: EventId | None) -> list[Event] | None:
+    """The events of `history` after `last`, given where the sequence stands now (`current`,
+    None when it has no events), or None when they cannot be told: the sequence started over
+    since `last`, or the history no longer reaches back that far."""
+    if current is None or current.number == 0:
+        return [] if last.number == 0 else None
+    if last.number == 0:
+        start = 0  # from before the first event: everything of this epoch
+    elif last.epoch != current.epoch or last.number > current.number:
+        return None
+    else:
+        start = last.number
+    if start == current.number:
+        return []
+    missed = [
+        event
+        for event in history
+        if event.id is not None and event.id.epoch == current.epoch and event.id.number > start
+    ]
+    if not missed or missed[0].id != EventId(current.epoch, start + 1):
+        return None
+    return missed
 
 
 class InProcessBackend:
     """Events within this process: for the embedded setup (no Redis) and one web process."""
 
     def __init__(self) -> None:
+        self.epoch = new_epoch()
         self.lock = threading.Lock()
         self.counters: dict[str, int] = defaultdict(int)
         self.history: dict[str, deque[Event]] = defaultdict(lambda: deque(maxlen=HISTORY))
@@ -78,10 +144,10 @@ class InProcessBackend:
             defaultdict(set)
         )
 
-    def publish(self, channel: str, kind: EventKind, data: EventData) -> int:
+    def publish(self, channel: str, kind: EventKind, data: EventData) -> EventId | None:
         with self.lock:
             self.counters[channel] += 1
-            event = Event(self.counters[channel], kind, data)
+            event = Event(EventId(self.epoch, self.counters[channel]), kind, data)
             self.history[channel].append(event)
             targets = list(self.subscribers.get(channel, ()))
         for loop, queue in targets:
@@ -91,6 +157,16 @@ class InProcessBackend:
                 with self.lock:
                     self.subscribers[channel].discard((loop, queue))
         return event.id
+
+    def position(self, channel: str) -> EventId | None:
+        with self.lock:
+            return EventId(self.epoch, self.counters.get(channel, 0))
+
+    def linked(self) -> bool:
+        return True
+
+    async def wait_linked(self) -> None:
+        return
 
     async def attach(self, channel: str, queue: EventQueue) -> None:
         with self.lock:
@@ -102,50 +178,68 @@ class InProcessBackend:
             if not self.subscribers[channel]:
                 del self.subscribers[channel]
 
-    async def since(self, channel: str, last_id: int) -> list[Event] | None:
+    async def since(self, channel: str, last: EventId) -> tuple[list[Event] | None, EventId | None]:
         with self.lock:
             events = list(self.history.get(channel, ()))
-            current = self.counters.get(channel, 0)
-        return _after(events, last_id, current)
+            current = EventId(self.epoch, self.counters.get(channel, 0))
+        return catch_up(events, last, current), current
 
 
-def _after(events: list[Event], last_id: int, current: int) -> list[Event] | None:
-    """The events after last_id, or None when the history does not reach back that far."""
-    if last_id >= current:
-        return [] if last_id == current else None  # ids from before a restart: resync
-    missed = [e for e in events if e.id > last_id]
-    if not missed or missed[0].id != last_id + 1:
-        return None
-    return missed
-
-
-# Publishing in one round trip: next id, append to the capped history, publish. The message
-# is the JSON of Event.to_json (the kind is an EventKind value: nothing to escape).
+# Publishing in one round trip: the next number (a new epoch when the sequence starts over),
+# append to the capped history, publish. The message is the JSON of Event.to_json (the kind
+# is an EventKind value and the data JSON already: nothing to escape).
 PUBLISH_SCRIPT = """
-local id = redis.call('INCR', KEYS[1])
-local message = '{"id":' .. id .. ',"kind":"' .. ARGV[1] .. '","data":' .. ARGV[2] .. '}'
+local number = redis.call('HINCRBY', KEYS[1], 'number', 1)
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if number == 1 or not epoch then
+  epoch = ARGV[4]
+  redis.call('HSET', KEYS[1], 'epoch', epoch)
+end
+local id = epoch .. '-' .. string.format('%d', number)
+local message = '{"id":"' .. id .. '","kind":"' .. ARGV[1] .. '","data":' .. ARGV[2] .. '}'
 redis.call('RPUSH', KEYS[2], message)
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
-redis.call('EXPIRE', KEYS[2], 86400)
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
 redis.call('PUBLISH', KEYS[3], message)
 return id
 """
 
 
+def _keys(channel: str) -> tuple[str, str, str]:
+    """The session's sequence (hash: epoch, number), its history (list) and its channel."""
+    return f"{PREFIX}{channel}:sequence", f"{PREFIX}{channel}:history", f"{PREFIX}{channel}"
+
+
 class RedisBackend:
     def __init__(self, url: str) -> None:
         self.url = url
-        self.client = redis.Redis.from_url(url)
+        timeout = settings.REDIS_TIMEOUT
+        self.client = redis.Redis.from_url(
+            url, socket_connect_timeout=timeout, socket_timeout=timeout
+        )
         self.script = self.client.register_script(PUBLISH_SCRIPT)
-        # One hub (one pub/sub connection) per event loop of this process.
+        self.outage = RedisOutage(logger, "live events are not published")
+        # One hub (one pub/sub link) per event loop of this process.
         self.hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _RedisHub] = (
             weakref.WeakKeyDictionary()
         )
 
-    def publish(self, channel: str, kind: EventKind, data: EventData) -> int:
-        keys = [f"{PREFIX}{channel}:seq", f"{PREFIX}{channel}:log", f"{PREFIX}{channel}"]
+    def publish(self, channel: str, kind: EventKind, data: EventData) -> EventId | None:
+        """The event's id, or None when Redis could not be reached."""
         data_json = json.dumps(data.as_dict(), separators=(",", ":"))
-        return int(self.script(keys=keys, args=[kind.value, data_json, HISTORY]))
+        args = [kind.value, data_json, HISTORY, new_epoch(), TTL_SECONDS]
+        raw = self.outage.call(
+            "publish", lambda: self.script(keys=list(_keys(channel)), args=args), None
+        )
+        return None if raw is None else parse_event_id(raw.decode())
+
+    def position(self, channel: str) -> EventId | None:
+        """Where the session's sequence stands, or None when Redis could not be reached."""
+        raw = self.outage.call(
+            "position", lambda: self.client.hmget(_keys(channel)[0], "epoch", "number"), None
+        )
+        return None if raw is None else _position(*raw)
 
     def _hub(self) -> _RedisHub:
         loop = asyncio.get_running_loop()
@@ -154,10 +248,20 @@ class RedisBackend:
             hub = self.hubs[loop] = _RedisHub(self.url)
         return hub
 
+    def linked(self) -> bool:
+        return self._hub().linked.is_set()
+
+    async def wait_linked(self) -> None:
+        await self._hub().linked.wait()
+
     async def attach(self, channel: str, queue: EventQueue) -> None:
+        """Attach, then wait (at most LINK_WAIT) for the link: once it is up, nothing
+        published from now on is missed."""
         hub = self._hub()
         hub.queues[channel].add(queue)
-        await hub.ensure_running()
+        hub.ensure_running()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(hub.linked.wait(), timeout=LINK_WAIT)
 
     async def detach(self, channel: str, queue: EventQueue) -> None:
         hub = self._hub()
@@ -165,61 +269,99 @@ class RedisBackend:
         if not hub.queues[channel]:
             del hub.queues[channel]
 
-    async def since(self, channel: str, last_id: int) -> list[Event] | None:
-        hub = self._hub()
-        async with hub.client.pipeline(transaction=True) as pipe:
-            pipe.lrange(f"{PREFIX}{channel}:log", 0, -1)
-            pipe.get(f"{PREFIX}{channel}:seq")
-            raw_events, current = await pipe.execute()
+    async def since(self, channel: str, last: EventId) -> tuple[list[Event] | None, EventId | None]:
+        """What was missed since `last` (None: resync) and where the sequence stands."""
+        sequence, history, _ = _keys(channel)
+        async with self._hub().client.pipeline(transaction=True) as pipe:
+            pipe.hmget(sequence, "epoch", "number")
+            pipe.lrange(history, 0, -1)
+            (epoch, number), raw_events = await pipe.execute()
+        current = _position(epoch, number)
         try:
             events = [Event.from_json(raw) for raw in raw_events]
         except EventDataError:
             logger.warning("Unreadable event in the history of %s; resyncing", channel)
-            return None
-        return _after(events, last_id, int(current or 0))
+            return None, current
+        return catch_up(events, last, current), current
+
+
+def _position(epoch: bytes | None, number: bytes | None) -> EventId | None:
+    if not number:
+        return BEGINNING
+    return parse_event_id(f"{(epoch or b'').decode()}-{number.decode()}")
 
 
 class _RedisHub:
-    """The process's pub/sub connection for one event loop, fanning out to local queues."""
+    """The process's pub/sub link for one event loop, fanning out to local queues."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
-        self.client = redis.asyncio.Redis.from_url(url)
+        # No retries inside redis-py: a broken link must be seen, so that streams resync.
+        self.client = redis.asyncio.Redis.from_url(
+            url,
+            socket_connect_timeout=settings.REDIS_TIMEOUT,
+            socket_timeout=settings.REDIS_TIMEOUT,
+            retry=Retry(NoBackoff(), 0),
+        )
         self.queues: dict[str, set[EventQueue]] = defaultdict(set)
         self.task: asyncio.Task[None] | None = None
-        self.ready = asyncio.Event()
+        self.linked = asyncio.Event()
 
-    async def ensure_running(self) -> None:
+    def ensure_running(self) -> None:
         if self.task is None or self.task.done():
-            self.ready.clear()
             self.task = asyncio.get_running_loop().create_task(self.run())
-        await asyncio.wait_for(self.ready.wait(), timeout=10)
 
     async def run(self) -> None:
-        reconnect = False
+        linked_before = False
+        reported = False  # the current outage was logged
         while True:
             pubsub = self.client.pubsub()
             try:
-                await pubsub.psubscribe(f"{PREFIX}*")
-                # Wait for Redis to confirm, so that nothing published from now on is missed.
-                while (await pubsub.get_message(timeout=5.0) or {}).get("type") != "psubscribe":
-                    pass
-                if reconnect:
+                await self._subscribe(pubsub)
+                self.linked.set()
+                if linked_before:
+                    logger.warning("Redis pub/sub link back; every live page resyncs")
                     self.fan_out_all(RESYNC)
-                self.ready.set()
-                async for message in pubsub.listen():
-                    if message["type"] == "pmessage":
-                        self.receive(message["channel"].decode()[len(PREFIX) :], message["data"])
+                linked_before, reported = True, False
+                await self._listen(pubsub)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                logger.warning("Redis pub/sub connection lost; reconnecting", exc_info=True)
-                self.ready.clear()
-                reconnect = True
-                await asyncio.sleep(1)
+            except Exception as error:
+                if not reported:
+                    logger.warning(
+                        "Redis pub/sub link lost (%s); live pages show that they reconnect",
+                        error,
+                    )
+                    reported = True
+                if self.linked.is_set():
+                    self.linked.clear()
+                    self.fan_out_all(LINK_LOST)
+                await asyncio.sleep(RECONNECT_SECONDS)
             finally:
                 with contextlib.suppress(Exception):  # the connection may already be gone
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def _subscribe(self, pubsub: redis.asyncio.client.PubSub) -> None:
+        await pubsub.psubscribe(f"{PREFIX}*")
+        # Wait for Redis to confirm, so that nothing published from now on is missed.
+        async with asyncio.timeout(LINK_CHECK * 2):
+            while (await pubsub.get_message(timeout=LINK_CHECK) or {}).get("type") != "psubscribe":
+                pass
+
+    async def _listen(self, pubsub: redis.asyncio.client.PubSub) -> None:
+        """Until the link breaks: fan messages out; after LINK_CHECK of silence ask Redis
+        (PING), and give the link up when it has not answered for 3 × LINK_CHECK."""
+        loop = asyncio.get_running_loop()
+        heard = loop.time()
+        while True:
+            message = await pubsub.get_message(timeout=LINK_CHECK)
+            if message is None:
+                if loop.time() - heard > 3 * LINK_CHECK:
+                    raise ConnectionError("Redis did not answer for a while")
+                await pubsub.ping()
+                continue
+            heard = loop.time()
+            if message["type"] == "pmessage":
+                self.receive(message["channel"].decode()[len(PREFIX) :], message["data"])
 
     def receive(self, channel: str, raw: bytes) -> None:
         """A message from Redis: the event for the channel's streams, or RESYNC when it
@@ -233,13 +375,13 @@ class _RedisHub:
             event = RESYNC
         self.fan_out(channel, event)
 
-    def fan_out(self, channel: str, event: Event) -> None:
+    def fan_out(self, channel: str, item: Event | _LinkLost) -> None:
         for queue in list(self.queues.get(channel, ())):
-            queue.put_nowait(event)
+            queue.put_nowait(item)
 
-    def fan_out_all(self, event: Event) -> None:
+    def fan_out_all(self, item: Event | _LinkLost) -> None:
         for channel in list(self.queues):
-            self.fan_out(channel, event)
+            self.fan_out(channel, item)
 
 
 @lru_cache(maxsize=4)
@@ -263,8 +405,10 @@ def publish_on_commit(session_uuid: uuid.UUID | str, kind: EventKind, **data: ob
         kind = EventKind(kind)
     except ValueError:
         raise EventDataError(f"{kind!r} is not a kind of event.") from None
-    if kind is EventKind.RESYNC:
-        raise EventDataError("Resync is the stream's own event; it is never published.")
+    if kind in (EventKind.RESYNC, EventKind.HEARTBEAT):
+        raise EventDataError(
+            f"{kind.capitalize()} is the stream's own event; it is never published."
+        )
     checked = event_data(kind, data)
     channel = _channel(session_uuid)
     transaction.on_commit(partial(_publish, channel, kind, checked))
@@ -277,39 +421,53 @@ def _channel(session_uuid: uuid.UUID | str) -> str:
         raise EventDataError(f"Events go to a session's UUID, not {session_uuid!r}.") from None
 
 
-def _publish(channel: str, kind: EventKind, data: EventData) -> int:
-    """Publish now; the event's id, or 0 when it could not be published."""
+def _publish(channel: str, kind: EventKind, data: EventData) -> EventId | None:
+    """Publish now; the event's id, or None when it could not be published."""
     try:
         return backend().publish(channel, kind, data)
     except Exception:
         logger.warning("Could not publish %s to session %s", kind, channel, exc_info=True)
-        return 0
+        return None
+
+
+def position(session_uuid: uuid.UUID | str) -> EventId | None:
+    """Where a session's events stand now, for a page to catch up from when its stream
+    opens; None when that cannot be told (Redis is away)."""
+    try:
+        return backend().position(_channel(session_uuid))
+    except Exception:
+        logger.warning("Could not read the position of session %s", session_uuid, exc_info=True)
+        return None
 
 
 class Subscription:
-    """A session's events for one stream. Entering attaches (so nothing published from then
-    on is missed) and looks up what was missed since last_event_id; iterating yields that,
-    then live events, and None after `heartbeat` seconds of silence (to keep the connection
-    alive). RESYNC means: refresh everything shown."""
+    """A session's events for one stream.
+
+    Entering attaches (so that nothing published from then on is missed, once the link is
+    up). Iterating yields, once the stream hears the session: what was missed since
+    `last_event_id` (or RESYNC when that cannot be told, or when `resync` asks for it), then
+    HEARTBEAT, then live events, with HEARTBEAT every `heartbeat` seconds among them. While
+    the process's link to Redis is down it yields None every `heartbeat` seconds (keep the
+    connection open, say nothing); when the link is lost it ends."""
 
     def __init__(
         self,
         session_uuid: uuid.UUID | str,
         *,
-        last_event_id: int | None = None,
+        last_event_id: EventId | None = None,
+        resync: bool = False,
         heartbeat: float = 15.0,
     ) -> None:
         self.channel = _channel(session_uuid)
         self.last_event_id = last_event_id
+        self.resync = resync
         self.heartbeat = heartbeat
         self.backend = backend()
         self.queue: EventQueue = asyncio.Queue()
-        self.missed: list[Event] | None = []
+        self.seen: EventId | None = None  # the last event sent
 
     async def __aenter__(self) -> Subscription:
         await self.backend.attach(self.channel, self.queue)
-        if self.last_event_id is not None:
-            self.missed = await self.backend.since(self.channel, self.last_event_id)
         return self
 
     async def __aexit__(
@@ -320,34 +478,85 @@ class Subscription:
     ) -> None:
         await self.backend.detach(self.channel, self.queue)
 
-    async def __aiter__(self) -> AsyncIterator[Event | None]:
-        seen = 0
-        if self.missed is None:
+    def _pending(self) -> list[Event]:
+        """What was queued before the stream heard the session, but LINK_LOST: the link is
+        up now."""
+        pending = []
+        while not self.queue.empty():
+            item = self.queue.get_nowait()
+            if isinstance(item, Event):
+                pending.append(item)
+        return pending
+
+    async def _start(self, waited: bool) -> AsyncIterator[Event]:
+        """What the page must do first, once the stream hears the session."""
+        if self.resync or (waited and self.last_event_id is None):
+            # The page stands nowhere known, or events may have gone by while it waited.
+            self.seen = None
             yield RESYNC
-        else:
-            for event in self.missed:
-                seen = event.id
-                yield event
-        while True:
+        elif self.last_event_id is not None:
+            missed, current = await self.backend.since(self.channel, self.last_event_id)
+            if missed is None:
+                self.seen = current
+                yield replace(RESYNC, id=current)
+            else:
+                self.seen = missed[-1].id if missed else self.last_event_id
+                for event in missed:
+                    yield event
+        yield HEARTBEAT
+
+    def _admit(self, event: Event) -> list[Event]:
+        """What to send for a live event: nothing when it was sent already, RESYNC first
+        when its sequence started over since the last one sent."""
+        if self.seen is not None and event.id is not None:
+            if event.id.epoch != self.seen.epoch and self.seen.number > 0:
+                self.seen = event.id
+                return [RESYNC, event]
+            if event.id.number <= self.seen.number:
+                return []
+        self.seen = event.id
+        return [event]
+
+    async def __aiter__(self) -> AsyncIterator[Event | None]:
+        waited = False
+        while not self.backend.linked():
+            waited = True
             try:
-                event = await asyncio.wait_for(self.queue.get(), timeout=self.heartbeat)
+                await asyncio.wait_for(self.backend.wait_linked(), timeout=self.heartbeat)
             except TimeoutError:
                 yield None
-                continue
-            if event is RESYNC or event.id > seen:
-                seen = max(seen, event.id)
+        pending = self._pending()
+        if self.resync or waited or self.last_event_id is not None:
+            # The start resyncs or catches up from the page's own position: a RESYNC queued
+            # while the stream waited says nothing more.
+            pending = [event for event in pending if event.kind is not EventKind.RESYNC]
+        try:
+            async for event in self._start(waited):
                 yield event
-
-
-async def subscribe(
-    session_uuid: uuid.UUID | str,
-    *,
-    last_event_id: int | None = None,
-    heartbeat: float = 15.0,
-) -> AsyncIterator[Event | None]:
-    """The events of a session as an async generator (see Subscription)."""
-    async with Subscription(
-        session_uuid, last_event_id=last_event_id, heartbeat=heartbeat
-    ) as subscription:
-        async for event in subscription:
-            yield event
+        except redis.RedisError as error:
+            logger.warning("Could not catch a stream of %s up (%s)", self.channel, error)
+            return  # its page reconnects, and tries again
+        loop = asyncio.get_running_loop()
+        beat = loop.time() + self.heartbeat  # a heartbeat every interval, busy or not
+        while True:
+            if pending:
+                item: Event | _LinkLost = pending.pop(0)
+            else:
+                try:
+                    item = await asyncio.wait_for(
+                        self.queue.get(), timeout=max(0.0, beat - loop.time())
+                    )
+                except TimeoutError:
+                    if not self.backend.linked():
+                        return
+                    beat = loop.time() + self.heartbeat
+                    yield HEARTBEAT
+                    continue
+            if isinstance(item, _LinkLost):
+                return
+            if item.kind is EventKind.RESYNC:
+                self.seen = item.id
+                yield item
+                continue
+            for event in self._admit(item):
+                yield event

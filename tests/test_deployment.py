@@ -24,6 +24,8 @@ def test_compose_file_describes_the_full_stack():
         assert env["DEBUG"] == "false"
         assert set(services[name]["depends_on"]) == {"db", "redis"}
     assert "config.asgi:application" in services["web"]["command"]
+    # Ready means: reaches the database. Redis down keeps it in (see tests/reviews/test_health.py).
+    assert "http://127.0.0.1:8000/readyz" in " ".join(services["web"]["healthcheck"]["test"])
     assert "uvicorn_worker.UvicornWorker" in services["web"]["command"]
     assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "config", "beat"]

@@ -2,7 +2,13 @@
 
 The stream runs as an asynchronous generator on the ASGI server's event loop; database work
 (access, presence) runs in the default thread pool and hands its connection back at once, so
-an open stream holds no thread and no database connection while it waits."""
+an open stream holds no thread and no database connection while it waits.
+
+A page sends back the last event id it saw (Last-Event-ID when the browser reconnects, or
+?last= from the page itself) and gets what it missed, or "refresh". It is live once it hears
+a "heartbeat": one when the stream hears the session, then one after every
+LIVE_HEARTBEAT_SECONDS of silence. While the stream cannot hear the session (Redis is away)
+it sends only comments; when it loses the session it ends, and the page reconnects."""
 
 import asyncio
 import json
@@ -11,6 +17,7 @@ from typing import Any, ParamSpec, TypeVar
 from uuid import UUID
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import close_old_connections, connections
 from django.http import HttpRequest, StreamingHttpResponse
 from django.views.decorators.http import require_GET
@@ -18,7 +25,6 @@ from django.views.decorators.http import require_GET
 from reviews import events, presence
 from reviews.access import session_for_user
 
-HEARTBEAT_SECONDS = 15.0
 RETRY_MILLISECONDS = 2000
 
 P = ParamSpec("P")
@@ -46,27 +52,10 @@ def _in_pool(func: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
     return sync_to_async(call, thread_sensitive=False)
 
 
-# The largest event id: Redis counts with a signed 64-bit INCR.
-MAX_EVENT_ID = 2**63 - 1
-MAX_EVENT_ID_DIGITS = len(str(MAX_EVENT_ID))
-
-
-def parse_event_id(raw: str) -> int | None:
-    """The last event id a reconnecting page sends (Last-Event-ID, or ?last=), or None when
-    it sends none or anything but an id we could have issued: ASCII digits only (str.isdigit
-    would take '²'), at most 19 of them, at most 2**63 - 1. An unusable id counts as none,
-    as for a page's first connection, rather than a 400: a browser's EventSource gives up
-    for good on an error answer."""
-    if not raw or len(raw) > MAX_EVENT_ID_DIGITS or not (raw.isascii() and raw.isdigit()):
-        return None
-    value = int(raw)
-    return value if value <= MAX_EVENT_ID else None
-
-
 def sse_format(event: events.Event) -> str:
     """An event on the wire: once under each of its SSE names (reviews.eventkinds.KINDS)."""
     data = json.dumps(event.data.as_dict(), separators=(",", ":"))
-    ident = f"id: {event.id}\n" if event.id else ""
+    ident = f"id: {event.id}\n" if event.id is not None else ""
     return "".join(f"{ident}event: {name}\ndata: {data}\n\n" for name in event.sse_names)
 
 
@@ -78,24 +67,29 @@ async def session_events(request: HttpRequest, session_uuid: UUID) -> StreamingH
     await sync_to_async(_release_connections)()
     access = await _in_pool(session_for_user)(user, session_uuid)
     session = access.session
-    last_event_id = parse_event_id(
-        request.headers.get("Last-Event-ID") or request.GET.get("last", "")
-    )
+    raw_last = request.headers.get("Last-Event-ID") or request.GET.get("last", "")
+    last_event_id = events.parse_event_id(raw_last) if raw_last else None
 
     async def stream() -> AsyncIterator[str]:
         yield f"retry: {RETRY_MILLISECONDS}\n: connected\n\n"
         subscription = events.Subscription(
-            session.uuid, last_event_id=last_event_id, heartbeat=HEARTBEAT_SECONDS
+            session.uuid,
+            last_event_id=last_event_id,
+            # An id that is not one of ours (from before an upgrade, or made up): the page
+            # stands nowhere known, so it refreshes everything.
+            resync=bool(raw_last) and last_event_id is None,
+            heartbeat=settings.LIVE_HEARTBEAT_SECONDS,
         )
         async with subscription:
             await _in_pool(presence.presence_connect)(session=session, user=user)
             try:
                 async for event in subscription:
-                    if event is None:
-                        yield ": keep-alive\n\n"
-                        await _in_pool(presence.presence_heartbeat)(session=session, user=user)
+                    if event is None:  # waiting for the session: keep the connection open
+                        yield ": waiting\n\n"
                     else:
                         yield sse_format(event)
+                    if event is None or event.kind is events.EventKind.HEARTBEAT:
+                        await _in_pool(presence.presence_heartbeat)(session=session, user=user)
             finally:
                 # The client went away (the generator is cancelled): mark them gone.
                 await asyncio.shield(

@@ -200,7 +200,7 @@ def choice_toggle(
     _require_answering(access)
     select = request.POST.get("select")
     if select not in ("0", "1"):
-        return HttpResponse("Say select=1 or select=0.", status=400)
+        return HttpResponse("Say select=1 or select=0.", status=400, content_type="text/plain")
     question_id = structure.question_id(str(question_uuid))
     try:
         answers.answer_toggle_at(
@@ -268,7 +268,11 @@ def notes_save(request: HttpRequest, session_uuid: UUID, question_uuid: UUID) ->
     _require_answering(access)
     form = NotesForm(request.POST)
     if not form.is_valid():
-        return HttpResponse("; ".join(f"{k}: {v[0]}" for k, v in form.errors.items()), status=400)
+        return HttpResponse(
+            "; ".join(f"{k}: {v[0]}" for k, v in form.errors.items()),
+            status=400,
+            content_type="text/plain",
+        )
     try:
         answer = answers.answer_save_notes(
             answer=answer,
@@ -408,7 +412,9 @@ def blind(request: HttpRequest, session_uuid: UUID, question_uuid: UUID, step: s
             _require_answering(access)
             select = request.POST.get("select")
             if select not in ("0", "1"):
-                return HttpResponse("Say select=1 or select=0.", status=400)
+                return HttpResponse(
+                    "Say select=1 or select=0.", status=400, content_type="text/plain"
+                )
             blind_rounds.blind_pick(
                 round_=_round(access, info),
                 user=request.user,

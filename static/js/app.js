@@ -21,11 +21,14 @@
     }
   });
 
-  // After a successful htmx request from an element (or form) marked data-refresh="a b",
-  // tell the fragments named there to re-fetch themselves ("pw:refresh-a" on <body>), and
-  // clear forms marked data-reset.
+  // After an htmx request from an element (or form) marked data-refresh="a b" succeeds, or
+  // is refused (the page may show what was refused: a box ticked), tell the fragments named
+  // there to re-fetch themselves ("pw:refresh-a" on <body>); after a success, clear forms
+  // marked data-reset.
   document.addEventListener("htmx:afterRequest", function (event) {
-    if (!event.detail.successful) return;
+    const status = event.detail.xhr ? event.detail.xhr.status : 0;
+    const refused = status >= 400 && status < 500;
+    if (!event.detail.successful && !refused) return;
     const source = event.detail.elt;
     const marked = source && (source.closest("[data-refresh]") || null);
     if (marked) {
@@ -34,7 +37,7 @@
       });
     }
     const form = source && source.closest("form[data-reset]");
-    if (form) form.reset();
+    if (form && event.detail.successful) form.reset();
   });
 
   // A form marked data-show-errors shows a 400 answer in place (its target), as a plain form
@@ -47,8 +50,10 @@
     }
   });
 
-  // When the server refuses an htmx request, say why (the response text), in a toast.
+  // When the server refuses an htmx request, say why (the response text), in a toast;
+  // not for what is retried without the person's doing (marked quiet, as live.js does).
   document.addEventListener("htmx:responseError", function (event) {
+    if (event.detail.quiet) return;
     const xhr = event.detail.xhr;
     const type = xhr.getResponseHeader("Content-Type") || "";
     let text = "That did not work (" + xhr.status + "). Reload the page and try again.";
@@ -59,7 +64,8 @@
     }
     toast(text);
   });
-  document.addEventListener("htmx:sendError", function () {
+  document.addEventListener("htmx:sendError", function (event) {
+    if (event.detail.quiet) return;
     toast("The server could not be reached. Check your connection; nothing was saved.");
   });
 

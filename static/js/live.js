@@ -1,12 +1,34 @@
-// The live questionnaire: connection status, catch-up after a reconnection, following the
-// facilitator, and the pillar timer. Fragments themselves are re-fetched by htmx on events.
+// The live pages: whether the page hears its session (the badge), catching up after any
+// reconnection, fragments that fail to load, following the facilitator, and the pillar timer.
+// Fragments themselves are re-fetched by htmx on events.
 (function () {
   "use strict";
 
-  let openedBefore = false;
+  // The element that holds the event stream. The page writes on it the names of the events
+  // this script handles, from the server's table (data-sse-heartbeat, data-sse-resync,
+  // data-sse-follow), and how often the stream sends a heartbeat (data-heartbeat-seconds).
+  function streamRoot() {
+    return document.querySelector("[sse-connect][data-sse-resync]");
+  }
+
+  function eventName(role) {
+    const root = streamRoot();
+    return root ? root.dataset["sse" + role] : undefined;
+  }
+
+  const stream = {
+    source: null, // the stream's current EventSource
+    hearing: false, // heard from the session within the heartbeat interval
+    trouble: false, // lost the stream, or a fragment failed, at least once
+    resyncWhenHeard: false, // refresh everything once the session is heard again
+    lastId: "", // the last event id the stream carried
+    watchdog: 0,
+    failing: new Map(), // fragment id -> failed loads in a row
+  };
 
   function setStatus(state) {
     const box = document.getElementById("live-status");
+    document.body.dataset.live = state;
     if (!box) return;
     const text = { ok: "Live", lost: "Reconnecting…", connecting: "Connecting…" }[state];
     box.innerHTML = "";
@@ -14,13 +36,68 @@
     span.className = state === "ok" ? "ok" : state === "lost" ? "lost" : "muted";
     span.textContent = (state === "ok" ? "● " : "") + text;
     box.appendChild(span);
-    document.body.dataset.live = state;
+  }
+
+  // "Live" only while the page hears its session and shows all of it.
+  function render() {
+    if (stream.hearing && stream.failing.size === 0) setStatus("ok");
+    else setStatus(stream.trouble ? "lost" : "connecting");
   }
 
   // Everything on screen re-fetches itself: after a reconnection, or when the server says
   // it cannot tell what was missed.
   function resync() {
     document.body.dispatchEvent(new CustomEvent("pw:resync", { bubbles: true }));
+  }
+
+  // Silence for longer than the heartbeat: the stream is gone, whatever the browser thinks.
+  function silenceLimit() {
+    const root = streamRoot();
+    const seconds = Number(root && root.dataset.heartbeatSeconds) || 15;
+    return (seconds * 1.5 + 2) * 1000;
+  }
+
+  function watch() {
+    window.clearTimeout(stream.watchdog);
+    stream.watchdog = window.setTimeout(function () {
+      lost();
+      reopen();
+    }, silenceLimit());
+  }
+
+  function heard(message) {
+    if (message && message.lastEventId) stream.lastId = message.lastEventId;
+    watch();
+    if (!stream.hearing) {
+      stream.hearing = true;
+      if (stream.resyncWhenHeard) resync();
+      stream.resyncWhenHeard = false;
+      render();
+    }
+  }
+
+  function lost() {
+    if (stream.hearing) stream.resyncWhenHeard = true;
+    stream.hearing = false;
+    stream.trouble = true;
+    render();
+  }
+
+  // Close the stream and hand it back to htmx's SSE extension as failed: it opens another.
+  function reopen() {
+    const source = stream.source;
+    if (!source) return;
+    source.close();
+    source.dispatchEvent(new Event("error"));
+  }
+
+  // Where the page stands: the stream resumes from there (the browser does the same with
+  // Last-Event-ID when it reconnects by itself).
+  function resumeFrom(url) {
+    if (!stream.lastId) return url;
+    const address = new URL(url, window.location.href);
+    address.searchParams.set("last", stream.lastId);
+    return address.pathname + address.search;
   }
 
   function notesDirty() {
@@ -73,31 +150,85 @@
     notice.appendChild(item);
   }
 
-  // The names of the events this script handles, as the page writes them from the server's
-  // table of events (data-sse-resync, data-sse-follow on #live-root).
-  function eventName(role) {
-    const root = document.getElementById("live-root");
-    return root ? root.dataset["sse" + role] : undefined;
-  }
-
   // Wrap the SSE extension's EventSource factory to watch the connection itself.
   if (window.htmx && htmx.createEventSource) {
     const create = htmx.createEventSource;
+    let first = true;
     htmx.createEventSource = function (url) {
-      const source = create(url);
-      setStatus("connecting");
-      source.addEventListener("open", function () {
-        setStatus("ok");
-        if (openedBefore) resync();
-        openedBefore = true;
+      if (first) {
+        // Rendered without knowing where the session's events stood (?last=): what happened
+        // before the stream opened is unknown, so refresh once it is heard.
+        stream.resyncWhenHeard = !/[?&]last=/.test(url);
+        first = false;
+      }
+      const source = create(resumeFrom(url));
+      stream.source = source;
+      watch();
+      source.addEventListener("error", function () {
+        if (stream.source === source) lost();
       });
-      source.addEventListener("error", function () { setStatus("lost"); });
-      const resyncName = eventName("Resync"), followName = eventName("Follow");
-      if (resyncName) source.addEventListener(resyncName, resync);
-      if (followName) source.addEventListener(followName, onFocus);
+      const heartbeatName = eventName("Heartbeat");
+      const resyncName = eventName("Resync");
+      const followName = eventName("Follow");
+      if (heartbeatName) source.addEventListener(heartbeatName, heard);
+      if (resyncName) {
+        source.addEventListener(resyncName, function (message) {
+          heard(message);
+          resync();
+        });
+      }
+      if (followName) {
+        source.addEventListener(followName, function (message) {
+          heard(message);
+          onFocus(message);
+        });
+      }
       return source;
     };
   }
+  // Every other event a fragment listens for.
+  document.addEventListener("htmx:sseMessage", function (event) {
+    heard(event.detail);
+  });
+
+  // A fragment that fails to load (an error answer, or no answer) is loaded again, after 1 s
+  // then 2 s; failing that the page refreshes everything, and so on while it fails. It says
+  // nothing in a toast: the badge shows that the page is not up to date meanwhile.
+  function failedFragment(event) {
+    const elt = event.detail && event.detail.elt;
+    const config = event.detail && event.detail.requestConfig;
+    if (!elt || !elt.id || !config || config.verb !== "get") return null;
+    if (!elt.matches("[hx-get][hx-trigger]") || !elt.closest("[sse-connect]")) return null;
+    return elt;
+  }
+
+  function onFragmentError(event) {
+    const elt = failedFragment(event);
+    if (!elt) return;
+    event.detail.quiet = true; // no toast (app.js)
+    const attempts = (stream.failing.get(elt.id) || 0) + 1;
+    stream.failing.set(elt.id, attempts);
+    stream.trouble = true;
+    render();
+    if (attempts % 3 === 0) {
+      resync();
+      return;
+    }
+    window.setTimeout(function () {
+      const current = document.getElementById(elt.id);
+      if (!current || !stream.failing.has(elt.id)) return;
+      htmx.ajax("GET", current.getAttribute("hx-get"), {
+        source: current, target: current, swap: "outerHTML",
+      });
+    }, Math.min(1000 * attempts, 10000));
+  }
+  document.addEventListener("htmx:responseError", onFragmentError, true);
+  document.addEventListener("htmx:sendError", onFragmentError, true);
+  // A fragment swapped in (its old element is gone, so listen for the new one).
+  document.addEventListener("htmx:load", function (event) {
+    const elt = event.detail && event.detail.elt;
+    if (elt && elt.id && stream.failing.delete(elt.id)) render();
+  });
 
   // Back and forward buttons after following or clicking through questions.
   window.addEventListener("popstate", function () {

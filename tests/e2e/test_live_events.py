@@ -81,3 +81,18 @@ def test_a_page_told_to_resync_refreshes_what_it_shows(room, cast):
     for page in (alice, bob):
         expect(page.locator("#parking")).to_contain_text("Raised off the record")
         expect(page.locator("#live-status .ok")).to_have_text("● Live")
+
+
+def test_the_session_page_told_to_resync_refreshes_what_it_shows(live, cast, lenses):
+    review = sessions.session_create(
+        workload=cast.workload, user=cast.admin, title="Live review", kind="periodic",
+        review_starts_at=timezone.now() + timedelta(hours=1),
+    )  # fmt: skip
+    page = live.page(cast.admin)
+    page.goto(live.url + reverse("reviews:session_detail", args=[review.uuid]))
+    expect(page.locator("#participants")).not_to_contain_text("Fay Finance")
+    expect(page.locator("body[data-live=ok]")).to_have_count(1)  # the stream hears the session
+    # Written behind the app's back: no event tells anyone.
+    Participant.objects.create(session=review, user=cast.finance, role=ParticipantRole.FINANCE)
+    resync_streams(review)
+    expect(page.locator("#participants")).to_contain_text("Fay Finance")

@@ -23,6 +23,7 @@ from reviews.eventkinds import (
     RESYNC,
     Event,
     EventDataError,
+    EventId,
     EventKind,
     NoData,
     PhaseData,
@@ -100,7 +101,11 @@ def test_no_two_sse_events_share_a_name():
 def test_each_script_role_has_one_fixed_name():
     roles = [sse.script for spec in KINDS.values() for sse in spec.sse if sse.script]
     assert sorted(roles) == sorted(ScriptRole)
-    assert script_names() == {ScriptRole.FOLLOW: "focus", ScriptRole.RESYNC: "refresh"}
+    assert script_names() == {
+        ScriptRole.FOLLOW: "focus",
+        ScriptRole.RESYNC: "refresh",
+        ScriptRole.HEARTBEAT: "heartbeat",
+    }
     for name in script_names().values():
         assert not placeholders(name)
 
@@ -150,7 +155,7 @@ def test_asking_for_an_unknown_fragment_or_without_its_values_fails():
 def test_good_data_makes_an_event_that_reads_back_the_same(kind, data):
     checked = event_data(kind, data)
     assert checked.as_dict() == data
-    event = Event(5, kind, checked)
+    event = Event(EventId("c0ffee42", 5), kind, checked)
     assert Event.from_json(event.to_json()) == event
 
 
@@ -197,6 +202,8 @@ def test_resync_is_never_published_and_events_go_to_a_session(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         with pytest.raises(EventDataError, match="never published"):
             events.publish_on_commit(uuid.uuid4(), EventKind.RESYNC)
+        with pytest.raises(EventDataError, match="never published"):
+            events.publish_on_commit(uuid.uuid4(), EventKind.HEARTBEAT)
         with pytest.raises(EventDataError, match="session's UUID"):
             events.publish_on_commit("pillarwise:*", EventKind.PARKING)
     assert callbacks == []
@@ -209,9 +216,11 @@ def test_a_phase_travels_as_its_plain_value():
 
 def test_an_event_holds_the_data_of_its_kind():
     with pytest.raises(EventDataError, match="carries QuestionData"):
-        Event(1, EventKind.ANSWER, NoData())
+        Event(EventId("ab", 1), EventKind.ANSWER, NoData())
     with pytest.raises(EventDataError, match="carries FocusData"):
-        Event(1, EventKind.FOCUS, QuestionData(question=Q))
+        Event(EventId("ab", 1), EventKind.FOCUS, QuestionData(question=Q))
+    with pytest.raises(EventDataError, match="is an EventId"):
+        Event(1, EventKind.PARKING, NoData())
     assert RESYNC.kind == EventKind.RESYNC and RESYNC.sse_names == ["refresh"]
 
 
@@ -220,13 +229,15 @@ def test_an_event_holds_the_data_of_its_kind():
     [
         b"not json",
         b"[]",
-        b'{"id":1,"kind":"answer"}',
-        b'{"id":1,"kind":"answer","data":[]}',
-        b'{"id":1,"kind":"answer","data":{"question":"x"}}',
+        b'{"id":"ab-1","kind":"answer"}',
+        b'{"id":"ab-1","kind":"answer","data":[]}',
+        b'{"id":"ab-1","kind":"answer","data":{"question":"x"}}',
         b'{"id":"one","kind":"parking","data":{}}',
         b'{"id":true,"kind":"parking","data":{}}',
-        b'{"id":1,"kind":"gossip","data":{}}',
-        b'{"id":1,"kind":"phase","data":{"phase":null}}',
+        b'{"id":1,"kind":"parking","data":{}}',
+        b'{"id":null,"kind":"parking","data":{}}',
+        b'{"id":"ab-1","kind":"gossip","data":{}}',
+        b'{"id":"ab-1","kind":"phase","data":{"phase":null}}',
         b"\xff\xfe",
     ],
 )
@@ -241,11 +252,11 @@ def test_an_unreadable_message_resyncs_the_streams_of_its_session_only():
     spoiled, other = asyncio.Queue(), asyncio.Queue()
     hub.queues["a"].add(spoiled)
     hub.queues["b"].add(other)
-    hub.receive("a", b'{"id":3,"kind":"answer","data":{"question":"nope"}}')
-    hub.receive("b", Event(4, EventKind.PARKING, NoData()).to_json().encode())
+    hub.receive("a", b'{"id":"ab-3","kind":"answer","data":{"question":"nope"}}')
+    hub.receive("b", Event(EventId("ab", 4), EventKind.PARKING, NoData()).to_json().encode())
     hub.receive("c", b"for a session nobody here watches")
     assert spoiled.get_nowait() is RESYNC
-    assert other.get_nowait() == Event(4, EventKind.PARKING, NoData())
+    assert other.get_nowait() == Event(EventId("ab", 4), EventKind.PARKING, NoData())
     assert spoiled.empty() and other.empty()
 
 
@@ -326,15 +337,19 @@ def test_the_script_listens_only_for_names_the_page_gives_it():
     script = LIVE_JS.read_text(encoding="utf-8")
     # EventSource's own events aside, the script adds no listener by a name of its own ...
     literal = set(re.findall(r"source\.addEventListener\(\s*\"([^\"]+)\"", script))
-    assert literal == {"open", "error"}
+    assert literal <= {"open", "error"}
     # ... and reads each role's name from the data attribute the page writes.
     for role in ScriptRole:
         assert f'eventName("{role.capitalize()}")' in script, role
     assert 'root.dataset["sse" + role]' in script
+    assert "root.dataset.heartbeatSeconds" in script
 
 
 def test_the_template_tags_render_from_the_table():
     assert sse_triggers(f"{QUESTION_PAGE}#choices", question=uuid.UUID(Q)) == (
         f"sse:answer-{Q}, sse:phase"
     )
-    assert sse_script_attrs() == 'data-sse-follow="focus" data-sse-resync="refresh"'
+    assert sse_script_attrs() == (
+        'data-sse-follow="focus" data-sse-heartbeat="heartbeat" data-sse-resync="refresh"'
+        ' data-heartbeat-seconds="15.0"'
+    )

@@ -14,11 +14,12 @@ from django.test import Client
 from django.urls import reverse
 
 from reviews import events
-from reviews.eventkinds import EventKind, NoData, QuestionData
-from reviews.events import PREFIX, RESYNC, InProcessBackend, RedisBackend
+from reviews.eventkinds import EventId, EventKind, NoData, QuestionData, parse_event_id
+from reviews.events import HEARTBEAT, PREFIX, RESYNC, InProcessBackend, RedisBackend
 from reviews.models import Participant, ParticipantRole
 from reviews.views.events import sse_format
 from tests.conftest import require_redis
+from tests.services import private_redis  # noqa: F401 - fixture
 
 Q1, Q2 = str(uuid.uuid4()), str(uuid.uuid4())
 
@@ -32,17 +33,18 @@ PARKED = (EventKind.PARKING, NoData())
 
 
 async def take(stream, count, timeout=5.0):
+    """The next `count` events of a stream, leaving out heartbeats and waiting."""
     items = []
     async with asyncio.timeout(timeout):
         async for item in stream:
-            if item is not None:
+            if item is not None and item is not HEARTBEAT:
                 items.append(item)
             if len(items) == count:
                 return items
     return items
 
 
-def run_subscription(channel, *, publish, last_event_id=None, count=1):
+def run_subscription(channel, *, publish, last_event_id=None, count=1, **options):
     """Subscribe in an event loop as the stream view does, then publish (from another
     thread, as views do) and collect `count` events. Entering the subscription returns once
     it is attached (on Redis: once the server has confirmed the pub/sub subscription), so
@@ -50,12 +52,19 @@ def run_subscription(channel, *, publish, last_event_id=None, count=1):
 
     async def main():
         async with events.Subscription(
-            channel, last_event_id=last_event_id, heartbeat=0.2
+            channel, last_event_id=last_event_id, heartbeat=0.2, **options
         ) as subscription:
             await asyncio.get_running_loop().run_in_executor(None, publish)
             return await take(subscription, count)
 
     return asyncio.run(main())
+
+
+def numbered(got):
+    """(number, kind) of each event; RESYNC as its kind."""
+    return [
+        (e.id.number, e.kind) if e.kind is not EventKind.RESYNC else EventKind.RESYNC for e in got
+    ]
 
 
 @pytest.fixture
@@ -68,7 +77,9 @@ def in_process(monkeypatch):
 def test_in_process_subscriber_sees_events_published_from_another_thread(in_process):
     channel = str(uuid.uuid4())
     got = run_subscription(channel, publish=lambda: in_process.publish(channel, *answered()))
-    assert [(e.id, e.kind, e.data) for e in got] == [(1, EventKind.ANSWER, QuestionData(Q1))]
+    assert [(e.id, e.kind, e.data) for e in got] == [
+        (EventId(in_process.epoch, 1), EventKind.ANSWER, QuestionData(Q1))
+    ]
 
 
 def test_catch_up_replays_what_was_missed(in_process):
@@ -77,15 +88,25 @@ def test_catch_up_replays_what_was_missed(in_process):
         in_process.publish(channel, *answered())
     got = run_subscription(
         channel,
-        last_event_id=3,
+        last_event_id=EventId(in_process.epoch, 3),
         publish=lambda: in_process.publish(channel, *PARKED),
         count=3,
     )
-    assert [(e.id, e.kind) for e in got] == [
-        (4, EventKind.ANSWER),
-        (5, EventKind.ANSWER),
-        (6, EventKind.PARKING),
-    ]
+    assert numbered(got) == [(4, EventKind.ANSWER), (5, EventKind.ANSWER), (6, EventKind.PARKING)]
+
+
+def test_catch_up_from_before_the_first_event_replays_everything(in_process):
+    """A page rendered before anything happened in its session stands at 0-0."""
+    channel = str(uuid.uuid4())
+    assert in_process.position(channel).number == 0
+    in_process.publish(channel, *answered())
+    got = run_subscription(
+        channel,
+        last_event_id=events.BEGINNING,
+        publish=lambda: in_process.publish(channel, *PARKED),
+        count=2,
+    )
+    assert numbered(got) == [(1, EventKind.ANSWER), (2, EventKind.PARKING)]
 
 
 def test_catch_up_too_far_back_asks_for_a_full_refresh(in_process):
@@ -94,33 +115,127 @@ def test_catch_up_too_far_back_asks_for_a_full_refresh(in_process):
         in_process.publish(channel, *answered())
     got = run_subscription(
         channel,
-        last_event_id=2,
+        last_event_id=EventId(in_process.epoch, 2),
         publish=lambda: in_process.publish(channel, *PARKED),
-        count=2,
     )
-    assert got[0] is RESYNC and got[1].id == events.HISTORY + 11
+    # The refresh carries where the session stands (the event published as the stream
+    # opened included: the refresh shows it), so the page resumes from there.
+    assert [(e.kind, e.id) for e in got] == [
+        (EventKind.RESYNC, EventId(in_process.epoch, events.HISTORY + 11))
+    ]
+    assert in_process.subscribers == {}
 
 
-def test_ids_from_before_a_restart_ask_for_a_full_refresh(in_process):
+@pytest.mark.parametrize(
+    "last", [EventId("0ther", 3), EventId("0ther", 40)], ids=["behind", "ahead"]
+)
+def test_ids_of_another_epoch_ask_for_a_full_refresh(in_process, last):
+    """Ids from before the sequence started over (the process restarted), whatever their
+    number: the page cannot know what it missed."""
+    channel = str(uuid.uuid4())
+    for _ in range(5):
+        in_process.publish(channel, *answered())
+    got = run_subscription(
+        channel, last_event_id=last, publish=lambda: in_process.publish(channel, *PARKED)
+    )
+    assert [(e.kind, e.id) for e in got] == [(EventKind.RESYNC, EventId(in_process.epoch, 6))]
+
+
+def test_a_restarted_process_has_a_new_epoch(monkeypatch):
+    before, after = InProcessBackend(), InProcessBackend()
+    channel = str(uuid.uuid4())
+    first = before.publish(channel, *answered())
+    monkeypatch.setattr(events, "backend", lambda: after)
+    got = run_subscription(
+        channel, last_event_id=first, publish=lambda: after.publish(channel, *PARKED)
+    )
+    assert [(e.kind, e.id) for e in got] == [(EventKind.RESYNC, EventId(after.epoch, 1))]
+    assert after.epoch != first.epoch
+
+
+def test_a_page_that_stands_nowhere_known_refreshes(in_process):
     channel = str(uuid.uuid4())
     got = run_subscription(
-        channel,
-        last_event_id=40,
-        publish=lambda: in_process.publish(channel, *PARKED),
-        count=2,
+        channel, resync=True, publish=lambda: in_process.publish(channel, *PARKED), count=2
     )
-    assert got[0] is RESYNC
+    assert numbered(got) == [EventKind.RESYNC, (1, EventKind.PARKING)]
+
+
+def test_a_sequence_that_starts_over_under_a_live_stream_resyncs_it(in_process):
+    """Events of a new epoch after those of an old one: what came between is unknown."""
+    channel = str(uuid.uuid4())
+
+    def publish():
+        in_process.publish(channel, *answered())
+        in_process.epoch = "f00d"  # as when Redis restarts empty
+        in_process.counters[channel] = 0
+        in_process.publish(channel, *PARKED)
+
+    got = run_subscription(channel, publish=publish, count=3)
+    assert numbered(got) == [(1, EventKind.ANSWER), EventKind.RESYNC, (1, EventKind.PARKING)]
+
+
+def test_heartbeats_come_at_their_interval_busy_or_not(in_process):
+    """The page counts on hearing one every interval: a busy session must not starve it."""
+    channel = str(uuid.uuid4())
+
+    async def main():
+        async with events.Subscription(channel, heartbeat=0.3) as subscription:
+            stop = asyncio.get_running_loop().time() + 1.6
+
+            async def publish():
+                while asyncio.get_running_loop().time() < stop:
+                    in_process.publish(channel, *PARKED)
+                    await asyncio.sleep(0.05)
+
+            publisher = asyncio.create_task(publish())
+            beats = 0
+            async for item in subscription:
+                beats += item is HEARTBEAT
+                if asyncio.get_running_loop().time() >= stop:
+                    break
+            await publisher
+            return beats
+
+    # One on hearing the session, then one every 0.3 s of the 1.6 s.
+    assert asyncio.run(main()) >= 5
+
+
+@pytest.mark.parametrize(
+    "raw, parsed",
+    [
+        ("0-0", EventId("0", 0)),
+        ("a1b2c3d4-7", EventId("a1b2c3d4", 7)),
+        ("z-123456789012345", EventId("z", 123456789012345)),
+    ],
+)
+def test_an_event_id_reads_back(raw, parsed):
+    assert parse_event_id(raw) == parsed and str(parsed) == raw
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "", "7", "42", "²", "a-²", "a-١", "-1", "a-", "a-b", "A-1", "a-1-2", "a--1", " a-1",
+        "a-1 ", "a-1\n", "a-1\x00", "a_b-1", "a" * 17 + "-1", "a-" + "1" * 16, "a-+1", "a-1e3",
+    ],
+)  # fmt: skip
+def test_anything_else_is_not_an_event_id(raw):
+    assert parse_event_id(raw) is None
 
 
 def test_sse_names_and_format():
-    event = events.Event(7, *answered())
+    event = events.Event(EventId("ab12", 7), *answered())
     assert event.sse_names == [f"answer-{Q1}", "progress"]
     assert sse_format(event) == (
-        f'id: 7\nevent: answer-{Q1}\ndata: {{"question":"{Q1}"}}\n\n'
-        f'id: 7\nevent: progress\ndata: {{"question":"{Q1}"}}\n\n'
+        f'id: ab12-7\nevent: answer-{Q1}\ndata: {{"question":"{Q1}"}}\n\n'
+        f'id: ab12-7\nevent: progress\ndata: {{"question":"{Q1}"}}\n\n'
     )
     assert sse_format(RESYNC) == "event: refresh\ndata: {}\n\n"
-    assert events.Event(1, EventKind.NOTES, QuestionData(Q2)).sse_names == [f"notes-{Q2}"]
+    assert sse_format(HEARTBEAT) == "event: heartbeat\ndata: {}\n\n"
+    assert events.Event(EventId("ab12", 1), EventKind.NOTES, QuestionData(Q2)).sse_names == [
+        f"notes-{Q2}"
+    ]
 
 
 def test_a_failure_to_publish_never_reaches_the_service(
@@ -136,6 +251,19 @@ def test_a_failure_to_publish_never_reaches_the_service(
     with django_capture_on_commit_callbacks(execute=True):
         events.publish_on_commit(uuid.uuid4(), EventKind.ANSWER, question=Q1)
     assert "Could not publish answer" in caplog.text
+
+
+def test_without_redis_nothing_waits_and_little_is_logged(settings, free_port, caplog):
+    """Redis cannot be reached: publishing and reading the position give up at once, and
+    say so once."""
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port}/0"
+    backend = RedisBackend(settings.REDIS_URL)
+    channel = str(uuid.uuid4())
+    for _ in range(5):
+        assert backend.publish(channel, *answered()) is None
+        assert backend.position(channel) is None
+    reports = [r for r in caplog.records if r.name == "pillarwise.events"]
+    assert len(reports) == 1 and "not published" in reports[0].getMessage()
 
 
 # --- Redis (CI runs these against a real server) ------------------------------------------------
@@ -162,22 +290,28 @@ def test_redis_catch_up_and_resync(redis_backends, monkeypatch):
     web1, web2 = redis_backends
     monkeypatch.setattr(events, "backend", lambda: web2)
     channel = str(uuid.uuid4())
-    for _ in range(4):
+    assert web1.position(channel) == events.BEGINNING
+    first = web1.publish(channel, *answered())
+    for _ in range(3):
         web1.publish(channel, *answered())
+    assert web2.position(channel) == EventId(first.epoch, 4)
     got = run_subscription(
-        channel, last_event_id=2, publish=lambda: web1.publish(channel, *PARKED), count=3
+        channel,
+        last_event_id=EventId(first.epoch, 2),
+        publish=lambda: web1.publish(channel, *PARKED),
+        count=3,
     )
     assert [(e.id, e.kind, e.data) for e in got] == [
-        (3, *answered()),
-        (4, *answered()),
-        (5, *PARKED),
+        (EventId(first.epoch, 3), *answered()),
+        (EventId(first.epoch, 4), *answered()),
+        (EventId(first.epoch, 5), *PARKED),
     ]
     for _ in range(events.HISTORY + 5):
         web1.publish(channel, *answered())
     got = run_subscription(
-        channel, last_event_id=1, publish=lambda: web1.publish(channel, *PARKED), count=1
+        channel, last_event_id=first, publish=lambda: web1.publish(channel, *PARKED), count=1
     )
-    assert got[0] is RESYNC
+    assert got[0].kind is EventKind.RESYNC
 
 
 @pytest.mark.redis
@@ -190,7 +324,7 @@ def test_redis_an_unreadable_event_resyncs_its_session_only(redis_backends, monk
     spoiled, other = str(uuid.uuid4()), str(uuid.uuid4())
 
     def publish():
-        web1.client.publish(f"{PREFIX}{spoiled}", b'{"id":1,"kind":"gone","data":{}}')
+        web1.client.publish(f"{PREFIX}{spoiled}", b'{"id":"ab-1","kind":"gone","data":{}}')
         web1.publish(other, *PARKED)
 
     async def main():
@@ -203,7 +337,7 @@ def test_redis_an_unreadable_event_resyncs_its_session_only(redis_backends, monk
 
     got_spoiled, got_other = asyncio.run(main())
     assert got_spoiled == [RESYNC]
-    assert [(e.id, e.kind) for e in got_other] == [(1, EventKind.PARKING)]
+    assert numbered(got_other) == [(1, EventKind.PARKING)]
 
 
 @pytest.mark.redis
@@ -212,12 +346,72 @@ def test_redis_a_catch_up_over_an_unreadable_event_resyncs(redis_backends, monke
     monkeypatch.setattr(events, "backend", lambda: web2)
     channel = str(uuid.uuid4())
     web1.publish(channel, *answered())
-    web1.client.rpush(f"{PREFIX}{channel}:log", b"not json")
-    web1.client.incr(f"{PREFIX}{channel}:seq")
+    sequence, history, _ = events._keys(channel)
+    web1.client.rpush(history, b"not json")
+    web1.client.hincrby(sequence, "number", 1)
     got = run_subscription(
-        channel, last_event_id=0, publish=lambda: web1.publish(channel, *PARKED), count=2
+        channel, last_event_id=events.BEGINNING, publish=lambda: web1.publish(channel, *PARKED)
     )
-    assert got[0] is RESYNC and (got[1].id, got[1].kind) == (3, EventKind.PARKING)
+    assert [(e.kind, e.id and e.id.number) for e in got] == [(EventKind.RESYNC, 3)]
+
+
+# --- Redis goes away (a server of the test's own) ------------------------------------------------
+
+
+@pytest.mark.redis
+def test_redis_restarted_empty_starts_a_new_epoch(private_redis, settings):  # noqa: F811
+    require_redis()
+    backend = RedisBackend(private_redis.url)
+    channel = str(uuid.uuid4())
+    first = backend.publish(channel, *answered())
+    assert first == EventId(first.epoch, 1)
+    private_redis.stop()
+    assert backend.publish(channel, *answered()) is None  # the change stands; nobody hears
+    private_redis.start()
+    again = backend.publish(channel, *answered())
+    assert again.number == 1 and again.epoch != first.epoch
+    assert backend.position(channel) == again
+
+
+@pytest.mark.redis
+def test_redis_streams_end_with_the_link_and_resync_once_it_is_back(
+    private_redis,  # noqa: F811
+    settings,
+):
+    """Redis stops: open streams end (their pages show that they reconnect, and do); a
+    stream opened meanwhile waits, quietly; Redis starts again, empty: that stream resyncs,
+    says it hears the session again, and carries the events that follow."""
+    require_redis()
+    settings.REDIS_URL = private_redis.url
+    backend = events.backend()
+    channel = str(uuid.uuid4())
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        async with events.Subscription(channel, heartbeat=0.2) as stream:
+            items = aiter(stream)
+            first = await loop.run_in_executor(None, backend.publish, channel, *answered())
+            assert [e.id for e in await take(items, 1)] == [first]
+            await loop.run_in_executor(None, private_redis.stop)
+            async with asyncio.timeout(10):
+                rest = [item async for item in items]  # it ends
+            assert EventKind.RESYNC not in {item.kind for item in rest if item is not None}
+
+        async with events.Subscription(channel, last_event_id=first, heartbeat=0.2) as stream:
+            items = aiter(stream)
+            async with asyncio.timeout(10):
+                assert [await anext(items) for _ in range(3)] == [None, None, None]
+                await loop.run_in_executor(None, private_redis.start)
+                while (item := await anext(items)) is None:
+                    pass
+                assert item.kind is EventKind.RESYNC
+                assert await anext(items) is HEARTBEAT
+                later = await loop.run_in_executor(None, backend.publish, channel, *PARKED)
+                while (item := await anext(items)) is HEARTBEAT:
+                    pass
+                assert item.id == later and later.epoch != first.epoch
+
+    asyncio.run(main())
 
 
 # --- The stream over HTTP ---------------------------------------------------------------------
@@ -344,3 +538,53 @@ def test_stream_is_a_404_for_outsiders_and_needs_a_login(asgi_server, cast, lens
     with httpx.Client(timeout=10) as http:
         anonymous = http.get(url)
         assert anonymous.status_code == 302 and "/login/" in anonymous.headers["location"]
+
+
+def first_events(url, cookies, *, headers=None, until="heartbeat"):
+    """The names of a stream's events up to the first `until`, but "presence" (the stream's
+    own arrival)."""
+    names = []
+    with (
+        httpx.Client(timeout=10, cookies=cookies) as http,
+        http.stream("GET", url, headers=headers or {}) as response,
+    ):
+        assert response.status_code == 200
+        for line in response.iter_lines():
+            if line.startswith("event: ") and line != "event: presence":
+                names.append(line[7:])
+                if names[-1] == until:
+                    return names
+    return names
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_stream_resumes_where_the_page_stands(asgi_server, cast, lenses):
+    """A page that knows where it stands (Last-Event-ID, or ?last= from the page) gets what it
+    missed, then the heartbeat that says it is live; one that stands nowhere known (an id that
+    is not one of ours, from before an upgrade or made up) refreshes; none of it fails."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from reviews import sessions
+
+    review = sessions.session_create(
+        workload=cast.workload, user=cast.admin, title="R", kind="periodic",
+        review_starts_at=timezone.now() + timedelta(days=1),
+    )  # fmt: skip
+    viewer = Client()
+    viewer.force_login(cast.viewer)
+    cookies = {"sessionid": viewer.cookies["sessionid"].value}
+    url = asgi_server + reverse("reviews:session_events", args=[review.uuid])
+    start = events.position(review.uuid)
+    events._publish(str(review.uuid), EventKind.PARKING, NoData())
+    assert first_events(url, cookies, headers={"Last-Event-ID": str(start)}) == [
+        "parking",
+        "heartbeat",
+    ]
+    assert first_events(f"{url}?last={start}", cookies) == ["parking", "heartbeat"]
+    assert first_events(url, cookies) == ["heartbeat"]
+    for odd in ["12", "²", "AB-1", "ab-1,ab-2", "x" * 300, "0ther-1"]:
+        names = first_events(url, cookies, headers={"Last-Event-ID": odd.encode()})
+        assert names == ["refresh", "heartbeat"], odd
+    assert first_events(f"{url}?last=%00", cookies) == ["refresh", "heartbeat"]

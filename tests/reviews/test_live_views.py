@@ -53,7 +53,8 @@ def test_question_page_has_everything(
         'id="facilitator"',
         'id="presence"',
         'id="parking"',
-        f'sse-connect="{reverse("reviews:session_events", args=[review.uuid])}"',
+        # with where the session's events stand, to resume from
+        f'sse-connect="{reverse("reviews:session_events", args=[review.uuid])}?last=',
     ):
         assert marker in body, marker
     assert "0 of 57 answered" in body
