@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from actions.models import Finding
 from questionnaires.risk import Risk
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
@@ -34,12 +35,14 @@ RISK_COLOURS = {
 SCALE_MIN, SCALE_MAX = 1, 5
 HIGH_FROM = 3
 DIVIDER = 2.75
-QUADRANTS = {
-    # name: (label, fill, text colour, high impact?, high effort?)
-    "do_first": ("Do first", "#e2f4ea", "#1e7d4f", True, False),
-    "plan": ("Plan", "#e7eefc", "#2347a8", True, True),
-    "quick_win": ("Quick wins", "#fff7e6", "#8a5200", False, False),
-    "defer": ("Defer", "#eceef1", "#5b6474", False, True),
+Q = Finding.Quadrant
+QUADRANTS: dict[str, tuple[str, str, str, bool, bool]] = {
+    # name: (label, fill, text colour, high impact?, high effort?); the labels are the
+    # quadrants' display names, the same on the page, in the PDF and in exports.
+    Q.QUICK_WIN: (Q.QUICK_WIN.label, "#e2f4ea", "#1e7d4f", True, False),
+    Q.MAJOR_PROJECT: (Q.MAJOR_PROJECT.label, "#e7eefc", "#2347a8", True, True),
+    Q.FILL_IN: (Q.FILL_IN.label, "#fff7e6", "#8a5200", False, False),
+    Q.THANKLESS: (Q.THANKLESS.label, "#eceef1", "#5b6474", False, True),
 }
 
 
@@ -54,6 +57,8 @@ class MatrixPoint:
     effort: float | None
     risk: str
     url: str = ""
+    # The finding's own number; None: numbered by position in the list drawn.
+    number: int | None = None
 
     @property
     def is_rated(self) -> bool:
@@ -61,13 +66,13 @@ class MatrixPoint:
 
 
 def quadrant_for(impact: float | None, effort: float | None) -> str:
-    """The quadrant of a point: do_first, plan, quick_win, defer, or unrated."""
+    """The quadrant of a point: quick_win, major_project, fill_in, thankless, or unrated."""
     if impact is None or effort is None:
         return "unrated"
     high_impact, high_effort = impact >= HIGH_FROM, effort >= HIGH_FROM
     if high_impact:
-        return "plan" if high_effort else "do_first"
-    return "defer" if high_effort else "quick_win"
+        return "major_project" if high_effort else "quick_win"
+    return "thankless" if high_effort else "fill_in"
 
 
 def _svg(width: float, height: float, label: str, body: list[str], **attrs: str) -> SafeString:
@@ -109,13 +114,13 @@ def _truncate(text: str, chars: int) -> str:
 def matrix_svg(points: list[MatrixPoint], *, interactive: bool = False, width: int = 520) -> str:
     """The impact × effort matrix: business impact up the y axis (1 to 5, high at the top),
     technical effort along the x axis (1 to 5, low on the left), the four quadrants named and
-    shaded. Each point is numbered by its position in `points` (so a list beside the chart
-    can use the same numbers); points without both ratings are listed beside, not plotted.
+    shaded. Each point carries its finding's number, or is numbered by its position in
+    `points` (so a list beside the chart can use the same numbers); points without both ratings are listed beside, not plotted.
 
     interactive=True marks points for drag-and-drop (class "matrix-point" with data-key,
     data-impact, data-effort) and records the plot geometry on the <svg> (data-plot="x y
     width height", data-scale="min max") so a script can turn a drop position into values."""
-    numbered = list(enumerate(points, start=1))
+    numbered = [(p.number or n, p) for n, p in enumerate(points, start=1)]
     unrated = [(n, p) for n, p in numbered if not p.is_rated]
     rated = [(n, p) for n, p in numbered if p.is_rated]
 
@@ -135,10 +140,10 @@ def matrix_svg(points: list[MatrixPoint], *, interactive: bool = False, width: i
     # Quadrants, shaded and named.
     dx, dy = px(DIVIDER), py(DIVIDER)
     areas = {
-        "do_first": (x0, y0, dx - x0, dy - y0),
-        "plan": (dx, y0, x0 + plot - dx, dy - y0),
-        "quick_win": (x0, dy, dx - x0, y0 + plot - dy),
-        "defer": (dx, dy, x0 + plot - dx, y0 + plot - dy),
+        "quick_win": (x0, y0, dx - x0, dy - y0),
+        "major_project": (dx, y0, x0 + plot - dx, dy - y0),
+        "fill_in": (x0, dy, dx - x0, y0 + plot - dy),
+        "thankless": (dx, dy, x0 + plot - dx, y0 + plot - dy),
     }
     for name, (x, y, w, h) in areas.items():
         label, fill, ink, _, _ = QUADRANTS[name]
@@ -147,7 +152,10 @@ def matrix_svg(points: list[MatrixPoint], *, interactive: bool = False, width: i
             f'data-quadrant="{name}"/>'
         )
         # Each name sits in the quadrant's outer corner, away from the points near the middle.
-        right_side, bottom_side = name in ("plan", "defer"), name in ("quick_win", "defer")
+        right_side, bottom_side = (
+            name in ("major_project", "thankless"),
+            name in ("fill_in", "thankless"),
+        )
         body.append(
             _text(
                 x + w - 6 if right_side else x + 6,

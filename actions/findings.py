@@ -260,7 +260,7 @@ class FindingInfo:
     position: Position
     practices: list[Practice] = field(default_factory=list)
     actions: list[ActionItem] = field(default_factory=list)
-    number: int | None = None  # its number on the matrix; None when accepted as a risk
+    number: int | None = None  # its number, in priority order; kept when accepted as a risk
     my_ratings: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -273,7 +273,7 @@ def analysis_findings(
 ) -> list[FindingInfo]:
     """The session's open findings in priority order, with ratings, position, missing best
     practices and actions. saved=False gives the unsaved preview (before the analysis).
-    Findings accepted as a risk come last and are not numbered on the matrix."""
+    Findings accepted as a risk come last, keep their number and are left off the matrix."""
     if saved:
         ratings = Rating.objects.select_related("user")
         findings = list(findings_ordered(session).prefetch_related(Prefetch("ratings", ratings)))
@@ -308,9 +308,11 @@ def analysis_findings(
                 r.kind: r.value for r in finding.ratings.all() if r.user_id == user.pk
             }
         infos.append(info)
-    infos.sort(key=lambda i: i.is_accepted)  # stable: priority order kept within each group
-    for number, info in enumerate((i for i in infos if not i.is_accepted), start=1):
+    # Numbered in priority order, accepted risks included, so that accepting one never
+    # renumbers the others; accepted risks are then listed last (and left off the matrix).
+    for number, info in enumerate(infos, start=1):
         info.number = number
+    infos.sort(key=lambda i: i.is_accepted)  # stable: priority order kept within each group
     return infos
 
 
@@ -324,6 +326,7 @@ def matrix_points(infos: list[FindingInfo]) -> list[MatrixPoint]:
             effort=info.position.effort,
             risk=info.finding.risk,
             url=f"#finding-{info.finding.uuid}",
+            number=info.number,
         )
         for info in infos
         if not info.is_accepted

@@ -22,10 +22,11 @@ class Finding(models.Model):
     place, to be prioritised by business impact and technical effort."""
 
     class Quadrant(models.TextChoices):
-        DO_FIRST = "do_first", "Do first"
-        PLAN = "plan", "Plan"
+        # The usual impact × effort matrix (the action priority matrix).
         QUICK_WIN = "quick_win", "Quick wins"
-        DEFER = "defer", "Defer"
+        MAJOR_PROJECT = "major_project", "Major projects"
+        FILL_IN = "fill_in", "Fill-ins"
+        THANKLESS = "thankless", "Thankless tasks"
         UNRATED = "unrated", "Not rated yet"
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

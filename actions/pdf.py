@@ -182,7 +182,7 @@ def _static_path(url: str) -> Path | None:
 
 RISK_ORDER = [Risk.HIGH, Risk.MEDIUM, Risk.NONE, Risk.NOT_APPLICABLE, Risk.UNANSWERED]
 # The executive summary's top findings: first the quadrants that call for action.
-QUADRANT_ORDER = ["do_first", "plan", "quick_win", "unrated", "defer"]
+QUADRANT_ORDER = ["quick_win", "major_project", "fill_in", "unrated", "thankless"]
 TOP_FINDINGS = 5
 
 

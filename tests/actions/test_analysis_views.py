@@ -56,11 +56,11 @@ def rating(value: int) -> Rating:
 @pytest.mark.parametrize(
     ("impacts", "efforts", "expected"),
     [
-        ([4, 5, 2], [1, 2], (4, 1.5, "do_first")),
-        ([3, 2], [4], (2.5, 4, "defer")),
-        ([2, 4], [3, 2], (3, 2.5, "do_first")),
-        ([1], [1, 2, 3, 5], (1, 2.5, "quick_win")),
-        ([3], [3], (3, 3, "plan")),
+        ([4, 5, 2], [1, 2], (4, 1.5, "quick_win")),
+        ([3, 2], [4], (2.5, 4, "thankless")),
+        ([2, 4], [3, 2], (3, 2.5, "quick_win")),
+        ([1], [1, 2, 3, 5], (1, 2.5, "fill_in")),
+        ([3], [3], (3, 3, "major_project")),
         ([], [4], (None, 4, "unrated")),
     ],
 )
@@ -77,7 +77,7 @@ def test_the_facilitators_placement_overrides_the_medians_per_axis():
     )
     assert (position.impact, position.effort) == (5, 5)
     assert position.impact_median == 1.5
-    assert position.quadrant == "plan" and position.moved
+    assert position.quadrant == "major_project" and position.moved
     unrated = findings.Position(impact_ratings=[], effort_ratings=[], effort_override=1)
     assert unrated.quadrant == "unrated"
 
@@ -276,7 +276,7 @@ def test_rating_with_htmx_returns_the_card_and_the_matrix_out_of_band(client, ro
     assert body.lstrip().startswith(f'<article class="card finding" id="finding-{finding.uuid}"')
     assert '<div id="matrix" class="matrix" hx-swap-oob="true"' in body
     assert 'id="quadrant-summary"' in body and "hx-swap-oob" in body
-    assert "Do first" in body
+    assert "Quick wins" in body
     assert "<html" not in body
 
 
@@ -291,7 +291,7 @@ def test_facilitator_moves_a_finding_and_can_hand_it_back_to_the_ratings(client,
     finding.refresh_from_db()
     assert (finding.impact_override, finding.effort_override) == (5, 1)
     (info, _) = findings.analysis_findings(room.review)
-    assert info.position.quadrant == "do_first" and info.position.moved
+    assert info.position.quadrant == "quick_win" and info.position.moved
     client.post(url("finding_move", finding.uuid), {"impact": "", "effort": ""})
     finding.refresh_from_db()
     assert (finding.impact_override, finding.effort_override) == (None, None)

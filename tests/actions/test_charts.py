@@ -49,14 +49,14 @@ def point_circle(root: ET.Element, key: str) -> tuple[float, float]:
 @pytest.mark.parametrize(
     ("impact", "effort", "quadrant"),
     [
-        (5, 1, "do_first"),
-        (3, 2.5, "do_first"),
-        (4, 3, "plan"),
-        (3, 3, "plan"),
-        (2.5, 2, "quick_win"),
-        (1, 1, "quick_win"),
-        (2, 5, "defer"),
-        (2.5, 3, "defer"),
+        (5, 1, "quick_win"),
+        (3, 2.5, "quick_win"),
+        (4, 3, "major_project"),
+        (3, 3, "major_project"),
+        (2.5, 2, "fill_in"),
+        (1, 1, "fill_in"),
+        (2, 5, "thankless"),
+        (2.5, 3, "thankless"),
         (None, 3, "unrated"),
         (3, None, "unrated"),
     ],
@@ -69,11 +69,11 @@ def test_quadrant_for_uses_three_or_more_as_high(impact, effort, quadrant):
 @pytest.mark.parametrize(
     ("impact", "effort", "quadrant"),
     [
-        (5, 1, "do_first"),
-        (3, 3, "plan"),
-        (2.5, 2.5, "quick_win"),
-        (1, 5, "defer"),
-        (3, 2.5, "do_first"),
+        (5, 1, "quick_win"),
+        (3, 3, "major_project"),
+        (2.5, 2.5, "fill_in"),
+        (1, 5, "thankless"),
+        (3, 2.5, "quick_win"),
     ],
 )
 def test_each_point_is_drawn_inside_its_quadrant(impact, effort, quadrant):
@@ -86,7 +86,7 @@ def test_each_point_is_drawn_inside_its_quadrant(impact, effort, quadrant):
 def test_points_on_the_same_spot_are_spread_and_stay_in_their_quadrant():
     points = [MatrixPoint(f"k{i}", f"F{i}", 3, 3, "MEDIUM") for i in range(7)]
     root = parse(matrix_svg(points))
-    x, y, w, h = quadrant_rects(root)["plan"]
+    x, y, w, h = quadrant_rects(root)["major_project"]
     centres = {point_circle(root, f"k{i}") for i in range(7)}
     assert len(centres) == 7
     assert all(x < cx < x + w and y < cy < y + h for cx, cy in centres)
@@ -126,8 +126,8 @@ def test_points_are_numbered_in_list_order_and_titled():
     svg = matrix_svg(
         [MatrixPoint("a", "First", 4, 2, "HIGH"), MatrixPoint("b", "Second", 2, 4, "MEDIUM")]
     )
-    assert "1. First: impact 4, effort 2 (Do first)" in svg
-    assert "2. Second: impact 2, effort 4 (Defer)" in svg
+    assert "1. First: impact 4, effort 2 (Quick wins)" in svg
+    assert "2. Second: impact 2, effort 4 (Thankless tasks)" in svg
 
 
 def test_labels_are_escaped():
@@ -155,9 +155,9 @@ def test_static_matrix_has_no_drag_data():
 
 def test_matrix_of_nothing_is_still_a_valid_chart():
     root = parse(matrix_svg([]))
-    assert set(quadrant_rects(root)) == {"do_first", "plan", "quick_win", "defer"}
+    assert set(quadrant_rects(root)) == {"quick_win", "major_project", "fill_in", "thankless"}
     texts = {t.text for t in root.iter(f"{SVG}text")}
-    assert {"Do first", "Plan", "Quick wins", "Defer"} <= texts
+    assert {"Quick wins", "Major projects", "Fill-ins", "Thankless tasks"} <= texts
 
 
 def test_risk_bars_draw_one_bar_per_pillar_with_its_counts():
@@ -212,3 +212,21 @@ def test_trend_without_milestones_says_so():
     svg = trend_svg([])
     parse(svg)
     assert "No milestones yet." in svg
+
+
+def test_the_quadrants_have_the_usual_names_of_the_impact_effort_matrix():
+    """High impact for little effort is a quick win, as in the usual action priority matrix;
+    the names come from one place, so the page, the PDF and the exports agree."""
+    from actions.charts import QUADRANTS, quadrant_for
+    from actions.models import Finding
+
+    named = {
+        (5, 1): "Quick wins",
+        (5, 5): "Major projects",
+        (1, 1): "Fill-ins",
+        (1, 5): "Thankless tasks",
+    }
+    for (impact, effort), label in named.items():
+        quadrant = quadrant_for(impact, effort)
+        assert Finding.Quadrant(quadrant).label == label
+        assert QUADRANTS[quadrant][0] == label

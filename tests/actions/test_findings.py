@@ -233,11 +233,15 @@ def test_the_preview_before_analysis_saves_nothing(review, cast):
     assert not Finding.objects.exists()
 
 
-def test_findings_accepted_as_risk_come_last_unnumbered(review, cast):
+def test_accepting_a_risk_renumbers_nothing(review, cast):
+    """A finding keeps its number when it, or another, is accepted as a risk: the matrix, the
+    plan and the PDF refer to findings by number, and people write the numbers down."""
     move_to(review, Phase.ANALYSIS)
     set_risk(review, "manage-service-limits", "HIGH", cast.admin)
     set_risk(review, "identities", "MEDIUM", cast.admin)
     findings.findings_sync(session=review)
+    before = {i.finding.question.ident: i.number for i in findings.analysis_findings(review)}
+    assert before == {"manage-service-limits": 1, "identities": 2}
     first = findings.findings_ordered(review).first()
     findings.finding_accept(
         finding=first,
@@ -246,8 +250,9 @@ def test_findings_accepted_as_risk_come_last_unnumbered(review, cast):
         until=timezone.localdate() + timezone.timedelta(days=90),
     )
     infos = findings.analysis_findings(review)
+    # Accepted risks are listed last, with the number they had; the matrix leaves them off.
     assert [(i.finding.question.ident, i.number) for i in infos] == [
-        ("identities", 1),
-        ("manage-service-limits", None),
+        ("identities", 2),
+        ("manage-service-limits", 1),
     ]
     assert [p.key for p in findings.matrix_points(infos)] == [str(infos[0].finding.uuid)]

@@ -33,7 +33,7 @@ def test_rating_and_dragging_on_the_matrix(live, review, cast):
 
     # Dragging the point to the bottom-right corner places it at low impact, high effort.
     box = point.bounding_box()
-    plot = page.locator("svg.matrix-chart rect[data-quadrant='defer']").bounding_box()
+    plot = page.locator("svg.matrix-chart rect[data-quadrant='thankless']").bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.down()
     page.mouse.move(plot["x"] + plot["width"] - 8, plot["y"] + plot["height"] - 8, steps=10)
