@@ -261,10 +261,17 @@ def _status_counts(actions: list[dict]) -> list[tuple[str, int]]:
 
 
 def risk_counts_by_pillar(session: ReviewSession) -> list[tuple[str, dict[str, int]]]:
-    """(pillar name, counts per risk) for a session's pillars, in lens and pillar order."""
+    """(pillar label, counts per risk) for a session's pillars, in lens and pillar order; a
+    pillar of a lens other than the framework is labelled with its lens too."""
     rows = (
         Answer.objects.filter(session=session)
-        .values("question__pillar_id", "question__pillar__name", "risk")
+        .values(
+            "question__pillar_id",
+            "question__pillar__name",
+            "question__pillar__lens__name",
+            "question__pillar__lens__is_framework",
+            "risk",
+        )
         .annotate(
             n=Count("pk"),
             lens_order=Subquery(
@@ -277,8 +284,11 @@ def risk_counts_by_pillar(session: ReviewSession) -> list[tuple[str, dict[str, i
     )
     pillars: dict[int, tuple[str, dict[str, int]]] = {}
     for row in rows:
+        label = row["question__pillar__name"]
+        if not row["question__pillar__lens__is_framework"]:
+            label = f"{label} ({row['question__pillar__lens__name']})"
         _, counts = pillars.setdefault(
-            row["question__pillar_id"], (row["question__pillar__name"], dict.fromkeys(RISK_KEYS, 0))
+            row["question__pillar_id"], (label, dict.fromkeys(RISK_KEYS, 0))
         )
         counts[row["risk"]] = counts.get(row["risk"], 0) + row["n"]
     return list(pillars.values())

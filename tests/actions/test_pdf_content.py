@@ -17,7 +17,10 @@ from pypdf import PdfReader
 
 from actions import pdf
 from actions.items import action_create
+from actions.milestones import risk_counts_by_pillar
 from actions.models import ActionItem, PlanDocument
+from questionnaires.models import Choice, Lens, Pillar, Question, RiskRule
+from reviews.models import Answer, SessionLens
 from tests.actions.analysis_helpers import framework_answer
 from tests.actions.pdf_helpers import page_texts, pdf_text, plan_session
 
@@ -238,3 +241,35 @@ def test_cancelled_actions_are_left_out(cast, review, planned):
     ActionItem.objects.filter(pk=cancelled.pk).update(status=ActionItem.Status.CANCELLED)
     html = pdf.plan_html(review)
     assert escape(cancelled.title) not in html and escape(planned[1].title) in html
+
+
+def test_the_summary_and_the_text_give_the_same_saving(cast, review, planned):
+    """The summary's figure and the sentence below it are the same amount, to the cent."""
+    ActionItem.objects.filter(pk=planned[0].pk).update(
+        monthly_saving="1650.50", currency="EUR", status=ActionItem.Status.OPEN
+    )
+    ActionItem.objects.filter(pk__in=[a.pk for a in planned[1:]]).update(monthly_saving=None)
+    html = pdf.plan_html(review)
+    assert html.count("EUR 1,650.50") >= 2, "summary figure and text"
+    assert "EUR 1,651" not in html
+
+
+def test_the_matrix_heading_stays_on_the_page_of_its_chart(cast, review, planned):
+    pages = page_texts(pdf.render_pdf(pdf.plan_html(review)).content)
+    [page] = [p for p in pages if "Business impact (rated by" in p]
+    assert "Impact × effort" in page
+    assert "Quick wins" in page or "Major projects" in page  # the chart's quadrant labels
+
+
+def test_pillars_of_another_lens_carry_the_lens_name(cast, review, planned):
+    lens = Lens.objects.create(name="House Lens", library="shared", version=1)
+    pillar = Pillar.objects.create(lens=lens, ident="security", name="Security", order=0)
+    question = Question.objects.create(pillar=pillar, ident="h1", order=0, title="House question")
+    Choice.objects.create(question=question, ident="h1_a", order=0, title="A")
+    RiskRule.objects.create(question=question, order=0, condition="default", risk="HIGH")
+    SessionLens.objects.create(session=review, lens=lens, order=5)
+    Answer.objects.create(session=review, question=question, risk="HIGH")
+    labels = [label for label, _ in risk_counts_by_pillar(review)]
+    assert "Security (House Lens)" in labels and "Security" in labels
+    html = pdf.plan_html(review)
+    assert "Security (House Lens)" in html
