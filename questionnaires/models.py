@@ -151,14 +151,14 @@ class Pillar(models.Model):
             models.UniqueConstraint(fields=["lens", "ident"], name="pillar_lens_ident_unique")
         ]
 
+    def __str__(self) -> str:
+        return self.name
+
     @property
     def label(self) -> str:
         """The pillar's name, and its lens's unless that is the framework: the Serverless
         lens has a "Security" pillar too."""
         return self.name if self.lens.is_framework else f"{self.name} ({self.lens.name})"
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Question(models.Model):
