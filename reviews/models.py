@@ -356,6 +356,10 @@ class Participant(models.Model):
     # Follow the facilitator's focus on the live page.
     follows_facilitator = models.BooleanField(default=True)
     joined_at = models.DateTimeField(auto_now_add=True)
+    # Attendance: whether they had the live page open during the review phase, and the
+    # facilitator's own record where they corrected it (None: as presence says).
+    was_present = models.BooleanField(default=False)
+    attended = models.BooleanField(null=True, blank=True)
 
     class Meta:
         ordering = ["session", "role", "user__username"]
@@ -371,6 +375,11 @@ class Participant(models.Model):
     @property
     def can_answer(self) -> bool:
         return self.role in ANSWERING_ROLES
+
+    @property
+    def has_attended(self) -> bool:
+        """Attended the review: as the facilitator recorded it, else as presence showed."""
+        return self.was_present if self.attended is None else self.attended
 
     @property
     def is_facilitator(self) -> bool:

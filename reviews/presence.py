@@ -14,6 +14,7 @@ from reviews import events
 from reviews.eventkinds import EventKind
 from reviews.models import (
     Participant,
+    Phase,
     Presence,
     ReviewSession,
 )
@@ -35,6 +36,11 @@ def presence_connect(*, session: ReviewSession, user) -> None:
                 Presence.objects.filter(session=session, user=user).update(
                     streams=F("streams") + 1, last_seen=now
                 )
+        if session.phase == Phase.REVIEW:
+            # Present during the review: this is what attendance records.
+            Participant.objects.filter(session=session, user=user, was_present=False).update(
+                was_present=True
+            )
     events.publish_on_commit(session.uuid, EventKind.PRESENCE)
 
 

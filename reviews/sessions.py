@@ -26,6 +26,7 @@ from reviews.errors import ServiceError
 from reviews.eventkinds import EventKind
 from reviews.models import (
     PHASE_MOVES,
+    PHASE_ORDER,
     Answer,
     Participant,
     ParticipantRole,
@@ -256,6 +257,21 @@ def participant_change_role(*, participant: Participant, role: str) -> Participa
             raise ServiceError("A review needs a facilitator: make someone else facilitator first.")
     participant.role = role
     participant.save(update_fields=["role"])
+    return participant
+
+
+ATTENDANCE_CHOICES = {"yes": True, "no": False, "presence": None}
+
+
+def participant_set_attended(*, participant: Participant, attended: str) -> Participant:
+    """Record whether someone attended the review ("yes", "no"), or go back to what presence
+    showed ("presence")."""
+    if attended not in ATTENDANCE_CHOICES:
+        raise ServiceError("Say yes, no, or as presence shows.", field="attended")
+    if participant.session.phase_index < PHASE_ORDER.index(Phase.REVIEW):
+        raise ServiceError("Attendance is recorded once the review has started.", field="attended")
+    participant.attended = ATTENDANCE_CHOICES[attended]
+    participant.save(update_fields=["attended"])
     return participant
 
 

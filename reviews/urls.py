@@ -48,6 +48,11 @@ urlpatterns = [
         name="participant_remove",
     ),
     path(
+        "sessions/<uuid:session_uuid>/participants/<int:participant_id>/attended/",
+        sessions.participant_attended,
+        name="participant_attended",
+    ),
+    path(
         "sessions/<uuid:session_uuid>/invitations/",
         invitations.invitation_create,
         name="invitation_create",

@@ -91,6 +91,7 @@ OUTSIDER_URLS = {
     "reviews:session_budgets": lambda c, r: [r.uuid],
     "reviews:participant_role": lambda c, r: [r.uuid, facilitator_pk(r)],
     "reviews:participant_remove": lambda c, r: [r.uuid, facilitator_pk(r)],
+    "reviews:participant_attended": lambda c, r: [r.uuid, facilitator_pk(r)],
     "reviews:invitation_create": lambda c, r: [r.uuid],
     "reviews:invitation_resend": lambda c, r: [r.uuid, invitation_uuid(r, c)],
     "reviews:invitation_revoke": lambda c, r: [r.uuid, invitation_uuid(r, c)],

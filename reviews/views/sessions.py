@@ -226,6 +226,23 @@ def participant_role(
 
 
 @require_POST
+def participant_attended(
+    request: SignedInRequest, session_uuid: UUID, participant_id: int
+) -> HttpResponse:
+    """The facilitator corrects attendance: yes, no, or as presence showed."""
+    access, participant = _participant_for_manager(request, session_uuid, participant_id)
+    try:
+        sessions.participant_set_attended(
+            participant=participant, attended=request.POST.get("attended", "")
+        )
+    except ServiceError as exc:
+        if request.htmx:
+            return HttpResponse(str(exc), status=400, content_type="text/plain")
+        messages.error(request, str(exc))
+    return redirect("reviews:session_detail", access.session.uuid)
+
+
+@require_POST
 def participant_remove(
     request: SignedInRequest, session_uuid: UUID, participant_id: int
 ) -> HttpResponse:
