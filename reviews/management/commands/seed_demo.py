@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand
@@ -25,6 +26,7 @@ PEOPLE = [
     ("fiona", "Fiona Facilitator", Membership.Role.ADMIN, ParticipantRole.FACILITATOR),
     ("oscar", "Oscar Owner", Membership.Role.MEMBER, ParticipantRole.WORKLOAD_OWNER),
     ("olga", "Olga Operations", Membership.Role.MEMBER, ParticipantRole.OPERATIONS),
+    ("sam", "Sam Security", Membership.Role.MEMBER, ParticipantRole.SECURITY),
     ("fred", "Fred Finance", Membership.Role.FINANCE, ParticipantRole.FINANCE),
 ]
 
@@ -89,3 +91,8 @@ class Command(BaseCommand):
             + f"\n  Open http://127.0.0.1:8000 and sign in as one of (password “{PASSWORD}”):\n"
             + "\n".join(f"    {u:6} {name} ({srole.label})" for u, name, _, srole in PEOPLE)
         )
+        if settings.EMAIL_BACKEND.endswith("console.EmailBackend"):
+            self.stdout.write(
+                "  Emails (invitations with their links, reminders) are printed in this "
+                "terminal, not sent."
+            )
