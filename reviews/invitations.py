@@ -269,6 +269,11 @@ def _email(invitation: Invitation) -> None:
             "link": link,
             "inviter": inviter,
             "expires_at": invitation.expires_at,
+            # A preparation that began before the invitation is under way, not "starting".
+            "preparation_under_way": bool(
+                session.preparation_starts_on
+                and session.preparation_starts_on <= timezone.localdate()
+            ),
         },
         attachments=attachments,
     ).send(fail_silently=False)

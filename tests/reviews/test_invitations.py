@@ -333,3 +333,20 @@ def test_an_invitation_withdrawn_before_its_email_went_out_sends_nothing(review,
 
     email.refresh_from_db()
     assert email.status == InvitationEmail.Status.SKIPPED and mail.outbox == []
+
+
+@pytest.mark.parametrize(
+    ("days_from_now", "expected", "not_expected"),
+    [(3, "Preparation starts:", "under way"), (-2, "Preparation: under way since", "starts:")],
+)
+def test_the_invitation_says_whether_preparation_is_ahead_or_under_way(
+    review, cast, django_capture_on_commit_callbacks, days_from_now, expected, not_expected
+):
+    review.preparation_starts_on = timezone.localdate() + timedelta(days=days_from_now)
+    review.save(update_fields=["preparation_starts_on"])
+    with django_capture_on_commit_callbacks(execute=True):
+        invite(review, cast)
+    [message] = mail.outbox
+    assert expected in message.body and not_expected not in message.body
+    html = message.alternatives[0][0]
+    assert ("under way since" in html) is (days_from_now < 0)
