@@ -2,6 +2,26 @@
 (function () {
   "use strict";
 
+  document.documentElement.classList.add("js");
+
+  // On a phone the main navigation folds behind a Menu button.
+  document.addEventListener("click", function (event) {
+    const toggle = event.target.closest(".menu-toggle");
+    if (!toggle) return;
+    const bar = toggle.closest(".topbar");
+    const open = !bar.classList.contains("open");
+    bar.classList.toggle("open", open);
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+
+  // The live page's outline is folded on a phone and open on a wider screen.
+  function unfoldOutline() {
+    const outline = document.querySelector("details.live-outline");
+    if (outline && window.matchMedia("(min-width: 761px)").matches) outline.open = true;
+  }
+  document.addEventListener("DOMContentLoaded", unfoldOutline);
+  document.addEventListener("htmx:afterSettle", unfoldOutline);
+
   // Buttons and links with data-confirm ask before they act.
   document.addEventListener("click", function (event) {
     const el = event.target.closest("[data-confirm]");
