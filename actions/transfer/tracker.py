@@ -18,10 +18,10 @@ import re
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch
 from django.urls import reverse
 
-from actions.findings import finding_position, practice_links
+from actions.findings import finding_position, missing_practices, practice_links
 from actions.models import ActionItem, Finding, Rating
 from questionnaires.risk import Risk
 from reviews.models import ReviewSession
@@ -70,11 +70,15 @@ def _actions(session: ReviewSession) -> list[ActionItem]:
             "finding__question__pillar",
         )
         .prefetch_related(Prefetch("finding__ratings", ratings))
-        .order_by("due_on", "created_at", "pk")
+        .order_by(F("due_on").asc(nulls_last=True), "created_at", "pk")
     )
 
 
-def _description(action: ActionItem) -> str:
+# Improvement links listed in one description, at most.
+MAX_LINKS = 10
+
+
+def _description(action: ActionItem, missing: dict[int, list]) -> str:
     lines = []
     if action.description:
         lines += [action.description, ""]
@@ -88,15 +92,19 @@ def _description(action: ActionItem) -> str:
         )
     elif question:
         lines.append(f"Question ({question.pillar.name}): {question.title}")
+    links: list[tuple[str, str]] = []
     if action.choice:
         lines.append(f"Best practice to put in place: {action.choice.title}")
         links = practice_links(action.choice)
-    else:
-        links = []
+    elif question:
+        # The best practices the finding's question still misses, and their guidance.
+        for choice in missing.get(question.pk, []):
+            links += [(f"{choice.title}: {text}", url) for text, url in practice_links(choice)]
     if not links and question and question.helpful_url:
         links = [("About the question", question.helpful_url)]
     if links:
-        lines += ["", "Improvement links:"] + [f"- {text}: {url}" for text, url in links]
+        lines += ["", "Improvement links:"]
+        lines += [f"- {text}: {url}" for text, url in links[:MAX_LINKS]]
     url = settings.SITE_URL + reverse("actions:action_detail", args=[action.uuid])
     lines += ["", f"In Pillarwise: {url}"]
     return "\n".join(lines).strip()
@@ -105,7 +113,11 @@ def _description(action: ActionItem) -> str:
 def tracker_rows(session: ReviewSession) -> list[dict[str, Any]]:
     """One row per action of the session (not cancelled), as the JSON export gives them."""
     rows = []
-    for action in _actions(session):
+    actions = _actions(session)
+    missing = missing_practices(
+        session, {a.finding.question_id for a in actions if a.finding and not a.choice}
+    )
+    for action in actions:
         quadrant = (
             finding_position(action.finding).quadrant
             if action.finding
@@ -122,7 +134,7 @@ def tracker_rows(session: ReviewSession) -> list[dict[str, Any]]:
                 "priority": PRIORITIES[quadrant],
                 "quadrant": quadrant,
                 "labels": [label(pillar)] * bool(pillar) + [label(action.workload.name)],
-                "description": _description(action),
+                "description": _description(action, missing),
                 "externalId": f"{EXTERNAL_ID_PREFIX}{action.uuid}",
                 "issueKey": action.external_key,
                 "status": action.status,
