@@ -154,8 +154,8 @@ class Reader:
         if (value is None or value == "") and blank:
             return ""
         if not isinstance(value, str) or value not in values:
-            shown = repr(value)[:60] if value is not None else "missing"
-            self.error(f"{place}.{key}", f"{shown} is not one of {', '.join(values)}")
+            shown = f"{repr(value)[:60]} is not" if value is not None else "missing: expected"
+            self.error(f"{place}.{key}", f"{shown} one of {', '.join(values)}")
             return values[0]
         return value
 
