@@ -5,7 +5,7 @@ refuses the document, listing every problem, when anything is wrong."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -186,8 +186,13 @@ class Reader:
         except ValueError:
             self.error(f"{place}.{key}", f"“{value}” is not an ISO 8601 date and time")
             return None
-        if timezone.is_naive(moment):
-            moment = timezone.make_aware(moment, timezone.get_default_timezone())
+        try:
+            if timezone.is_naive(moment):
+                moment = timezone.make_aware(moment, timezone.get_default_timezone())
+            moment.astimezone(UTC)
+        except (OverflowError, ValueError):
+            self.error(f"{place}.{key}", f"“{value}” is out of range")
+            return None
         return moment
 
     def day(self, obj: dict, key: str, place: str) -> date | None:

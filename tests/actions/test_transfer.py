@@ -169,6 +169,7 @@ def test_a_bad_value_deep_inside_names_its_place_and_saves_nothing(cast, lenses)
     empty_instance()
     document["sessions"][0]["answers"][3]["risk"] = "TERRIBLE"
     document["actions"][1]["dueOn"] = "next week"
+    document["milestones"][0]["createdAt"] = "0001-01-01T00:00:00+14:00"
     lenses_before = Lens.objects.count()
 
     with pytest.raises(TransferRefused) as refused:
@@ -179,6 +180,10 @@ def test_a_bad_value_deep_inside_names_its_place_and_saves_nothing(cast, lenses)
     )
     assert (
         "actions[1].dueOn: “next week” is not an ISO 8601 date (YYYY-MM-DD)" in refused.value.errors
+    )
+    assert (
+        "milestones[0].createdAt: “0001-01-01T00:00:00+14:00” is out of range"
+        in refused.value.errors
     )
     assert not Workload.objects.exists()
     assert Lens.objects.count() == lenses_before

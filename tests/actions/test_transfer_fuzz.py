@@ -26,7 +26,18 @@ VALUES = st.one_of(
     st.integers(min_value=-(2**40), max_value=2**40),
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=30),
-    st.sampled_from(["", "HIGH", "2030-01-01", "bob@example.com", "L1", "L9", "not a date"]),
+    st.sampled_from(
+        [
+            "",
+            "HIGH",
+            "2030-01-01",
+            "bob@example.com",
+            "L1",
+            "L9",
+            "not a date",
+            "0001-01-01T00:00:00+14:00",
+        ]
+    ),
     st.lists(st.integers(), max_size=3),
     st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
 )
