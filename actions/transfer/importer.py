@@ -148,6 +148,7 @@ def _workload(r: Reader, document: dict, team: Team) -> Workload:
     workload.save()
     if created_at:
         Workload.objects.filter(pk=workload.pk).update(created_at=created_at)
+        workload.created_at = created_at
     return workload
 
 

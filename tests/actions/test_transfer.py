@@ -7,14 +7,19 @@ import copy
 from typing import Any
 
 import pytest
+from django.apps import apps
+from django.core.management import call_command
+from django.core.management.color import no_style
+from django.db import connection
 
 from actions.models import ActionItem
 from actions.transfer.export import workload_export
 from actions.transfer.importer import workload_import
 from actions.transfer.reading import TransferRefused
 from questionnaires.models import Lens
-from reviews.models import Invitation, Team, Workload
+from reviews.models import Invitation, Membership, Team, Workload
 from tests.actions.transfer_helpers import full_workload
+from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -46,6 +51,29 @@ def test_export_then_import_into_an_empty_instance_gives_the_same_workload(cast,
     assert report.lenses_imported == ["Data platform v1"]
     # newcomer@example.com was invited and has no account: invited again.
     assert report.invitations == ["newcomer@example.com (Checkout review)"]
+
+
+# Flushing empties every table with its own transaction: the test runs outside one.
+@pytest.mark.django_db(transaction=True)
+def test_a_flushed_database_gets_the_workload_back(cast, lenses):
+    """A fresh database: every table emptied (the built-in lenses loaded again), then the
+    people sign up and make their team again before the import."""
+    full_workload(cast)
+    before = workload_export(cast.workload)
+    call_command("flush", interactive=False, verbosity=0)
+    # The built-in lenses come back with their ids; the sequences must count on from them.
+    models = apps.get_app_config("questionnaires").get_models()
+    with connection.cursor() as cursor:
+        for statement in connection.ops.sequence_reset_sql(no_style(), models):
+            cursor.execute(statement)
+    assert not Workload.objects.exists() and not Lens.objects.filter(is_builtin=False).exists()
+    team = Team.objects.create(name="Alpha again")
+    for username, role in (("alice", "admin"), ("bob", "member"), ("fay", "finance")):
+        Membership.objects.create(team=team, user=make_user(username), role=role)
+
+    report = workload_import(team=team, user=Membership.objects.first().user, document=before)
+
+    assert normalised(workload_export(report.workload)) == normalised(before)
 
 
 def test_the_export_holds_everything_said(cast, lenses):
