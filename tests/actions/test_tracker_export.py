@@ -145,3 +145,23 @@ def test_an_empty_plan_gives_the_header_alone(client, cast, review):
 )
 def test_labels_have_no_spaces(text, expected):
     assert label(text) == expected
+
+
+def test_a_best_practice_brings_its_improvement_link(client, cast, planned):
+    finding = ActionItem.objects.get(title="Throttle the backfills").finding
+    practice = finding.question.choices.get(ident="bf_idempotent")
+    action_create(
+        workload=cast.workload,
+        user=cast.admin,
+        session=planned,
+        finding=finding,
+        question=finding.question,
+        choice=practice,
+        title="Make backfills idempotent",
+    )
+    client.force_login(cast.admin)
+    rows = json.loads(client.get(reverse("actions:tracker_json", args=[planned.uuid])).content)
+    row = next(r for r in rows["actions"] if r["summary"] == "Make backfills idempotent")
+    assert "Best practice to put in place: Backfills are idempotent" in row["description"]
+    assert "- Improvement guidance: https://example.com/idempotent" in row["description"]
+    assert row["labels"] == ["data-operations", "checkout"]
