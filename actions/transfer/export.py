@@ -95,6 +95,7 @@ def workload_export(workload: Workload) -> dict[str, Any]:
         "format": FORMAT,
         "schemaVersion": SCHEMA_VERSION,
         "exportedAt": timezone.now().isoformat(),
+        # Filled as the sessions, answers and actions below name their lenses.
         "lenses": lenses.entries,
         "workload": {
             "name": workload.name,
@@ -127,8 +128,6 @@ def workload_export(workload: Workload) -> dict[str, Any]:
             .order_by("created_at", "pk")
         ],
     }
-    # Lenses are listed as the sessions name them; put the list first for the reader.
-    document["lenses"] = lenses.entries
     return document
 
 
