@@ -11,6 +11,7 @@ from actions.views import (
     milestones,
     notifications,
     plan,
+    transfer,
 )
 
 app_name = "actions"
@@ -21,6 +22,25 @@ urlpatterns: list = [
     # --- The AWS Well-Architected Tool -----------------------------------------------------
     path("sessions/<uuid:session_uuid>/aws/", aws.session_aws_export, name="aws_export"),
     path("workloads/import/aws/", aws.aws_import_upload, name="aws_import"),
+    # --- Export and backup: a whole workload, and action items for a tracker ----------------
+    path(
+        "workloads/<uuid:workload_uuid>/export/",
+        transfer.workload_download,
+        name="workload_export",
+    ),
+    path("workloads/import/", transfer.workload_upload, name="workload_import"),
+    path(
+        "sessions/<uuid:session_uuid>/plan/tracker.csv",
+        transfer.tracker_download,
+        {"fmt": "csv"},
+        name="tracker_csv",
+    ),
+    path(
+        "sessions/<uuid:session_uuid>/plan/tracker.json",
+        transfer.tracker_download,
+        {"fmt": "json"},
+        name="tracker_json",
+    ),
     path("actions/mine/", dashboards.my_actions, name="my_actions"),
     path("cost/", dashboards.cost_findings, name="cost_findings"),
     path("sessions/<uuid:session_uuid>/analysis/", analysis.analysis, name="analysis"),

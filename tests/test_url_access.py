@@ -136,6 +136,10 @@ OUTSIDER_URLS = {
     "actions:plan": lambda c, r: [r.uuid],
     "actions:plan_publish": lambda c, r: [r.uuid],
     "actions:aws_export": lambda c, r: [r.uuid],
+    # Export and backup: the whole workload, the plan for a tracker
+    "actions:workload_export": lambda c, r: [c.workload.uuid],
+    "actions:tracker_csv": lambda c, r: [r.uuid],
+    "actions:tracker_json": lambda c, r: [r.uuid],
     # The action-plan PDF
     "actions:plan_documents": lambda c, r: [r.uuid],
     "actions:plan_document_download": lambda c, r: [r.uuid, plan_document_uuid(r)],
