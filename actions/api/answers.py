@@ -13,7 +13,7 @@ from actions.api.auth import require_write
 from actions.api.pagination import CursorPagination
 from actions.api.schemas import ERRORS, AnswerOut, AnswerPatch, ConflictOut
 from questionnaires import structure
-from reviews import answers
+from reviews import answers, choices
 from reviews.access import SessionAccess, session_for_user
 from reviews.errors import ServiceError
 from reviews.models import Answer
@@ -38,6 +38,16 @@ def _answer_for_user(request: HttpRequest, session_uuid: UUID, question_uuid: UU
     return access, answer
 
 
+def _in_field(field: str, service, **kwargs):
+    """Call a service; a refusal that names no field of its own is about `field`."""
+    try:
+        return service(**kwargs)
+    except ServiceError as exc:
+        if not getattr(exc, "field", None):
+            exc.field = field
+        raise
+
+
 @router.get("/sessions/{session_uuid}/answers", response={200: list[AnswerOut], **ERRORS})
 @paginate(CursorPagination, key="question__uuid")
 def answer_list(request: HttpRequest, session_uuid: UUID):
@@ -59,7 +69,8 @@ def answer_detail(request: HttpRequest, session_uuid: UUID, question_uuid: UUID)
 def answer_update(
     request: HttpRequest, session_uuid: UUID, question_uuid: UUID, payload: AnswerPatch
 ):
-    """Mark the question applicable or not, select and unselect choices, save the notes
+    """Mark the question applicable or not, clear best practices' not-applicable marks,
+    select and unselect choices, mark best practices not applicable, save the notes
     (with the revision you read them at: a stale save is a 409 carrying the notes as they
     stand). All or nothing: if one part is refused, nothing is saved. Needs a write token
     and the right to answer in this review now."""
@@ -68,7 +79,13 @@ def answer_update(
     if not access.can_answer:
         raise PermissionDenied("You cannot change the answers of this review now.")
     info = structure.question_info(answer.question_id)
-    for field, idents in (("select", payload.select), ("unselect", payload.unselect)):
+    marks = payload.mark_not_applicable
+    for field, idents in (
+        ("select", payload.select),
+        ("unselect", payload.unselect),
+        ("mark_not_applicable", [mark.choice for mark in marks]),
+        ("clear_not_applicable", payload.clear_not_applicable),
+    ):
         unknown = sorted(set(idents) - set(info.by_ident))
         if unknown:
             raise ServiceError(f"Not choices of this question: {', '.join(unknown)}.", field=field)
@@ -80,6 +97,14 @@ def answer_update(
                 not_applicable=payload.not_applicable,
                 reason=(payload.not_applicable_reason or "") if payload.not_applicable else "",
             )
+        for ident in payload.clear_not_applicable:
+            _in_field(
+                "clear_not_applicable",
+                choices.choice_clear_not_applicable,
+                answer=answer,
+                user=request.user,
+                choice_ident=ident,
+            )
         for ident, select in [(i, True) for i in payload.select] + [
             (i, False) for i in payload.unselect
         ]:
@@ -89,6 +114,16 @@ def answer_update(
                 user=request.user,
                 choice_ident=ident,
                 select=select,
+            )
+        for mark in marks:
+            _in_field(
+                "mark_not_applicable",
+                choices.choice_mark_not_applicable,
+                answer=answer,
+                user=request.user,
+                choice_ident=mark.choice,
+                reason=mark.reason.value,
+                notes=mark.notes,
             )
         if payload.notes is not None:
             answers.answer_save_notes(

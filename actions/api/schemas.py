@@ -14,6 +14,7 @@ from pydantic import model_validator
 
 from actions.models import ActionItem, Finding
 from reviews.answers import NOTES_MAX_LENGTH
+from reviews.choices import NOTES_MAX_LENGTH as CHOICE_NOTES_MAX_LENGTH
 from reviews.models import Milestone, NotApplicableReason, Phase, SessionKind, Workload
 
 
@@ -78,6 +79,14 @@ class SessionOut(Schema):
     created_at: datetime
 
 
+class ChoiceMark(Schema):
+    """A best practice that does not apply, with why."""
+
+    choice: str = Field(description="The choice's ident.")
+    reason: NotApplicableReason
+    notes: str = Field("", max_length=CHOICE_NOTES_MAX_LENGTH)
+
+
 class AnswerOut(Schema):
     question_uuid: UUID = Field(alias="question.uuid")
     question_ident: str = Field(alias="question.ident")
@@ -86,8 +95,8 @@ class AnswerOut(Schema):
     lens: str = Field(alias="question.pillar.lens.name")
     risk: str
     selected: list[str] = Field(description="Idents of the selected choices.")
-    not_applicable_choices: list[str] = Field(
-        description="Idents of the best practices marked not applicable."
+    not_applicable_choices: list[ChoiceMark] = Field(
+        description="The best practices marked not applicable."
     )
     not_applicable: bool
     not_applicable_reason: NotApplicableReason | None
@@ -100,8 +109,9 @@ class AnswerOut(Schema):
         return sorted(s.choice.ident for s in obj.selections.all())
 
     @staticmethod
-    def resolve_not_applicable_choices(obj) -> list[str]:
-        return sorted(x.choice.ident for x in obj.choice_exclusions.all())
+    def resolve_not_applicable_choices(obj) -> list[dict]:
+        marks = sorted(obj.choice_exclusions.all(), key=lambda x: x.choice.order)
+        return [{"choice": x.choice.ident, "reason": x.reason, "notes": x.notes} for x in marks]
 
     @staticmethod
     def resolve_not_applicable_reason(obj) -> str | None:
@@ -114,6 +124,10 @@ class AnswerPatch(Schema):
 
     select: list[str] = Field(default_factory=list, max_length=100)
     unselect: list[str] = Field(default_factory=list, max_length=100)
+    mark_not_applicable: list[ChoiceMark] = Field(default_factory=list, max_length=100)
+    clear_not_applicable: list[str] = Field(
+        default_factory=list, max_length=100, description="Best practices that apply again."
+    )
     not_applicable: bool | None = None
     not_applicable_reason: NotApplicableReason | None = None
     notes: str | None = Field(None, max_length=NOTES_MAX_LENGTH)
@@ -129,6 +143,9 @@ class AnswerPatch(Schema):
             raise ValueError("not_applicable_reason is required when not_applicable is true")
         if set(self.select) & set(self.unselect):
             raise ValueError("a choice cannot be both selected and unselected")
+        marked = {mark.choice for mark in self.mark_not_applicable}
+        if marked & (set(self.select) | set(self.clear_not_applicable)):
+            raise ValueError("a choice marked not applicable cannot also be selected or cleared")
         return self
 
 

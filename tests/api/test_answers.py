@@ -170,3 +170,43 @@ def test_a_question_outside_the_review_is_404(cast, review, api_as):
 
     response = api_as(cast.admin, "read").get(f"/api/sessions/{review.uuid}/answers/{uuid4()}")
     assert response.status_code == 404
+
+
+def test_best_practices_marked_not_applicable_and_cleared(cast, review, answer, api_as):
+    api = api_as(cast.admin, "write")
+    body = api.patch(
+        url(review, answer),
+        {
+            "select": [HIGH[0]],
+            "mark_not_applicable": [
+                {"choice": HIGH[1], "reason": "business_priorities", "notes": "Later."}
+            ],
+        },
+    ).json()
+    assert body["selected"] == [HIGH[0]]
+    assert body["not_applicable_choices"] == [
+        {"choice": HIGH[1], "reason": "business_priorities", "notes": "Later."}
+    ]
+    assert AnswerChange.objects.filter(answer=answer, action="choice_na").exists()
+    body = api.patch(url(review, answer), {"clear_not_applicable": [HIGH[1]]}).json()
+    assert body["not_applicable_choices"] == []
+
+
+@pytest.mark.parametrize(
+    ("mark", "field"),
+    [
+        ({"choice": "ops_priorities_no", "reason": "other"}, "mark_not_applicable"),
+        ({"choice": "no_such_choice", "reason": "other"}, "mark_not_applicable"),
+        ({"choice": HIGH[1], "reason": "lazy"}, "mark_not_applicable.0.reason"),
+        ({"choice": HIGH[1], "reason": "other", "notes": "x" * 251}, "mark_not_applicable.0.notes"),
+    ],
+)
+def test_a_bad_mark_is_400_naming_the_field_and_saves_nothing(
+    cast, review, answer, api_as, mark, field
+):
+    api = api_as(cast.admin, "write")
+    response = api.patch(url(review, answer), {"select": [HIGH[0]], "mark_not_applicable": [mark]})
+    assert response.status_code == 400, response.json()
+    assert field in [e["field"] for e in response.json()["errors"]]
+    assert selected(answer) == set()
+    assert not answer.choice_exclusions.exists()
