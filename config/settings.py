@@ -154,9 +154,12 @@ INSTALLED_APPS = [
     "template_partials",
     "axes",
     "csp",
+    # The API's docs page: Swagger UI's files, served from here (no CDN).
+    "ninja",
     "questionnaires",
     "reviews",
     "actions",
+    "actions.api",
 ]
 
 MIDDLEWARE = [
@@ -284,6 +287,10 @@ RATE_LIMITS: dict[str, tuple[str, tuple[str, ...]]] = {
     "reviews:invitation_accept": ("30/10m", ("GET", "POST")),
     "actions:calendar_feed": ("60/10m", ("GET", "HEAD")),
 }
+# The API (actions/api): requests per token and window, reads (GET) and writes counted apart.
+# Past the rate the answer is a 429 with Retry-After.
+API_RATE_READ = os.getenv("API_RATE_READ", "600/m")
+API_RATE_WRITE = os.getenv("API_RATE_WRITE", "120/m")
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_CACHE_PREFIX = "pillarwise:rl:"
 RATELIMIT_FAIL_OPEN = True

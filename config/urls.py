@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from actions.api import main as api
 from actions.views.dashboards import dashboard
 from reviews.views import accounts
 from reviews.views.health import healthz, readyz
@@ -34,6 +35,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("", include("actions.api.urls")),
     path("", include("reviews.urls")),
     path("", include("questionnaires.urls")),
     path("", include("actions.urls")),

@@ -76,6 +76,12 @@ def follow_up_uuid(review):
     return FollowUp.objects.get_or_create(session=review, number=1, due_on=date(2030, 1, 1))[0].uuid
 
 
+def api_token_uuid(cast):
+    from actions.api import tokens
+
+    return tokens.token_create(user=cast.admin, name="CI", scope="read")[0].uuid
+
+
 OUTSIDER_URLS = {
     "reviews:workload_detail": lambda c, r: [c.workload.uuid],
     "reviews:workload_edit": lambda c, r: [c.workload.uuid],
@@ -156,6 +162,8 @@ OUTSIDER_URLS = {
     "actions:followup": lambda c, r: [follow_up_uuid(r)],
     "actions:followup_action": lambda c, r: [follow_up_uuid(r), action_uuid(r, c)],
     "actions:followup_finish": lambda c, r: [follow_up_uuid(r)],
+    # API tokens are their owner's alone
+    "api:token_revoke": lambda c, r: [api_token_uuid(c)],
 }
 
 
