@@ -141,6 +141,7 @@ OUTSIDER_URLS = {
     "actions:action_create": lambda c, r: [r.uuid],
     "actions:action_detail": lambda c, r: [action_uuid(r, c)],
     "actions:action_edit": lambda c, r: [action_uuid(r, c)],
+    "actions:action_reassign": lambda c, r: [action_uuid(r, c)],
     "actions:action_comment": lambda c, r: [action_uuid(r, c)],
     "actions:action_progress": lambda c, r: [action_uuid(r, c)],
     "actions:plan": lambda c, r: [r.uuid],
