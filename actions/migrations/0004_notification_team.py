@@ -4,6 +4,38 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+# Where each kind of reminder payload leads to its team.
+TEAM_OF = {
+    "session": ("reviews", "ReviewSession", "workload__team_id"),
+    "action": ("actions", "ActionItem", "workload__team_id"),
+    "follow_up": ("actions", "FollowUp", "session__workload__team_id"),
+    "workload": ("reviews", "Workload", "team_id"),
+    "finding": ("actions", "Finding", "session__workload__team_id"),
+}
+
+
+def notifications_of_teams(apps, schema_editor):
+    """Notifications made before they named their team: the team of their reminder's
+    subject, so that leaving a team hides them too."""
+    Notification = apps.get_model("actions", "Notification")
+    for notification in Notification.objects.filter(reminder__isnull=False).select_related(
+        "reminder"
+    ):
+        payload = notification.reminder.payload or {}
+        for key, (app, model, path) in TEAM_OF.items():
+            if key in payload:
+                team_id = (
+                    apps.get_model(app, model)
+                    .objects.filter(pk=payload[key])
+                    .values_list(path, flat=True)
+                    .first()
+                )
+                if team_id is not None:
+                    notification.team_id = team_id
+                    notification.save(update_fields=["team"])
+                break
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -17,4 +49,5 @@ class Migration(migrations.Migration):
             name='team',
             field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='reviews.team'),
         ),
+        migrations.RunPython(notifications_of_teams, migrations.RunPython.noop),
     ]

@@ -256,3 +256,16 @@ def test_password_is_never_needed_to_decline(client, cast, django_capture_on_com
     assert response.status_code == 200
     assert TeamInvitation.objects.get().status == "declined"
     assert not get_user_model().objects.filter(email="nobody@example.com").exists()
+
+
+def test_invitation_links_are_limited_per_address(db, settings):
+    from django.test import Client
+
+    url = reverse("reviews:team_invitation_answer", args=["no-such-token"])
+    client = Client(REMOTE_ADDR="192.0.2.40")
+    limit = int(settings.RATE_LIMITS["reviews:team_invitation_answer"][0].split("/")[0])
+    for _ in range(limit):
+        assert client.get(url).status_code == 404
+    assert client.get(url).status_code == 429
+    assert client.post(url).status_code == 429
+    assert Client(REMOTE_ADDR="192.0.2.41").get(url).status_code == 404
