@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Exists, F, OuterRef, Prefetch
 from django.utils import timezone
 
 from actions.findings import is_http_url
@@ -51,6 +51,21 @@ def owner_choices(workload: Workload):
         get_user_model()
         .objects.filter(memberships__team_id=workload.team_id, memberships__role__in=OWNER_ROLES)
         .order_by("first_name", "last_name", "username")
+    )
+
+
+def needing_new_owner(workload: Workload):
+    """The workload's open actions whose owner may no longer own them: they left the team
+    (or now only view it). The workload page flags them for reassignment."""
+    may_own = Membership.objects.filter(
+        team_id=workload.team_id, user=OuterRef("owner"), role__in=OWNER_ROLES
+    )
+    return (
+        ActionItem.objects.filter(workload=workload, owner__isnull=False)
+        .open()
+        .exclude(Exists(may_own))
+        .select_related("owner")
+        .order_by(F("due_on").asc(nulls_last=True), "created_at")
     )
 
 

@@ -21,7 +21,7 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from reviews import events
+from reviews import accounts, events
 from reviews.emails import absolute_url, build_email
 from reviews.errors import ServiceError
 from reviews.eventkinds import EventKind
@@ -202,6 +202,7 @@ def invitation_accept(
         user.set_password(password)
         user.save()
         created = True
+    accounts.email_verified(user=user, email=invitation.email)
     session = invitation.session
     Membership.objects.get_or_create(
         team_id=session.workload.team_id,

@@ -136,4 +136,14 @@ urlpatterns = [
         teams.member_remove,
         name="member_remove",
     ),
+    path(
+        "teams/<uuid:team_uuid>/invitations/<uuid:invitation_uuid>/revoke/",
+        teams.team_invitation_revoke,
+        name="team_invitation_revoke",
+    ),
+    path(
+        "team-invitations/<str:token>/",
+        teams.team_invitation_answer,
+        name="team_invitation_answer",
+    ),
 ]

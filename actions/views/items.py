@@ -14,7 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from actions import findings, items
-from actions.forms import ActionForm, CommentForm, PracticeActionForm, ProgressForm
+from actions.forms import ActionForm, CommentForm, PracticeActionForm, ProgressForm, ReassignForm
 from actions.models import ActionItem, Finding
 from actions.views.analysis import _finding_response, finding_for_user
 from config.http import SignedInRequest
@@ -273,3 +273,25 @@ def action_progress(request: SignedInRequest, action_uuid: UUID) -> HttpResponse
     ):
         return redirect(next_url)
     return redirect("actions:action_detail", action.uuid)
+
+
+@require_POST
+def action_reassign(request: HttpRequest, action_uuid: UUID) -> HttpResponse:
+    """Give an action a new owner from the workload page (its "needs a new owner" list):
+    team admins and members."""
+    action, membership = action_for_user(request.user, action_uuid)
+    if not membership.can_edit:
+        raise PermissionDenied("Team admins and members reassign actions.")
+    form = ReassignForm(request.POST, workload=action.workload)
+    if not form.is_valid():
+        messages.error(request, "New owner: choose one of the team's admins, members or finance.")
+    else:
+        owner = form.cleaned_data["owner"]
+        try:
+            items.action_update(action=action, user=request.user, changes={"owner": owner})
+        except ServiceError as exc:
+            messages.error(request, str(exc))
+        else:
+            name = owner.get_full_name() or owner.username
+            messages.success(request, f"“{action.title}” now belongs to {name}.")
+    return redirect("reviews:workload_detail", action.workload.uuid)

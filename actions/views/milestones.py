@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from actions import charts, milestones
+from actions import charts, items, milestones
 from actions.forms import CompareForm, MilestoneForm
 from actions.models import ActionItem
 from config.http import SignedInRequest
@@ -52,6 +52,8 @@ def workload_panel(request: SignedInRequest, workload_uuid: UUID) -> HttpRespons
         "open_count": open_actions.count(),
         "overdue_count": open_actions.overdue().count(),
         "upcoming": upcoming,
+        "orphaned": list(items.needing_new_owner(workload)),
+        "owners": list(items.owner_choices(workload)) if membership.can_edit else [],
         "latest_plan_session": workload.sessions.filter(actions__isnull=False)
         .order_by("-created_at")
         .first(),

@@ -23,7 +23,7 @@ PAGE_SIZE = 30
 
 def notification_for_user(user, notification_uuid: UUID) -> Notification:
     """One of the user's own notifications; anyone else's is a 404."""
-    notification = Notification.objects.filter(uuid=notification_uuid, user=user).first()
+    notification = Notification.objects.visible().filter(uuid=notification_uuid, user=user).first()
     if notification is None:
         raise Http404("No such notification.")
     return notification
@@ -32,7 +32,7 @@ def notification_for_user(user, notification_uuid: UUID) -> Notification:
 @require_GET
 def notification_list(request: SignedInRequest) -> HttpResponse:
     show = "unread" if request.GET.get("show") == "unread" else "all"
-    items = Notification.objects.filter(user=request.user)
+    items = Notification.objects.visible().filter(user=request.user)
     if show == "unread":
         items = items.filter(read_at__isnull=True)
     page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
