@@ -276,7 +276,7 @@ def action_progress(request: SignedInRequest, action_uuid: UUID) -> HttpResponse
 
 
 @require_POST
-def action_reassign(request: HttpRequest, action_uuid: UUID) -> HttpResponse:
+def action_reassign(request: SignedInRequest, action_uuid: UUID) -> HttpResponse:
     """Give an action a new owner from the workload page (its "needs a new owner" list):
     team admins and members."""
     action, membership = action_for_user(request.user, action_uuid)

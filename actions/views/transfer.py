@@ -11,7 +11,7 @@ from uuid import UUID
 from django import forms
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.text import slugify
@@ -21,6 +21,7 @@ from actions.transfer.export import workload_export
 from actions.transfer.importer import workload_import
 from actions.transfer.reading import MAX_DOCUMENT_BYTES, TransferRefused, document_read
 from actions.transfer.tracker import tracker_csv, tracker_rows
+from config.http import SignedInRequest
 from reviews.access import editable_teams, session_for_user, team_for_user, workload_for_user
 from reviews.models import Team
 
@@ -32,7 +33,7 @@ def _attachment(body: str, content_type: str, filename: str) -> HttpResponse:
 
 
 @require_GET
-def workload_download(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
+def workload_download(request: SignedInRequest, workload_uuid: UUID) -> HttpResponse:
     workload, _ = workload_for_user(request.user, workload_uuid)
     document = workload_export(workload)
     name = slugify(workload.name) or "workload"
@@ -59,7 +60,7 @@ class WorkloadImportForm(forms.Form):
 
 
 @require_http_methods(["GET", "POST"])
-def workload_upload(request: HttpRequest) -> HttpResponse:
+def workload_upload(request: SignedInRequest) -> HttpResponse:
     posted = request.method == "POST"
     form = WorkloadImportForm(
         request.POST if posted else None, request.FILES if posted else None, user=request.user
@@ -96,7 +97,7 @@ def workload_upload(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def tracker_download(request: HttpRequest, session_uuid: UUID, fmt: str) -> HttpResponse:
+def tracker_download(request: SignedInRequest, session_uuid: UUID, fmt: str) -> HttpResponse:
     session = session_for_user(request.user, session_uuid).session
     name = f"{slugify(session.workload.name) or 'workload'}-actions"
     if fmt == "csv":

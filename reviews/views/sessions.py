@@ -6,7 +6,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -63,7 +63,7 @@ def session_create(request: SignedInRequest, workload_uuid: UUID) -> HttpRespons
     return render(request, "reviews/session_form.html", {"form": form, "workload": workload})
 
 
-def _detail_context(access: SessionAccess, request: HttpRequest) -> dict:
+def _detail_context(access: SessionAccess, request: SignedInRequest) -> dict:
     session = access.session
     counts = sessions.risk_counts(session)
     total = sum(counts.values())
