@@ -35,7 +35,7 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("", include("reviews.urls")),
-    path("", include("questionnaires.urls")),
+    path("", include("reviews.lensurls")),
     path("", include("actions.urls")),
 ]
 

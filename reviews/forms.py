@@ -183,10 +183,12 @@ class SessionCreateForm(forms.Form):
         help_text="The Well-Architected Framework lens is always part of the review.",
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, lenses=None, **kwargs):
+        """`lenses`: the lenses the team may use (the built-in ones and the team's own)."""
         super().__init__(*args, **kwargs)
+        available = Lens.objects.builtin() if lenses is None else lenses
         self.fields["lenses"].queryset = (
-            Lens.objects.latest_versions().filter(is_framework=False).order_by("name")
+            available.latest_versions().filter(is_framework=False).order_by("name")
         )
         self.fields["lenses"].label_from_instance = lambda lens: f"{lens.name} (v{lens.version})"
 

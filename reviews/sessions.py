@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from questionnaires.models import Lens, Question
+from questionnaires.models import BUILTIN_LIBRARY, Lens, Question
 from questionnaires.risk import Risk
 from reviews import events
 from reviews.cadence import (
@@ -24,6 +24,7 @@ from reviews.cadence import (
 )
 from reviews.errors import ServiceError
 from reviews.eventkinds import EventKind
+from reviews.lenslibrary import team_library
 from reviews.models import (
     PHASE_MOVES,
     Answer,
@@ -68,6 +69,10 @@ def session_create(
     framework = Lens.objects.filter(is_framework=True).order_by("-version").first()
     chosen = [framework] if framework else []
     chosen += [lens for lens in lenses if lens not in chosen]
+    own = team_library(workload.team)
+    foreign = [lens.name for lens in chosen if lens.library not in (BUILTIN_LIBRARY, own)]
+    if foreign:
+        raise ServiceError(f"“{foreign[0]}” is not in this team's lens library.")
     if not chosen:
         raise ServiceError("No lens is loaded: run `python manage.py load_lenses` first.")
     planned = plan_dates(review_starts_at)

@@ -8,8 +8,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from reviews.models import Membership
 
-# URLs whose objects are not a team's (the lens library is shared by everyone).
-SHARED_URLS = {"questionnaires:lens_detail", "questionnaires:lens_export"}
+# URLs whose objects are not a team's.
+SHARED_URLS: set[str] = set()
 
 
 def member_pk(cast):
@@ -68,6 +68,13 @@ def notification_uuid(cast):
     return Notification.objects.create(user=cast.member, occasion="action_due", title="x").uuid
 
 
+def team_lens_uuid(cast):
+    from questionnaires.services import lens_import
+    from tests.questionnaires.test_lensfile import lens, raw
+
+    return lens_import(raw=raw(lens()), library=str(cast.team.uuid)).lens.uuid
+
+
 def follow_up_uuid(review):
     from datetime import date
 
@@ -77,6 +84,9 @@ def follow_up_uuid(review):
 
 
 OUTSIDER_URLS = {
+    # A team's lens library
+    "questionnaires:lens_detail": lambda c, r: [team_lens_uuid(c)],
+    "questionnaires:lens_export": lambda c, r: [team_lens_uuid(c)],
     "reviews:workload_detail": lambda c, r: [c.workload.uuid],
     "reviews:workload_edit": lambda c, r: [c.workload.uuid],
     "reviews:team_detail": lambda c, r: [c.team.uuid],

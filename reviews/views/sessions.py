@@ -22,6 +22,7 @@ from reviews.forms import (
     SessionCreateForm,
     SessionPlanForm,
 )
+from reviews.lenslibrary import lenses_for_team
 from reviews.models import PHASE_ORDER, Participant, Phase, SessionKind
 
 
@@ -34,6 +35,7 @@ def session_create(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
     kind = SessionKind.CRITICAL_QUARTERLY if workload.is_critical else SessionKind.PERIODIC
     form = SessionCreateForm(
         request.POST if request.method == "POST" else None,
+        lenses=lenses_for_team(workload.team),
         initial={
             "title": f"{workload.name}: {SessionKind(kind).label.lower()}",
             "kind": kind,
