@@ -11,6 +11,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404
 
 from questionnaires.models import SHARED_LIBRARY, Lens, LensQuerySet
@@ -77,3 +78,26 @@ def import_team_for_user(user, team_uuid: UUID | None) -> Team:
     if len(teams) > 1:
         raise ImportTeamMissing("Choose the team whose library gets the lens.")
     return teams[0]
+
+
+def newer_versions(lenses: list[Lens]) -> dict[int, Lens]:
+    """For each lens with a newer version (same library and name): lens pk -> the newest.
+    One query."""
+    if not lenses:
+        return {}
+    query = Q()
+    for lens in lenses:
+        query |= Q(library=lens.library, name=lens.name, version__gt=lens.version)
+    newest: dict[tuple[str, str], Lens] = {}
+    for row in Lens.objects.filter(query).order_by("version"):
+        newest[(row.library, row.name)] = row
+    return {
+        lens.pk: newest[(lens.library, lens.name)]
+        for lens in lenses
+        if (lens.library, lens.name) in newest
+    }
+
+
+def newer_version(lens: Lens) -> Lens | None:
+    """The newest version of the lens, when newer than `lens`."""
+    return newer_versions([lens]).get(lens.pk)

@@ -105,6 +105,11 @@ urlpatterns = [
         name="applicability",
     ),
     path(
+        "sessions/<uuid:session_uuid>/questions/<uuid:question_uuid>/confirm/",
+        live.answer_confirm,
+        name="answer_confirm",
+    ),
+    path(
         "sessions/<uuid:session_uuid>/questions/<uuid:question_uuid>/notes/",
         live.notes_save,
         name="notes_save",

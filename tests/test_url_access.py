@@ -126,9 +126,11 @@ OUTSIDER_URLS = {
     "reviews:answer_form": lambda c, r: [r.uuid, question_uuid(r)],
     "reviews:applicability": lambda c, r: [r.uuid, question_uuid(r)],
     "reviews:notes_save": lambda c, r: [r.uuid, question_uuid(r)],
+    "reviews:answer_confirm": lambda c, r: [r.uuid, question_uuid(r)],
     "reviews:blind": lambda c, r: [r.uuid, question_uuid(r), "open"],
     # Analysis, action items, the plan, milestones
     "actions:analysis": lambda c, r: [r.uuid],
+    "actions:lens_upgrade": lambda c, r: [r.uuid, r.lenses.get().uuid],
     "actions:findings_sync": lambda c, r: [r.uuid],
     "actions:finding_rate": lambda c, r: [finding_uuid(r)],
     "actions:finding_move": lambda c, r: [finding_uuid(r)],

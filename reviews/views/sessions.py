@@ -22,7 +22,7 @@ from reviews.forms import (
     SessionCreateForm,
     SessionPlanForm,
 )
-from reviews.lenslibrary import lenses_for_team
+from reviews.lenslibrary import lenses_for_team, newer_versions
 from reviews.models import PHASE_ORDER, Participant, Phase, SessionKind
 
 
@@ -70,6 +70,7 @@ def _detail_context(access: SessionAccess, request: HttpRequest) -> dict:
     total = sum(counts.values())
     answered = total - counts["UNANSWERED"]
     budgets = focus.budgets(session)
+    lenses = [sl.lens for sl in session.session_lenses.select_related("lens")]
     timeline = []
     changes = {c.to_phase: c.at for c in session.phase_changes.all()}
     planned = {
@@ -116,7 +117,8 @@ def _detail_context(access: SessionAccess, request: HttpRequest) -> dict:
         if access.participant
         else None,
         "budget_form": BudgetForm(budgets=budgets),
-        "lenses": [sl.lens for sl in session.session_lenses.select_related("lens")],
+        "lenses": lenses,
+        "upgrades": newer_versions(lenses),
         "roles": Participant._meta.get_field("role").choices,
         "parking_count": session.parking_lot.filter(dismissed_at__isnull=True).count(),
     }
