@@ -75,6 +75,14 @@ def team_lens_uuid(cast):
     return lens_import(raw=raw(lens()), library=str(cast.team.uuid)).lens.uuid
 
 
+def template_uuid(review, cast):
+    from reviews.models import ReviewTemplate
+
+    return ReviewTemplate.objects.create(
+        team=cast.team, name="Platform", lens=review.lenses.get(), created_by=cast.admin
+    ).uuid
+
+
 def follow_up_uuid(review):
     from datetime import date
 
@@ -93,6 +101,10 @@ OUTSIDER_URLS = {
     "reviews:member_role": lambda c, r: [c.team.uuid, member_pk(c)],
     "reviews:member_remove": lambda c, r: [c.team.uuid, member_pk(c)],
     "reviews:session_detail": lambda c, r: [r.uuid],
+    "reviews:template_list": lambda c, r: [c.team.uuid],
+    "reviews:template_detail": lambda c, r: [template_uuid(r, c)],
+    "reviews:template_delete": lambda c, r: [template_uuid(r, c)],
+    "reviews:template_create": lambda c, r: [r.uuid],
     "reviews:session_create": lambda c, r: [c.workload.uuid],
     "reviews:session_fragment": lambda c, r: [r.uuid, "participants"],
     "reviews:session_schedule": lambda c, r: [r.uuid],

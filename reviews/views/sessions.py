@@ -24,6 +24,7 @@ from reviews.forms import (
 )
 from reviews.lenslibrary import lenses_for_team, newer_versions
 from reviews.models import PHASE_ORDER, Participant, Phase, SessionKind
+from reviews.reviewtemplates import templates_of
 
 
 @require_http_methods(["GET", "POST"])
@@ -36,6 +37,7 @@ def session_create(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
     form = SessionCreateForm(
         request.POST if request.method == "POST" else None,
         lenses=lenses_for_team(workload.team),
+        templates=templates_of(workload.team),
         initial={
             "title": f"{workload.name}: {SessionKind(kind).label.lower()}",
             "kind": kind,
@@ -53,6 +55,7 @@ def session_create(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
                 review_starts_at=data["review_starts_at"],
                 review_duration_minutes=data["review_duration_minutes"],
                 lenses=data["lenses"],
+                template=data.get("template"),
                 preparation_starts_on=timezone.localdate(data["review_starts_at"])
                 - timedelta(days=data["preparation_days"]),
             )
