@@ -196,3 +196,16 @@ def test_another_teams_template_is_not_offered_nor_used(client, cast, template):
             template=other,
         )
     assert not ReviewSession.objects.filter(title="Sneaky").exists()
+
+
+def test_the_list_takes_a_fixed_number_of_queries(
+    client, cast, finished, lenses, django_assert_max_num_queries
+):
+    for i in range(3):
+        reviewtemplates.template_create_from_review(
+            session=finished, user=cast.member, lens=lenses[FRAMEWORK], name=f"Template {i}"
+        )
+    client.force_login(cast.viewer)
+    with django_assert_max_num_queries(6):
+        response = client.get(reverse("reviews:template_list", args=[cast.team.uuid]))
+    assert response.content.decode().count("Template ") >= 3
