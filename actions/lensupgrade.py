@@ -181,10 +181,14 @@ def _follow_questions(session: ReviewSession, moves: dict[int, int], gone: list[
         for c in Choice.objects.filter(question__pillar__lens=target).only("question_id", "ident")
     }
     for item in ActionItem.objects.filter(session=session, question_id__in=[*moves, *gone]):
-        item.question_id = moves.get(item.question_id)
-        if item.choice_id is not None:
-            ident = Choice.objects.filter(pk=item.choice_id).values_list("ident", flat=True).first()
-            item.choice_id = choices.get((item.question_id, ident))
+        to = moves.get(item.question_id) if item.question_id is not None else None
+        ident = (
+            Choice.objects.filter(pk=item.choice_id).values_list("ident", flat=True).first()
+            if item.choice_id is not None
+            else None
+        )
+        item.question_id = to
+        item.choice_id = choices.get((to, ident)) if to is not None and ident else None
         item.save(update_fields=["question", "choice"])
     if session.focus_question_id in moves:
         session.focus_question_id = moves[session.focus_question_id]

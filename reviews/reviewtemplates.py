@@ -88,7 +88,7 @@ def template_delete(*, template: ReviewTemplate) -> None:
     ReviewTemplate.objects.filter(pk=template.pk).delete()
 
 
-def template_lens_for(template: ReviewTemplate, chosen: list[Lens]) -> Lens:
+def template_lens_for(template: ReviewTemplate, chosen: list[Lens]) -> Lens | None:
     """The version of the template's lens a new review uses: the chosen one of that lens,
     else its newest version."""
     same = [

@@ -7,18 +7,19 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from actions import lensupgrade
+from config.http import SignedInRequest
 from reviews.access import session_for_user
 from reviews.errors import ServiceError
 from reviews.lenslibrary import newer_version
 
 
 @require_http_methods(["GET", "POST"])
-def lens_upgrade(request: HttpRequest, session_uuid: UUID, lens_uuid: UUID) -> HttpResponse:
+def lens_upgrade(request: SignedInRequest, session_uuid: UUID, lens_uuid: UUID) -> HttpResponse:
     access = session_for_user(request.user, session_uuid)
     session = access.session
     session_lens = session.session_lenses.select_related("lens").filter(lens__uuid=lens_uuid)

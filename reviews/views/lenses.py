@@ -11,13 +11,14 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect
 
+from config.http import SignedInRequest
 from questionnaires import services
 from questionnaires.differences import compare_lenses
 from questionnaires.forms import LensUploadForm
@@ -36,7 +37,7 @@ from reviews.lenslibrary import (
 TEMPLATE = "questionnaires/lens_list.html"
 
 
-def _form(request: HttpRequest) -> LensUploadForm:
+def _form(request: SignedInRequest) -> LensUploadForm:
     form = LensUploadForm(
         request.POST if request.method == "POST" else None,
         request.FILES if request.method == "POST" else None,
@@ -50,7 +51,7 @@ def _form(request: HttpRequest) -> LensUploadForm:
 
 
 def _library_response(
-    request: HttpRequest, form: LensUploadForm, *, status: int = 200, **report: Any
+    request: SignedInRequest, form: LensUploadForm, *, status: int = 200, **report: Any
 ) -> HttpResponse:
     """The library page, or for htmx only the report beside the form (what a check found,
     or why an import was refused)."""
@@ -69,21 +70,21 @@ def _library_response(
     return render(request, TEMPLATE, context, status=status)
 
 
-def _upload(request: HttpRequest) -> tuple[LensUploadForm, str | None, HttpResponse | None]:
-    """The bound form and the library it goes into, or the response refusing it."""
+def _upload(request: SignedInRequest) -> tuple[LensUploadForm, str, HttpResponse | None]:
+    """The bound form and the library it goes into, or ("", the response refusing it)."""
     form = _form(request)
     if not form.is_valid():
-        return form, None, _library_response(request, form, status=400)
+        return form, "", _library_response(request, form, status=400)
     try:
         team = import_team_for_user(request.user, form.cleaned_data["team"] or None)
     except ImportTeamMissing as exc:
         form.add_error("team", str(exc))
-        return form, None, _library_response(request, form, status=400)
+        return form, "", _library_response(request, form, status=400)
     return form, team_library(team), None
 
 
 @require_http_methods(["GET", "POST"])
-def lens_list(request: HttpRequest) -> HttpResponse:
+def lens_list(request: SignedInRequest) -> HttpResponse:
     if request.method == "GET":
         return _library_response(request, _form(request))
     form, library, refused = _upload(request)
@@ -107,7 +108,7 @@ def lens_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def lens_check(request: HttpRequest) -> HttpResponse:
+def lens_check(request: SignedInRequest) -> HttpResponse:
     """Read an uploaded file as an import would and list its warnings and errors; nothing
     is saved."""
     form, library, refused = _upload(request)
@@ -120,18 +121,15 @@ def lens_check(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-def lens_detail(request: HttpRequest, lens_uuid: UUID) -> HttpResponse:
+def lens_detail(request: SignedInRequest, lens_uuid: UUID) -> HttpResponse:
     names = library_names(request.user)
+    questions = Question.objects.order_by("order").prefetch_related("choices", "risk_rules")
     lens = lens_for_user(
         request.user,
         lens_uuid,
         names=names,
-        lenses=Lens.objects.prefetch_related(
-            Prefetch(
-                "pillars__questions",
-                Question.objects.order_by("order").prefetch_related("choices", "risk_rules"),
-            )
-        ),
+        # django-stubs cannot solve Prefetch's type variables for a nested lookup.
+        lenses=Lens.objects.prefetch_related(Prefetch("pillars__questions", queryset=questions)),  # type: ignore[arg-type]
     )
     versions = list(
         Lens.objects.filter(library=lens.library, name=lens.name).with_counts().order_by("-version")
@@ -156,7 +154,7 @@ def lens_detail(request: HttpRequest, lens_uuid: UUID) -> HttpResponse:
 
 
 @require_safe
-def lens_export(request: HttpRequest, lens_uuid: UUID) -> HttpResponse:
+def lens_export(request: SignedInRequest, lens_uuid: UUID) -> HttpResponse:
     lens = lens_for_user(request.user, lens_uuid)
     response = HttpResponse(services.lens_export(lens), content_type="application/json")
     filename = f"{slugify(lens.name) or 'lens'}-v{lens.version}.json"

@@ -3,15 +3,17 @@ deleting one. Every team role sees them; admins and members make and delete them
 
 from __future__ import annotations
 
+from typing import cast
 from uuid import UUID
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from config.http import SignedInRequest
 from reviews import reviewtemplates
 from reviews.access import session_for_user, team_for_user
 from reviews.errors import ServiceError
@@ -19,7 +21,7 @@ from reviews.models import Membership, ReviewTemplate
 
 
 def _template_for_user(
-    request: HttpRequest, template_uuid: UUID, *, edit: bool = False
+    request: SignedInRequest, template_uuid: UUID, *, edit: bool = False
 ) -> tuple[ReviewTemplate, Membership]:
     template = (
         ReviewTemplate.objects.select_related("team", "lens", "created_by", "source_session")
@@ -42,11 +44,12 @@ class TemplateForm(forms.Form):
     def __init__(self, *args, lenses, **kwargs):
         super().__init__(*args, **kwargs)
         self.lenses = {str(lens.uuid): lens for lens in lenses}
-        self.fields["lens"].choices = [(key, str(lens)) for key, lens in self.lenses.items()]
+        lens_field = cast(forms.ChoiceField, self.fields["lens"])
+        lens_field.choices = [(key, str(lens)) for key, lens in self.lenses.items()]
 
 
 @require_safe
-def template_list(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
+def template_list(request: SignedInRequest, team_uuid: UUID) -> HttpResponse:
     team, membership = team_for_user(request.user, team_uuid)
     return render(
         request,
@@ -60,7 +63,7 @@ def template_list(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
 
 
 @require_safe
-def template_detail(request: HttpRequest, template_uuid: UUID) -> HttpResponse:
+def template_detail(request: SignedInRequest, template_uuid: UUID) -> HttpResponse:
     template, membership = _template_for_user(request, template_uuid)
     return render(
         request,
@@ -70,7 +73,7 @@ def template_detail(request: HttpRequest, template_uuid: UUID) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def template_create(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+def template_create(request: SignedInRequest, session_uuid: UUID) -> HttpResponse:
     """Make a template from a finished review."""
     access = session_for_user(request.user, session_uuid)
     session = access.session
@@ -113,7 +116,7 @@ def template_create(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
 
 
 @require_POST
-def template_delete(request: HttpRequest, template_uuid: UUID) -> HttpResponse:
+def template_delete(request: SignedInRequest, template_uuid: UUID) -> HttpResponse:
     template, _ = _template_for_user(request, template_uuid, edit=True)
     reviewtemplates.template_delete(template=template)
     messages.success(request, f"Template “{template.name}” deleted.")
