@@ -8,6 +8,7 @@ from actions.views import (
     documents,
     followups,
     items,
+    lensupgrade,
     milestones,
     notifications,
     plan,
@@ -44,6 +45,11 @@ urlpatterns: list = [
     path("actions/mine/", dashboards.my_actions, name="my_actions"),
     path("cost/", dashboards.cost_findings, name="cost_findings"),
     path("sessions/<uuid:session_uuid>/analysis/", analysis.analysis, name="analysis"),
+    path(
+        "sessions/<uuid:session_uuid>/lenses/<uuid:lens_uuid>/upgrade/",
+        lensupgrade.lens_upgrade,
+        name="lens_upgrade",
+    ),
     path(
         "sessions/<uuid:session_uuid>/analysis/sync/",
         analysis.findings_sync,

@@ -38,7 +38,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("", include("actions.api.urls")),
     path("", include("reviews.urls")),
-    path("", include("questionnaires.urls")),
+    path("", include("reviews.lensurls")),
     path("", include("actions.urls")),
 ]
 

@@ -12,6 +12,10 @@ class LensUploadForm(forms.Form):
         ),
         widget=forms.ClearableFileInput(attrs={"accept": ".json,application/json"}),
     )
+    # The library (a team's) the lens goes into; the view fills in the choices and says
+    # whether the user may import at all.
+    team = forms.UUIDField(label="Team", required=False, widget=forms.Select)
+    can_import = False
 
     def clean_file(self) -> UploadedFile:
         upload = self.cleaned_data["file"]

@@ -6,7 +6,8 @@ library adds a new version, so reviews stay pinned to the version they started w
 Every lens is in one library. The built-in library ("") holds the lenses that ship with
 Pillarwise: it is global and read-only (only `load_lenses` adds to it). Any other library is
 one owner's, named by an opaque string (the reviews app uses a team's uuid). Uploads made
-before there were libraries, and uploads through the global lens page, are in SHARED_LIBRARY.
+before there were team libraries whose team could not be told stay in SHARED_LIBRARY, a
+legacy library everyone sees; the import command still writes there by default.
 """
 
 import uuid

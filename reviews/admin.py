@@ -20,10 +20,12 @@ from reviews.models import (
     PillarBudget,
     Presence,
     ReviewSession,
+    ReviewTemplate,
     SessionLens,
     Team,
     TeamInvitation,
     TeamInvitationEmail,
+    TemplateAnswer,
     VerifiedEmail,
     Workload,
 )
@@ -290,3 +292,25 @@ class MilestoneAdmin(admin.ModelAdmin):
     search_fields = ["name", "workload__name"]
     raw_id_fields = ["workload", "session", "created_by"]
     readonly_fields = ["uuid", "snapshot", "created_at"]
+
+
+class TemplateAnswerInline(admin.TabularInline):
+    model = TemplateAnswer
+    extra = 0
+
+
+@admin.register(ReviewTemplate)
+class ReviewTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "team", "lens", "created_by", "created_at"]
+    list_select_related = ["team", "lens", "created_by"]
+    search_fields = ["name", "team__name"]
+    raw_id_fields = ["team", "lens", "source_session", "created_by"]
+    readonly_fields = ["uuid", "created_at"]
+    inlines = [TemplateAnswerInline]
+
+
+@admin.register(TemplateAnswer)
+class TemplateAnswerAdmin(admin.ModelAdmin):
+    list_display = ["question_ident", "template", "not_applicable"]
+    list_select_related = ["template"]
+    raw_id_fields = ["template"]

@@ -268,3 +268,33 @@ def answer_save_notes(*, answer: Answer, user, text: str, base_revision: int) ->
 
 def selected_idents(answer: Answer) -> set[str]:
     return set(AnswerChoice.objects.filter(answer=answer).values_list("choice__ident", flat=True))
+
+
+@transaction.atomic
+def answer_confirm(*, answer: Answer, user) -> Answer:
+    """Confirm an answer as it stands: it was carried over to a newer lens version whose
+    choices changed ("look again"), or pre-filled from a review template. Clears both marks
+    and records who confirmed it; confirming an unmarked answer changes nothing."""
+    answer = lock_answer(answer)
+    if not answer.look_again and not answer.from_template:
+        return answer
+    what = [
+        text
+        for text, marked in (
+            ("looked again after the lens upgrade", answer.look_again),
+            ("kept the answer from the template", answer.from_template),
+        )
+        if marked
+    ]
+    answer.look_again = answer.from_template = False
+    answer.updated_by = user
+    answer.save(update_fields=["look_again", "from_template", "updated_by", "updated_at"])
+    AnswerChange.objects.create(
+        answer=answer,
+        user=user,
+        action=AnswerChange.Action.CONFIRMED,
+        detail="; ".join(what),
+        risk_after=answer.risk,
+    )
+    publish_answer(answer)
+    return answer

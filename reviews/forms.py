@@ -16,6 +16,7 @@ from reviews.models import (
     Membership,
     NotApplicableReason,
     ParticipantRole,
+    ReviewTemplate,
     SessionKind,
     Team,
     Workload,
@@ -185,11 +186,27 @@ class SessionCreateForm(forms.Form):
         help_text="The Well-Architected Framework lens is always part of the review.",
     )
 
-    def __init__(self, *args, **kwargs):
+    template = forms.ModelChoiceField(
+        label="Start from a template",
+        queryset=ReviewTemplate.objects.none(),
+        required=False,
+        to_field_name="uuid",
+        help_text="Its answers are pre-filled, each marked “from template” until confirmed.",
+    )
+
+    def __init__(self, *args, lenses=None, templates=None, **kwargs):
+        """`lenses`: the lenses the team may use (the built-in ones and the team's own);
+        `templates`: the team's review templates."""
         super().__init__(*args, **kwargs)
+        if templates is not None:
+            template_field = cast(forms.ModelChoiceField, self.fields["template"])
+            template_field.queryset = templates
+        else:
+            del self.fields["template"]
+        available = Lens.objects.builtin() if lenses is None else lenses
         lenses_field = cast(LensChoiceField, self.fields["lenses"])
         lenses_field.queryset = (
-            Lens.objects.latest_versions().filter(is_framework=False).order_by("name")
+            available.latest_versions().filter(is_framework=False).order_by("name")
         )
 
     def clean_title(self) -> str:

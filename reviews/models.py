@@ -511,6 +511,11 @@ class Answer(models.Model):
     )
     notes = models.TextField(blank=True)
     notes_revision = models.PositiveIntegerField(default=0)
+    # Carried over to a newer version of its lens whose choices for this question changed:
+    # someone should look again. Confirming the answer clears it.
+    look_again = models.BooleanField(default=False)
+    # Pre-filled from a review template and not yet confirmed by anyone.
+    from_template = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -593,6 +598,9 @@ class AnswerChange(models.Model):
         CHOICE_NOT_APPLICABLE = "choice_na", "marked a best practice not applicable"
         CHOICE_APPLICABLE = "choice_applies", "marked a best practice applicable again"
         IMPORTED = "imported", "imported the answer from the AWS Well-Architected Tool"
+        UPGRADED = "upgraded", "moved the answer to a newer version of its lens"
+        TEMPLATE = "template", "pre-filled the answer from a review template"
+        CONFIRMED = "confirmed", "confirmed the answer"
 
     answer = models.ForeignKey(Answer, on_delete=models.CASCADE, related_name="changes")
     user = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -731,6 +739,7 @@ class Milestone(models.Model):
         FOLLOW_UP = "follow_up", "Follow-up"
         MANUAL = "manual", "Saved by hand"
         IMPORTED = "imported", "Imported from the AWS Well-Architected Tool"
+        LENS_UPGRADE = "lens_upgrade", "Before a lens upgrade"
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="milestones")
@@ -888,3 +897,58 @@ class VerifiedEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} ({self.user})"
+
+
+class ReviewTemplate(models.Model):
+    """A team's pre-filled answers, notes and N/A reasons for one lens (a platform team's
+    shared answers, say). A new review made from it starts with them, each marked "from
+    template" until someone confirms it. Answers are kept by question and choice id, so a
+    template also fills a newer version of its lens."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="review_templates")
+    name = models.CharField(max_length=150)
+    description = models.TextField(blank=True)
+    lens = models.ForeignKey("questionnaires.Lens", on_delete=models.PROTECT, related_name="+")
+    source_session = models.ForeignKey(
+        ReviewSession, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["team", "name"]
+        indexes = [
+            # A team's template list.
+            models.Index(fields=["team", "name"], name="reviewtemplate_team_name_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TemplateAnswer(models.Model):
+    """One pre-filled answer of a template, by question id (ident) within the lens."""
+
+    template = models.ForeignKey(ReviewTemplate, on_delete=models.CASCADE, related_name="answers")
+    question_ident = models.CharField(max_length=100)
+    # The question's title when the template was made, to show it without the lens.
+    title = models.CharField(max_length=128, blank=True)
+    choices = models.JSONField(default=list, blank=True)
+    not_applicable = models.BooleanField(default=False)
+    not_applicable_reason = models.CharField(
+        max_length=32, choices=NotApplicableReason.choices, blank=True
+    )
+    notes = models.TextField(blank=True)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["template", "order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["template", "question_ident"], name="templateanswer_question_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.question_ident} in {self.template}"

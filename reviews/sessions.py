@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from questionnaires.models import Lens, Question
+from questionnaires.models import BUILTIN_LIBRARY, Lens, Question
 from questionnaires.risk import Risk
 from reviews import events
 from reviews.cadence import (
@@ -24,6 +24,7 @@ from reviews.cadence import (
 )
 from reviews.errors import ServiceError
 from reviews.eventkinds import EventKind
+from reviews.lenslibrary import team_library
 from reviews.models import (
     PHASE_MOVES,
     PHASE_ORDER,
@@ -38,6 +39,7 @@ from reviews.models import (
     SessionLens,
     Workload,
 )
+from reviews.reviewtemplates import template_lens_for, template_prefill
 
 
 def plan_dates(review_starts_at: datetime, *, preparation_days: int = PREPARATION_DAYS) -> dict:
@@ -61,14 +63,24 @@ def session_create(
     review_starts_at: datetime,
     lenses: Iterable[Lens] = (),
     review_duration_minutes: int = 300,
+    template=None,
     **dates,
 ) -> ReviewSession:
     """Create a review session in preparation, with the framework lens first and the chosen
     lenses after it (each pinned to its current version), an empty answer for every
-    question, a time budget per pillar and the creator as facilitator."""
+    question, a time budget per pillar and the creator as facilitator. With a `template`
+    (the team's), its lens is part of the review and its answers are pre-filled."""
     framework = Lens.objects.filter(is_framework=True).order_by("-version").first()
     chosen = [framework] if framework else []
     chosen += [lens for lens in lenses if lens not in chosen]
+    if template is not None:
+        lens = template_lens_for(template, chosen)
+        if lens is not None and lens not in chosen:
+            chosen.append(lens)
+    own = team_library(workload.team)
+    foreign = [lens.name for lens in chosen if lens.library not in (BUILTIN_LIBRARY, own)]
+    if foreign:
+        raise ServiceError(f"“{foreign[0]}” is not in this team's lens library.")
     if not chosen:
         raise ServiceError("No lens is loaded: run `python manage.py load_lenses` first.")
     planned = plan_dates(review_starts_at)
@@ -105,6 +117,8 @@ def session_create(
     )
     Participant.objects.create(session=session, user=user, role=ParticipantRole.FACILITATOR)
     PhaseChange.objects.create(session=session, from_phase="", to_phase=Phase.PREPARATION, by=user)
+    if template is not None:
+        template_prefill(session=session, template=template, user=user)
     return session
 
 

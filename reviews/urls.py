@@ -1,6 +1,16 @@
 from django.urls import path
 
-from reviews.views import cadence, choices, events, invitations, live, sessions, teams, workloads
+from reviews.views import (
+    cadence,
+    choices,
+    events,
+    invitations,
+    live,
+    reviewtemplates,
+    sessions,
+    teams,
+    workloads,
+)
 
 app_name = "reviews"
 
@@ -19,6 +29,23 @@ urlpatterns = [
         "workloads/<uuid:workload_uuid>/sessions/new/",
         sessions.session_create,
         name="session_create",
+    ),
+    # Review templates
+    path("teams/<uuid:team_uuid>/templates/", reviewtemplates.template_list, name="template_list"),
+    path(
+        "templates/<uuid:template_uuid>/",
+        reviewtemplates.template_detail,
+        name="template_detail",
+    ),
+    path(
+        "templates/<uuid:template_uuid>/delete/",
+        reviewtemplates.template_delete,
+        name="template_delete",
+    ),
+    path(
+        "sessions/<uuid:session_uuid>/template/",
+        reviewtemplates.template_create,
+        name="template_create",
     ),
     # A review session: its overview, plan, phases and people
     path("sessions/<uuid:session_uuid>/", sessions.session_detail, name="session_detail"),
@@ -108,6 +135,11 @@ urlpatterns = [
         "sessions/<uuid:session_uuid>/questions/<uuid:question_uuid>/applicability/",
         live.applicability,
         name="applicability",
+    ),
+    path(
+        "sessions/<uuid:session_uuid>/questions/<uuid:question_uuid>/confirm/",
+        live.answer_confirm,
+        name="answer_confirm",
     ),
     path(
         "sessions/<uuid:session_uuid>/questions/<uuid:question_uuid>/notes/",

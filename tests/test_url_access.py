@@ -8,8 +8,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from reviews.models import Membership
 
-# URLs whose objects are not a team's (the lens library is shared by everyone).
-SHARED_URLS = {"questionnaires:lens_detail", "questionnaires:lens_export"}
+# URLs whose objects are not a team's.
+SHARED_URLS: set[str] = set()
 
 
 def member_pk(cast):
@@ -78,6 +78,21 @@ def notification_uuid(cast):
     return Notification.objects.create(user=cast.member, occasion="action_due", title="x").uuid
 
 
+def team_lens_uuid(cast):
+    from questionnaires.services import lens_import
+    from tests.questionnaires.test_lensfile import lens, raw
+
+    return lens_import(raw=raw(lens()), library=str(cast.team.uuid)).lens.uuid
+
+
+def template_uuid(review, cast):
+    from reviews.models import ReviewTemplate
+
+    return ReviewTemplate.objects.create(
+        team=cast.team, name="Platform", lens=review.lenses.get(), created_by=cast.admin
+    ).uuid
+
+
 def follow_up_uuid(review):
     from datetime import date
 
@@ -93,6 +108,9 @@ def api_token_uuid(cast):
 
 
 OUTSIDER_URLS = {
+    # A team's lens library
+    "questionnaires:lens_detail": lambda c, r: [team_lens_uuid(c)],
+    "questionnaires:lens_export": lambda c, r: [team_lens_uuid(c)],
     "reviews:workload_detail": lambda c, r: [c.workload.uuid],
     "reviews:workload_edit": lambda c, r: [c.workload.uuid],
     "reviews:team_detail": lambda c, r: [c.team.uuid],
@@ -100,6 +118,10 @@ OUTSIDER_URLS = {
     "reviews:member_remove": lambda c, r: [c.team.uuid, member_pk(c)],
     "reviews:team_invitation_revoke": lambda c, r: [c.team.uuid, team_invitation_uuid(c)],
     "reviews:session_detail": lambda c, r: [r.uuid],
+    "reviews:template_list": lambda c, r: [c.team.uuid],
+    "reviews:template_detail": lambda c, r: [template_uuid(r, c)],
+    "reviews:template_delete": lambda c, r: [template_uuid(r, c)],
+    "reviews:template_create": lambda c, r: [r.uuid],
     "reviews:session_create": lambda c, r: [c.workload.uuid],
     "reviews:session_fragment": lambda c, r: [r.uuid, "participants"],
     "reviews:session_schedule": lambda c, r: [r.uuid],
@@ -134,9 +156,11 @@ OUTSIDER_URLS = {
     "reviews:answer_form": lambda c, r: [r.uuid, question_uuid(r)],
     "reviews:applicability": lambda c, r: [r.uuid, question_uuid(r)],
     "reviews:notes_save": lambda c, r: [r.uuid, question_uuid(r)],
+    "reviews:answer_confirm": lambda c, r: [r.uuid, question_uuid(r)],
     "reviews:blind": lambda c, r: [r.uuid, question_uuid(r), "open"],
     # Analysis, action items, the plan, milestones
     "actions:analysis": lambda c, r: [r.uuid],
+    "actions:lens_upgrade": lambda c, r: [r.uuid, r.lenses.get().uuid],
     "actions:findings_sync": lambda c, r: [r.uuid],
     "actions:finding_rate": lambda c, r: [finding_uuid(r)],
     "actions:finding_move": lambda c, r: [finding_uuid(r)],

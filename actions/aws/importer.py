@@ -31,6 +31,7 @@ from questionnaires.models import Lens, Question, Risk
 from questionnaires.structure import question_info
 from reviews.answers import NOTES_MAX_LENGTH
 from reviews.errors import ServiceError
+from reviews.lenslibrary import lenses_for_team
 from reviews.models import (
     PILLAR_PRIORITIES,
     Answer,
@@ -301,8 +302,9 @@ def _checked(document: dict[str, Any]) -> _Document:
 # --- Mapping onto our lenses, questions and choices --------------------------------------------
 
 
-def _our_lens(key: str, name: str, lens_arns: dict[str, str]) -> Lens | None:
-    latest = Lens.objects.latest_versions()
+def _our_lens(key: str, name: str, lens_arns: dict[str, str], team: Team) -> Lens | None:
+    """One of the lenses the team's reviews may use (the built-in ones and the team's)."""
+    latest = lenses_for_team(team).latest_versions()
     if key in (FRAMEWORK_ALIAS,) or key.endswith(f":lens/{FRAMEWORK_ALIAS}"):
         return latest.filter(is_framework=True).first()
     for our_name, arn in lens_arns.items():
@@ -405,7 +407,7 @@ def aws_import(
     lenses: dict[str, Lens] = {}
     for key in dict.fromkeys(a.lens for a in parsed.answers):
         name = parsed.lens_names.get(key, "")
-        lens = _our_lens(key, name, lens_arns)
+        lens = _our_lens(key, name, lens_arns, team)
         if lens is None:
             count = sum(a.lens == key for a in parsed.answers)
             unknown.append(

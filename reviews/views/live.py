@@ -273,6 +273,18 @@ def applicability(
 
 
 @require_POST
+def answer_confirm(
+    request: SignedInRequest, session_uuid: UUID, question_uuid: UUID
+) -> HttpResponse:
+    """Confirm an answer marked "look again" (after a lens upgrade) or "from template"."""
+    access = session_for_user(request.user, session_uuid)
+    answer, info = _answer(access, question_uuid)
+    _require_answering(access)
+    answers.answer_confirm(answer=answer, user=request.user)
+    return _done(request, access, info)
+
+
+@require_POST
 def notes_save(request: SignedInRequest, session_uuid: UUID, question_uuid: UUID) -> HttpResponse:
     """Save notes made from revision N. If they changed since, show both texts (a conflict);
     nothing is ever dropped."""

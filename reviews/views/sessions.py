@@ -23,7 +23,9 @@ from reviews.forms import (
     SessionCreateForm,
     SessionPlanForm,
 )
+from reviews.lenslibrary import lenses_for_team, newer_versions
 from reviews.models import PHASE_ORDER, Participant, Phase, SessionKind
+from reviews.reviewtemplates import templates_of
 
 
 @require_http_methods(["GET", "POST"])
@@ -35,6 +37,8 @@ def session_create(request: SignedInRequest, workload_uuid: UUID) -> HttpRespons
     kind = SessionKind.CRITICAL_QUARTERLY if workload.is_critical else SessionKind.PERIODIC
     form = SessionCreateForm(
         request.POST if request.method == "POST" else None,
+        lenses=lenses_for_team(workload.team),
+        templates=templates_of(workload.team),
         initial={
             "title": f"{workload.name}: {SessionKind(kind).label.lower()}",
             "kind": kind,
@@ -52,6 +56,7 @@ def session_create(request: SignedInRequest, workload_uuid: UUID) -> HttpRespons
                 review_starts_at=data["review_starts_at"],
                 review_duration_minutes=data["review_duration_minutes"],
                 lenses=data["lenses"],
+                template=data.get("template"),
                 preparation_starts_on=timezone.localdate(data["review_starts_at"])
                 - timedelta(days=data["preparation_days"]),
             )
@@ -69,6 +74,7 @@ def _detail_context(access: SessionAccess, request: SignedInRequest) -> dict:
     total = sum(counts.values())
     answered = total - counts["UNANSWERED"]
     budgets = focus.budgets(session)
+    lenses = [sl.lens for sl in session.session_lenses.select_related("lens")]
     timeline = []
     changes = {c.to_phase: c.at for c in session.phase_changes.all()}
     planned: dict[str, date | datetime | None] = {
@@ -115,7 +121,8 @@ def _detail_context(access: SessionAccess, request: SignedInRequest) -> dict:
         if access.participant
         else None,
         "budget_form": BudgetForm(budgets=budgets),
-        "lenses": [sl.lens for sl in session.session_lenses.select_related("lens")],
+        "lenses": lenses,
+        "upgrades": newer_versions(lenses),
         "roles": Participant._meta.get_field("role").choices,
         "parking_count": session.parking_lot.filter(dismissed_at__isnull=True).count(),
     }

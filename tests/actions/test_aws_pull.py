@@ -358,3 +358,15 @@ def test_two_lenses_there_mapped_to_one_here_keep_the_first_answer(fetched, cast
     assert report.answers == 57
     twice = [w for w in report.warnings if "answered twice in the file" in w]
     assert len(twice) == 50 and twice[0].startswith("list-answers[2].AnswerSummaries[0]")
+
+
+def test_lenses_map_onto_the_importing_teams_library_only(cast, lenses):
+    from actions.aws.importer import _our_lens
+    from questionnaires.services import lens_import
+    from tests.questionnaires.test_lensfile import lens, raw
+
+    arn = "arn:aws:wellarchitected:us-east-1:123456789012:lens/abc"
+    theirs = lens_import(raw=raw(lens(name="Platform")), library=str(cast.other_team.uuid)).lens
+    assert _our_lens(arn, "Platform", {}, cast.team) is None
+    assert _our_lens(arn, "Platform", {}, cast.other_team) == theirs
+    assert _our_lens(arn, "SaaS Lens", {}, cast.team) == lenses["SaaS Lens"]

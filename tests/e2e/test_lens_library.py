@@ -4,7 +4,6 @@ file; a refused file shows its errors in place (the page's htmx form swaps in th
 import re
 
 import pytest
-from django.contrib.auth.models import Permission
 
 from questionnaires.models import Lens
 from tests.questionnaires.test_lensfile import lens, raw
@@ -13,7 +12,6 @@ pytestmark = pytest.mark.e2e
 
 
 def test_check_then_import_and_a_refused_file_shows_its_errors(live, cast, tmp_path):
-    cast.admin.user_permissions.add(Permission.objects.get(codename="add_lens"))
     good, bad = tmp_path / "good.json", tmp_path / "bad.json"
     good.write_bytes(raw(lens(_version="2.0", _note="x")))
     document = lens()

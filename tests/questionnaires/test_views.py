@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from questionnaires.models import SHARED_LIBRARY, Lens
+from questionnaires.models import Lens
 from tests.questionnaires.test_lensfile import lens, raw
 
 
@@ -24,10 +24,10 @@ def test_library_lists_lenses_with_counts(client, cast, lenses, django_assert_ma
     )
     framework = next(lens for lens in response.context["lenses"] if lens.is_framework)
     assert (framework.pillar_count, framework.question_count) == (6, 57)
-    assert "You cannot import" not in body and "Ask an administrator" in body
+    assert "You cannot import" not in body and "your role cannot" in body
 
 
-def test_upload_imports_and_shows_warnings(client, importer):
+def test_upload_imports_and_shows_warnings(client, cast, importer):
     client.force_login(importer)
     response = client.post(
         reverse("questionnaires:lens_list"),
@@ -42,7 +42,7 @@ def test_upload_imports_and_shows_warnings(client, importer):
     assert "Imported Test lens v1 · 2.0." in body
     assert "extra key &#x27;_note&#x27; ignored" in body
     assert stored.imported_by == importer and stored.source_name == "custom.json"
-    assert (stored.library, stored.version_label) == (SHARED_LIBRARY, "2.0")
+    assert (stored.library, stored.version_label) == (str(cast.team.uuid), "2.0")
 
 
 def test_upload_of_a_bad_file_lists_errors_and_saves_nothing(client, importer, no_lenses):
@@ -77,11 +77,14 @@ def test_upload_needs_a_file(client, importer):
     assert response.context["form"].errors["file"] == ["This field is required."]
 
 
-def test_upload_needs_the_permission(client, cast, no_lenses):
-    client.force_login(cast.member)
+@pytest.mark.parametrize("role", ["finance", "viewer"])
+def test_finance_and_viewers_cannot_upload(client, cast, role, no_lenses):
+    client.force_login(getattr(cast, role))
     response = client.post(reverse("questionnaires:lens_list"), upload(raw(lens())))
     assert response.status_code == 403
     assert not Lens.objects.exists()
+    page = client.get(reverse("questionnaires:lens_list")).content.decode()
+    assert "your role cannot" in page and 'id="id_file"' not in page
 
 
 def test_detail_shows_the_tree_and_versions(client, cast, lenses, django_assert_max_num_queries):
@@ -179,7 +182,7 @@ def test_check_lists_warnings_and_imports_nothing(client, importer, htmx, no_len
     assert ("<html" in body) is not htmx
     assert "The file can be imported." in body
     assert "Test lens (2.0): 2 pillars, 3 questions, 7 choices." in body
-    assert "Importing it makes v1 in the shared library." in body
+    assert "Importing it makes v1 in the team's library." in body
     assert "2 warnings" in body
     assert (
         "pillars[0].questions[0].choices[0].improvementPlan.displayText: longer than AWS&#x27;s "
@@ -207,12 +210,12 @@ def test_check_says_when_the_library_already_holds_the_file(client, importer, no
     response = client.post(reverse("questionnaires:lens_check"), upload(raw(lens())))
     assert "Test lens v1 already holds exactly this content" in response.content.decode()
     changed = client.post(reverse("questionnaires:lens_check"), upload(raw(lens(description="2"))))
-    assert "Importing it makes v2 in the shared library." in changed.content.decode()
+    assert "Importing it makes v2 in the team's library." in changed.content.decode()
     assert Lens.objects.count() == 1
 
 
 def test_check_needs_the_permission_a_file_and_post(client, cast, importer):
-    client.force_login(cast.member)
+    client.force_login(cast.viewer)
     assert client.post(reverse("questionnaires:lens_check"), upload(raw(lens()))).status_code == 403
     client.force_login(importer)
     assert client.get(reverse("questionnaires:lens_check")).status_code == 405
@@ -221,19 +224,19 @@ def test_check_needs_the_permission_a_file_and_post(client, cast, importer):
     assert response.context["form"].errors["file"] == ["This field is required."]
 
 
-def test_an_upload_named_like_the_framework_lens_is_a_shared_lens(client, importer, lenses):
+def test_an_upload_named_like_the_framework_lens_is_a_team_lens(client, cast, importer, lenses):
     client.force_login(importer)
     framework = lenses["Well-Architected Framework"]
     from questionnaires.services import lens_export
 
     changed = lens_export(framework).replace('"title": "', '"title": "Ours: ', 1)
     client.post(reverse("questionnaires:lens_list"), upload(changed.encode()))
-    upload_row = Lens.objects.get(name=framework.name, library=SHARED_LIBRARY)
+    upload_row = Lens.objects.get(name=framework.name, library=str(cast.team.uuid))
     assert (upload_row.version, upload_row.is_framework) == (1, False)
     framework.refresh_from_db()
     assert Lens.objects.filter(name=framework.name, is_framework=True).get() == framework
     body = client.get(reverse("questionnaires:lens_list")).content.decode()
-    assert body.count('<span class="badge">shared</span>') == 1
+    assert body.count('<span class="badge">Alpha</span>') == 1
 
 
 def test_detail_shows_the_changes_from_the_previous_version(
@@ -245,7 +248,7 @@ def test_detail_shows_the_changes_from_the_previous_version(
     del changed["pillars"][1]
     second = lens_import_raw(changed)
     client.force_login(cast.viewer)
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(15):
         response = client.get(reverse("questionnaires:lens_detail", args=[second.uuid]))
     body = response.content.decode()
     assert "Changes from v1 · 1.0" in body
