@@ -173,7 +173,7 @@ def test_the_migration_moves_uploads_to_their_team_when_it_can_be_told():
     Lens.objects.all().delete()  # the flush after this test puts the built-in lenses back
     executor = MigrationExecutor(connection)
     before = [
-        ("reviews", "0004_invitation_emails_to_send"),
+        ("reviews", "0006_team_invitations_audit_verified_email"),
         ("questionnaires", "0004_lens_library_checks"),
     ]
     executor.migrate(before)
