@@ -40,7 +40,8 @@ import threading
 import uuid
 import weakref
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from functools import lru_cache, partial
 from types import TracebackType
@@ -63,8 +64,10 @@ from reviews.eventkinds import (
     EventDataError,
     EventId,
     EventKind,
+    Swap,
     event_data,
     parse_event_id,
+    swaps_as_dict,
 )
 
 __all__ = [
@@ -144,10 +147,16 @@ class InProcessBackend:
             defaultdict(set)
         )
 
-    def publish(self, channel: str, kind: EventKind, data: EventData) -> EventId | None:
+    def publish(
+        self,
+        channel: str,
+        kind: EventKind,
+        data: EventData,
+        swaps: Mapping[str, Swap] | None = None,
+    ) -> EventId | None:
         with self.lock:
             self.counters[channel] += 1
-            event = Event(EventId(self.epoch, self.counters[channel]), kind, data)
+            event = Event(EventId(self.epoch, self.counters[channel]), kind, data, swaps or {})
             self.history[channel].append(event)
             targets = list(self.subscribers.get(channel, ()))
         for loop, queue in targets:
@@ -187,7 +196,7 @@ class InProcessBackend:
 
 # Publishing in one round trip: the next number (a new epoch when the sequence starts over),
 # append to the capped history, publish. The message is the JSON of Event.to_json (the kind
-# is an EventKind value and the data JSON already: nothing to escape).
+# is an EventKind value, the data and the swaps JSON already: nothing to escape).
 PUBLISH_SCRIPT = """
 local number = redis.call('HINCRBY', KEYS[1], 'number', 1)
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
@@ -196,7 +205,11 @@ if number == 1 or not epoch then
   redis.call('HSET', KEYS[1], 'epoch', epoch)
 end
 local id = epoch .. '-' .. string.format('%d', number)
-local message = '{"id":"' .. id .. '","kind":"' .. ARGV[1] .. '","data":' .. ARGV[2] .. '}'
+local message = '{"id":"' .. id .. '","kind":"' .. ARGV[1] .. '","data":' .. ARGV[2]
+if ARGV[6] ~= '' then
+  message = message .. ',"swaps":' .. ARGV[6]
+end
+message = message .. '}'
 redis.call('RPUSH', KEYS[2], message)
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
 redis.call('EXPIRE', KEYS[1], ARGV[5])
@@ -225,10 +238,17 @@ class RedisBackend:
             weakref.WeakKeyDictionary()
         )
 
-    def publish(self, channel: str, kind: EventKind, data: EventData) -> EventId | None:
+    def publish(
+        self,
+        channel: str,
+        kind: EventKind,
+        data: EventData,
+        swaps: Mapping[str, Swap] | None = None,
+    ) -> EventId | None:
         """The event's id, or None when Redis could not be reached."""
         data_json = json.dumps(data.as_dict(), separators=(",", ":"))
-        args = [kind.value, data_json, HISTORY, new_epoch(), TTL_SECONDS]
+        swaps_json = json.dumps(swaps_as_dict(swaps), separators=(",", ":")) if swaps else ""
+        args = [kind.value, data_json, HISTORY, new_epoch(), TTL_SECONDS, swaps_json]
         raw = self.outage.call(
             "publish", lambda: self.script(keys=list(_keys(channel)), args=args), None
         )
@@ -421,10 +441,23 @@ def _channel(session_uuid: uuid.UUID | str) -> str:
         raise EventDataError(f"Events go to a session's UUID, not {session_uuid!r}.") from None
 
 
+# How an event's HTML is rendered, once, for every page (reviews.live_fragments, installed
+# when the app is ready): a context to publish in, giving the HTML by swap name.
+Renderer = Callable[[str, EventKind, EventData], AbstractContextManager[Mapping[str, Swap]]]
+_renderer: Renderer = lambda channel, kind, data: contextlib.nullcontext({})  # noqa: E731
+
+
+def set_renderer(renderer: Renderer) -> None:
+    global _renderer
+    _renderer = renderer
+
+
 def _publish(channel: str, kind: EventKind, data: EventData) -> EventId | None:
-    """Publish now; the event's id, or None when it could not be published."""
+    """Publish now, with the HTML of what changed; the event's id, or None when it could
+    not be published."""
     try:
-        return backend().publish(channel, kind, data)
+        with _renderer(channel, kind, data) as swaps:
+            return backend().publish(channel, kind, data, swaps)
     except Exception:
         logger.warning("Could not publish %s to session %s", kind, channel, exc_info=True)
         return None

@@ -14,7 +14,15 @@ from django.test import Client
 from django.urls import reverse
 
 from reviews import events
-from reviews.eventkinds import EventId, EventKind, NoData, QuestionData, parse_event_id
+from reviews.eventkinds import (
+    EventDataError,
+    EventId,
+    EventKind,
+    NoData,
+    QuestionData,
+    Swap,
+    parse_event_id,
+)
 from reviews.events import HEARTBEAT, PREFIX, RESYNC, InProcessBackend, RedisBackend
 from reviews.models import Participant, ParticipantRole
 from reviews.views.events import sse_format
@@ -226,9 +234,10 @@ def test_anything_else_is_not_an_event_id(raw):
 
 def test_sse_names_and_format():
     event = events.Event(EventId("ab12", 7), *answered())
-    assert event.sse_names == [f"answer-{Q1}", "progress"]
+    assert event.sse_names == [f"answer-{Q1}", "nav", "progress"]
     assert sse_format(event) == (
         f'id: ab12-7\nevent: answer-{Q1}\ndata: {{"question":"{Q1}"}}\n\n'
+        f'id: ab12-7\nevent: nav\ndata: {{"question":"{Q1}"}}\n\n'
         f'id: ab12-7\nevent: progress\ndata: {{"question":"{Q1}"}}\n\n'
     )
     assert sse_format(RESYNC) == "event: refresh\ndata: {}\n\n"
@@ -236,6 +245,31 @@ def test_sse_names_and_format():
     assert events.Event(EventId("ab12", 1), EventKind.NOTES, QuestionData(Q2)).sse_names == [
         f"notes-{Q2}"
     ]
+
+
+def test_an_event_with_html_sends_each_viewer_theirs():
+    """The HTML of a change goes out under the swap's name, the viewer's variant, one data
+    line per line; what it carries no HTML for goes out as a re-fetch."""
+    swaps = {
+        f"choices-{Q1}": Swap(
+            html=("<p>a</p>\n<p>b</p>", "<p>r</p>"), pick={"": 1, "finance": 1, "operations": 0}
+        ),
+    }
+    event = events.Event(EventId("ab12", 8), *answered(), swaps=swaps)
+    assert sse_format(event, "operations") == (
+        f"id: ab12-8\nevent: choices-{Q1}\ndata: <p>a</p>\ndata: <p>b</p>\n\n"
+        f'id: ab12-8\nevent: nav\ndata: {{"question":"{Q1}"}}\n\n'
+        f'id: ab12-8\nevent: progress\ndata: {{"question":"{Q1}"}}\n\n'
+    )
+    assert sse_format(event, "").startswith(f"id: ab12-8\nevent: choices-{Q1}\ndata: <p>r</p>\n\n")
+    # A viewer it has no variant for re-fetches.
+    assert sse_format(event, "observer").startswith(f"id: ab12-8\nevent: answer-{Q1}\n")
+    # It travels whole through JSON (Redis, the history), and only for what its kind swaps.
+    assert events.Event.from_json(event.to_json()) == event
+    with pytest.raises(EventDataError):
+        events.Event(EventId("ab12", 9), *answered(), swaps={"notes-x": swaps[f"choices-{Q1}"]})
+    with pytest.raises(EventDataError):
+        Swap(html=("<p></p>",), pick={"": 3})
 
 
 def test_a_failure_to_publish_never_reaches_the_service(
@@ -437,8 +471,14 @@ def read_events(url, cookies, out: queue.Queue, stop: threading.Event):
                 elif line.startswith("id: "):
                     event["id"] = line[4:]
                 elif line.startswith("data: "):
-                    event["data"] = json.loads(line[6:])
+                    event.setdefault("lines", []).append(line[6:])
                 elif line == "" and event:
+                    # JSON for an event on which a page re-fetches, HTML when it carries it.
+                    raw = "\n".join(event.pop("lines", []))
+                    try:
+                        event["data"] = json.loads(raw)
+                    except ValueError:
+                        event["html"] = raw
                     out.put(("event", event))
                     event = {}
     except httpx.HTTPError as exc:
@@ -504,11 +544,16 @@ def test_a_change_reaches_the_stream(asgi_server, cast, lenses):
         args=[review.uuid, answer.question.uuid, "ops_priorities_ext_cust_needs"],
     )
     assert actor.post(url, {"select": "1"}).status_code == 302
+    # The change arrives rendered, for a reader (the viewer takes no part): the box ticked,
+    # and not to be changed.
     event = wait_for(
-        out, lambda item: item[0] == "event" and item[1]["event"].startswith("answer-")
+        out, lambda item: item[0] == "event" and item[1]["event"].startswith("choices-")
     )[1]
-    assert event["event"] == f"answer-{answer.question.uuid}"
-    assert event["data"] == {"question": str(answer.question.uuid)}
+    assert event["event"] == f"choices-{answer.question.uuid}"
+    html = event["html"]
+    assert html.startswith('<div id="choices"')
+    assert 'value="ops_priorities_ext_cust_needs" checked disabled' in html
+    assert "You are not a participant of this review" in html
     stop.set()
     reader.join(timeout=5)
 
