@@ -9,4 +9,4 @@ class ReviewsConfig(AppConfig):
         from reviews import events, live_fragments
 
         # Live changes travel with their HTML, rendered once (reviews.live_fragments).
-        events.set_renderer(live_fragments.rendered)
+        events.set_publisher(live_fragments.publish)

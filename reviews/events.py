@@ -41,7 +41,6 @@ import uuid
 import weakref
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import AbstractContextManager
 from dataclasses import replace
 from functools import lru_cache, partial
 from types import TracebackType
@@ -441,26 +440,32 @@ def _channel(session_uuid: uuid.UUID | str) -> str:
         raise EventDataError(f"Events go to a session's UUID, not {session_uuid!r}.") from None
 
 
-# How an event's HTML is rendered, once, for every page (reviews.live_fragments, installed
-# when the app is ready): a context to publish in, giving the HTML by swap name.
-Renderer = Callable[[str, EventKind, EventData], AbstractContextManager[Mapping[str, Swap]]]
-_renderer: Renderer = lambda channel, kind, data: contextlib.nullcontext({})  # noqa: E731
+# How events go out (reviews.live_fragments, installed when the app is ready): it renders
+# the HTML of what changed and calls `send` with it, now or from a thread of its own.
+Send = Callable[[Mapping[str, Swap]], EventId | None]
+Publisher = Callable[[str, EventKind, EventData, Send], None]
+_publisher: Publisher = lambda channel, kind, data, send: send({})  # noqa: E731
 
 
-def set_renderer(renderer: Renderer) -> None:
-    global _renderer
-    _renderer = renderer
+def set_publisher(publisher: Publisher) -> None:
+    global _publisher
+    _publisher = publisher
 
 
-def _publish(channel: str, kind: EventKind, data: EventData) -> EventId | None:
-    """Publish now, with the HTML of what changed; the event's id, or None when it could
-    not be published."""
-    try:
-        with _renderer(channel, kind, data) as swaps:
+def _publish(channel: str, kind: EventKind, data: EventData) -> None:
+    """Publish, with the HTML of what changed; a failure is logged, never raised."""
+
+    def send(swaps: Mapping[str, Swap]) -> EventId | None:
+        try:
             return backend().publish(channel, kind, data, swaps)
+        except Exception:
+            logger.warning("Could not publish %s to session %s", kind, channel, exc_info=True)
+            return None
+
+    try:
+        _publisher(channel, kind, data, send)
     except Exception:
         logger.warning("Could not publish %s to session %s", kind, channel, exc_info=True)
-        return None
 
 
 def position(session_uuid: uuid.UUID | str) -> EventId | None:

@@ -25,9 +25,11 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import close_old_connections, connection, connections, transaction
 from django.template.loader import render_to_string
 
 from questionnaires import structure
@@ -37,6 +39,7 @@ from reviews.access import SessionAccess
 from reviews.answers import selected_idents
 from reviews.choices import choice_exclusions
 from reviews.eventkinds import EVERYONE, EventData, EventKind, Swap
+from reviews.events import Send
 from reviews.forms import ApplicabilityForm
 from reviews.models import (
     ANSWERING_ROLES,
@@ -125,7 +128,9 @@ def render_choices(session: ReviewSession, answer: Answer, info: QuestionInfo) -
         "shared": True,
         **choices_context(answer, info),
     }
-    viewers = [NOT_A_PARTICIPANT, *ParticipantRole.values]
+    # The seats taken in this session, and team members who take no part (one query).
+    roles = set(Participant.objects.filter(session=session).values_list("role", flat=True))
+    viewers = [NOT_A_PARTICIPANT, *(role for role in ParticipantRole.values if role in roles)]
     html: list[str] = []
     index: dict[str, int] = {}
     pick: dict[str, int] = {}
@@ -202,19 +207,42 @@ def one_at_a_time(channel: str) -> Iterator[None]:
         yield
 
 
-@contextmanager
-def rendered(channel: str, kind: EventKind, data: EventData) -> Iterator[Mapping[str, Swap]]:
-    """The HTML of what an event of `kind` changed, by swap name, to publish the event with
-    inside this context (reviews.events calls it; installed by the app's ready()). When it
-    cannot be rendered, none: pages re-fetch what changed."""
-    render = RENDERERS.get(kind)
-    if render is None:
-        yield {}
-        return
+def _render_and_send(channel: str, kind: EventKind, data: EventData, send: Send) -> None:
     with one_at_a_time(channel):
-        try:
-            swaps = render(channel, data)
-        except Exception:
-            logger.warning("Could not render %s for session %s", kind, channel, exc_info=True)
-            swaps = {}
-        yield swaps
+        swaps: Mapping[str, Swap] = {}
+        render = RENDERERS.get(kind)
+        if render is not None:
+            try:
+                swaps = render(channel, data)
+            except Exception:
+                logger.warning("Could not render %s for session %s", kind, channel, exc_info=True)
+        send(swaps)
+
+
+def _in_thread(channel: str, kind: EventKind, data: EventData, send: Send) -> None:
+    close_old_connections()
+    try:
+        _render_and_send(channel, kind, data, send)
+    except Exception:
+        logger.warning("Could not publish %s to session %s", kind, channel, exc_info=True)
+    finally:
+        connections.close_all()  # hand the connection back to the pool
+
+
+_executor: ThreadPoolExecutor | None = None
+
+
+def publish(channel: str, kind: EventKind, data: EventData, send: Send) -> None:
+    """Render what an event changed and publish it with its HTML (reviews.events calls this
+    once the change has committed; installed by the app's ready()). In LIVE_RENDER_THREADS
+    threads of the process, so that the request that made the change does not wait for it;
+    with 0, at once, in the caller's thread. Every event of a session, with HTML or not, goes
+    out one at a time (one_at_a_time), so none overtakes a rendering that started before it."""
+    global _executor
+    threads = settings.LIVE_RENDER_THREADS
+    if not threads:
+        _render_and_send(channel, kind, data, send)
+        return
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="live-render")
+    _executor.submit(_in_thread, channel, kind, data, send)

@@ -8,8 +8,10 @@ the benchmark (tests/bench/live.py) measures time."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
+import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -150,11 +152,17 @@ def test_watchers_in_every_seat_see_what_they_may_do(
     review = new_review(cast, "Seats")
     question = review.answers.get(question__ident="priorities").question.uuid
     actor = open_page(cast.member, review, question)
+    for n in range(len(SEATS)):
+        seat(review, cast.team, f"seat{n}", n)
     facilitator_seat = review.participants.get(user=cast.admin)
     facilitator = open_page(cast.admin, review, question, facilitator_seat)
     event = toggle(actor, review, question, django_capture_on_commit_callbacks)
     swap = event.swaps[f"choices-{question}"]
     html = {viewer: swap.for_viewer(viewer) for viewer in ["", *ParticipantRole.values]}
+    # Rendered for the seats taken only: a role nobody holds here would re-fetch.
+    assert html.pop(ParticipantRole.NOTE_TAKER) is None
+    assert html.pop(ParticipantRole.WORKLOAD_OWNER) is None
+    assert len(swap.html) == 5  # not a participant, facilitator, answering, finance, observer
     for viewer in html:
         assert f'value="{CHOICE}" checked' in html[viewer]
     assert f'value="{CHOICE}" checked disabled' not in html["operations"]
@@ -167,3 +175,25 @@ def test_watchers_in_every_seat_see_what_they_may_do(
     facilitator.receive(event)
     assert "Answer blind" in facilitator.choices_html
     assert facilitator.requests == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_is_rendered_and_published_after_the_response(cast, lenses, settings):
+    """With LIVE_RENDER_THREADS, the toggle answers without waiting for the rendering: its
+    event follows from a thread of the process, with its HTML."""
+    settings.LIVE_RENDER_THREADS = 1
+    review = new_review(cast, "Threads")
+    question = review.answers.get(question__ident="priorities").question.uuid
+    actor = open_page(cast.member, review, question)
+    channel = str(review.uuid)
+    before = events.backend().position(channel)
+    url = reverse("reviews:choice_toggle", args=[review.uuid, question, CHOICE])
+    assert actor.client.post(url, {"select": "1"}, **HX).status_code == 204
+    deadline = time.monotonic() + 10
+    while events.backend().position(channel) == before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (event,) = [e for e in events.backend().history[channel] if e.id.number > before.number]
+    assert f'value="{CHOICE}" checked' in event.swaps[f"choices-{question}"].for_viewer(
+        "operations"
+    )
+    assert "nav-html" in event.swaps
