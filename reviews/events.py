@@ -156,7 +156,7 @@ class InProcessBackend:
         with self.lock:
             self.counters[channel] += 1
             event = Event(EventId(self.epoch, self.counters[channel]), kind, data, swaps or {})
-            self.history[channel].append(event)
+            self.history[channel].append(replace(event, swaps={}))  # as with Redis
             targets = list(self.subscribers.get(channel, ()))
         for loop, queue in targets:
             try:
@@ -194,7 +194,7 @@ class InProcessBackend:
 
 
 # Publishing in one round trip: the next number (a new epoch when the sequence starts over),
-# append to the capped history, publish. The message is the JSON of Event.to_json (the kind
+# append to the capped history (without its HTML: a page catching up re-fetches), publish. The message is the JSON of Event.to_json (the kind
 # is an EventKind value, the data and the swaps JSON already: nothing to escape).
 PUBLISH_SCRIPT = """
 local number = redis.call('HINCRBY', KEYS[1], 'number', 1)
@@ -205,15 +205,14 @@ if number == 1 or not epoch then
 end
 local id = epoch .. '-' .. string.format('%d', number)
 local message = '{"id":"' .. id .. '","kind":"' .. ARGV[1] .. '","data":' .. ARGV[2]
-if ARGV[6] ~= '' then
-  message = message .. ',"swaps":' .. ARGV[6]
-end
-message = message .. '}'
-redis.call('RPUSH', KEYS[2], message)
+redis.call('RPUSH', KEYS[2], message .. '}')
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
-redis.call('PUBLISH', KEYS[3], message)
+if ARGV[6] ~= '' then
+  message = message .. ',"swaps":' .. ARGV[6]
+end
+redis.call('PUBLISH', KEYS[3], message .. '}')
 return id
 """
 

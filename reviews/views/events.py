@@ -26,6 +26,7 @@ from reviews import events, presence
 from reviews.eventkinds import KINDS
 from reviews.live_access import session_access
 from reviews.live_fragments import viewer_key
+from reviews.models import Participant
 
 RETRY_MILLISECONDS = 2000
 
@@ -75,6 +76,11 @@ def sse_format(event: events.Event, viewer: str = "") -> str:
     return "".join(out)
 
 
+def _viewer(session, user) -> str:
+    participant = Participant.objects.filter(session=session, user=user).first()
+    return viewer_key(participant)
+
+
 @require_GET
 async def session_events(request: HttpRequest, session_uuid: UUID) -> StreamingHttpResponse:
     user = await request.auser()
@@ -88,6 +94,7 @@ async def session_events(request: HttpRequest, session_uuid: UUID) -> StreamingH
     last_event_id = events.parse_event_id(raw_last) if raw_last else None
 
     async def stream() -> AsyncIterator[str]:
+        nonlocal viewer
         yield f"retry: {RETRY_MILLISECONDS}\n: connected\n\n"
         subscription = events.Subscription(
             session.uuid,
@@ -105,6 +112,9 @@ async def session_events(request: HttpRequest, session_uuid: UUID) -> StreamingH
                         yield ": waiting\n\n"
                     else:
                         yield sse_format(event, viewer)
+                    if event is not None and event.kind is events.EventKind.PARTICIPANTS:
+                        # Their seat may have changed: what they get rendered changes too.
+                        viewer = await _in_pool(_viewer)(session, user)
                     if event is None or event.kind is events.EventKind.HEARTBEAT:
                         await _in_pool(presence.presence_heartbeat)(session=session, user=user)
             finally:

@@ -24,10 +24,12 @@ from reviews.eventkinds import (
     parse_event_id,
 )
 from reviews.events import HEARTBEAT, PREFIX, RESYNC, InProcessBackend, RedisBackend
-from reviews.models import Participant, ParticipantRole
+from reviews.models import Membership, Participant, ParticipantRole
 from reviews.views.events import sse_format
-from tests.conftest import require_redis
+from tests.conftest import make_user, require_redis
 from tests.services import private_redis  # noqa: F401 - fixture
+
+HIGH0 = "ops_priorities_ext_cust_needs"
 
 Q1, Q2 = str(uuid.uuid4()), str(uuid.uuid4())
 
@@ -101,6 +103,17 @@ def test_catch_up_replays_what_was_missed(in_process):
         count=3,
     )
     assert numbered(got) == [(4, EventKind.ANSWER), (5, EventKind.ANSWER), (6, EventKind.PARKING)]
+
+
+def test_live_events_carry_their_html_and_catch_up_re_fetches(in_process):
+    """Streams listening get an event with its HTML; the history keeps it without (a page
+    catching up re-fetches what changed), so it stays small."""
+    channel = str(uuid.uuid4())
+    swaps = {f"choices-{Q1}": Swap(html=("<div>x</div>",), pick={"*": 0})}
+    got = run_subscription(channel, publish=lambda: in_process.publish(channel, *answered(), swaps))
+    assert got[0].swaps == swaps
+    (missed,), _ = asyncio.run(in_process.since(channel, EventId(in_process.epoch, 0)))
+    assert missed.id == got[0].id and missed.swaps == {}
 
 
 def test_catch_up_from_before_the_first_event_replays_everything(in_process):
@@ -554,6 +567,48 @@ def test_a_change_reaches_the_stream(asgi_server, cast, lenses):
     assert html.startswith('<div id="choices"')
     assert 'value="ops_priorities_ext_cust_needs" checked disabled' in html
     assert "You are not a participant of this review" in html
+    stop.set()
+    reader.join(timeout=5)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stream_sends_what_the_viewers_new_seat_sees(asgi_server, cast, lenses):
+    """A team member watching joins the review (accepting an invitation publishes
+    `participants`): from then on their stream sends them the answering choices."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from reviews import sessions
+
+    review = sessions.session_create(
+        workload=cast.workload, user=cast.admin, title="R", kind="periodic",
+        review_starts_at=timezone.now() + timedelta(days=1),
+    )  # fmt: skip
+    Participant.objects.create(session=review, user=cast.member, role=ParticipantRole.OPERATIONS)
+    question = review.answers.get(question__ident="priorities").question.uuid
+    watcher = make_user("walt")
+    Membership.objects.create(team=cast.team, user=watcher, role=Membership.Role.MEMBER)
+    viewer = Client()
+    viewer.force_login(watcher)
+    out, stop = queue.Queue(), threading.Event()
+    url = asgi_server + reverse("reviews:session_events", args=[review.uuid])
+    args = (url, {"sessionid": viewer.cookies["sessionid"].value}, out, stop)
+    reader = threading.Thread(target=read_events, args=args, daemon=True)
+    reader.start()
+    wait_for(out, lambda item: item[0] == "event" and item[1]["event"] == "presence")
+    Participant.objects.create(session=review, user=watcher, role=ParticipantRole.SECURITY)
+    events.publish_on_commit(review.uuid, EventKind.PARTICIPANTS)
+    wait_for(out, lambda item: item[0] == "event" and item[1]["event"] == "participants")
+    actor = Client()
+    actor.force_login(cast.member)
+    toggle = reverse("reviews:choice_toggle", args=[review.uuid, question, HIGH0])
+    assert actor.post(toggle, {"select": "1"}).status_code == 302
+    event = wait_for(
+        out, lambda item: item[0] == "event" and item[1]["event"] == f"choices-{question}"
+    )[1]
+    assert f'value="{HIGH0}" checked' in event["html"]
+    assert f'value="{HIGH0}" checked disabled' not in event["html"]
     stop.set()
     reader.join(timeout=5)
 
