@@ -232,6 +232,13 @@
     if (elt && elt.id === "nav-body") markCurrent(elt);
   });
 
+  // HTML that arrives with an event is newer than what a re-fetch of the same fragment, still
+  // in flight, would bring: abort that one rather than let it swap an older state in after.
+  document.addEventListener("htmx:sseBeforeMessage", function (event) {
+    const fragment = event.target && event.target.closest && event.target.closest("[hx-get]");
+    if (fragment) htmx.trigger(fragment, "htmx:abort");
+  });
+
   // The outline arrives with a change, the same for every page: mark this page's question.
   function markCurrent(nav) {
     const live = document.getElementById("live");

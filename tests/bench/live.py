@@ -298,7 +298,7 @@ def rss_bytes(pid: int) -> int:
 
 def queries(probe: Path) -> int:
     """The database queries every process of the server has run so far."""
-    return sum(int(path.read_text() or 0) for path in probe.iterdir())
+    return sum(int(path.read_text() or 0) for path in probe.iterdir() if not path.suffix)
 
 
 def loadavg() -> str:
@@ -359,8 +359,10 @@ async def open_pages(url: str, rooms: list[Room], tally: Tally) -> tuple[list[Pa
     connected, counter = asyncio.Event(), [0]
     streams = [asyncio.create_task(page.listen(connected, counter, len(pages))) for page in pages]
     await asyncio.wait_for(connected.wait(), timeout=120)
-    await asyncio.sleep(1)  # each stream's heartbeat and presence
-    await settle(pages)
+    # Each page that opens tells the others (presence), and they re-fetch who is here: wait
+    # until that is over, so that what follows measures changes alone.
+    await asyncio.sleep(1)
+    await settle(pages, quiet=2.0, limit=180)
     return pages, streams
 
 

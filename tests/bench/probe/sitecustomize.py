@@ -25,8 +25,10 @@ def _attach(sender, connection, **kwargs):
 
 def _write():
     path = Path(_directory) / str(os.getpid())
+    spare = path.with_suffix(".tmp")
     while True:
-        path.write_text(str(_count[0]))
+        spare.write_text(str(_count[0]))
+        spare.replace(path)  # whole, never read half-written
         time.sleep(0.2)
 
 
