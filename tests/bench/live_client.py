@@ -102,19 +102,27 @@ class Page:
         self.page: LivePage | None = None
         self.pending: set[asyncio.Task] = set()
 
+    async def request(
+        self, method: str, path: str, headers: dict[str, str], body: bytes = b""
+    ) -> int:
+        """On an idle keep-alive connection, or a new one when the server has closed it (as a
+        browser does); the status, 0 when it failed."""
+        for attempt in range(2):
+            http = self.idle.pop() if self.idle and not attempt else Http(self.url)
+            try:
+                status, _ = await http.request(method, path, headers, body)
+            except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+                http.close()
+                continue
+            self.idle.append(http)
+            self.tally.requests += 1
+            return status
+        self.tally.errors += 1
+        return 0
+
     async def get(self, path: str) -> int:
-        http = self.idle.pop() if self.idle else Http(self.url)
-        try:
-            status, _ = await http.request(
-                "GET", path, self.person.headers(**{"HX-Request": "true"})
-            )
-        except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
-            http.close()
-            self.tally.errors += 1
-            return 0
-        self.idle.append(http)
-        self.tally.requests += 1
-        if status != 200:
+        status = await self.request("GET", path, self.person.headers(**{"HX-Request": "true"}))
+        if status not in (0, 200):
             self.tally.errors += 1
         return status
 
@@ -131,22 +139,16 @@ class Page:
     async def toggle(self, choice: str, select: bool, question: str | None = None) -> int:
         """Tick or untick a box as the page does, then what the page does after its own
         change (data-refresh)."""
-        http = self.idle.pop() if self.idle else Http(self.url)
-        path = f"/sessions/{self.person.session}/questions/{question or self.person.question}/choices/{choice}/"
-        status, _ = await http.request(
-            "POST",
-            path,
-            self.person.headers(
-                **{
-                    "X-CSRFToken": self.person.csrf,
-                    "HX-Request": "true",
-                    "Content-Type": "application/x-www-form-urlencoded",
-                }
-            ),
-            b"select=1" if select else b"select=0",
+        where = question or self.person.question
+        path = f"/sessions/{self.person.session}/questions/{where}/choices/{choice}/"
+        headers = self.person.headers(
+            **{
+                "X-CSRFToken": self.person.csrf,
+                "HX-Request": "true",
+                "Content-Type": "application/x-www-form-urlencoded",
+            }
         )
-        self.idle.append(http)
-        self.tally.requests += 1
+        status = await self.request("POST", path, headers, b"select=1" if select else b"select=0")
         if status == 204 and self.page is not None and question is None:
             await asyncio.gather(*(self.get(u) for u in self.page.after_own_change("choices")))
         return status
