@@ -223,7 +223,7 @@ def matrix_svg(points: list[MatrixPoint], *, interactive: bool = False, width: i
 
     rows_needed = len(unrated) + 2
     height = max(y0 + plot + bottom, y0 + rows_needed * 16 + 20 if unrated else 0)
-    counts = defaultdict(int)
+    counts: defaultdict[str, int] = defaultdict(int)
     for _, p in numbered:
         counts[quadrant_for(p.impact, p.effort)] += 1
     summary = ", ".join(

@@ -3,10 +3,12 @@ findings across a person's teams."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING, TypedDict
+from uuid import UUID
 
 from django.db.models import (
     BooleanField,
@@ -24,10 +26,29 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from actions.models import ActionItem, Finding
+from actions.models import ActionItem, ActionItemQuerySet, Finding
 from questionnaires.models import FrameworkPillar
 from questionnaires.risk import Risk
 from reviews.models import Answer, Phase, ReviewSession, Workload
+
+
+class _DashboardCounts(TypedDict):
+    latest_session_id: int | None
+    latest_session_uuid: UUID | None
+    high_count: int
+    medium_count: int
+    next_session_at: datetime | None
+    overdue_count: int
+    next_review: date | None
+
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from django_stubs_ext import WithAnnotations
+
+    # A workload with its dashboard columns (see dashboard_workloads).
+    DashboardWorkload: TypeAlias = WithAnnotations[Workload, _DashboardCounts]
 
 
 def _latest_answered_session(field: str) -> Subquery:
@@ -67,7 +88,9 @@ DASHBOARD_SORTS = {
 DASHBOARD_DEFAULT_SORT = "-high"
 
 
-def dashboard_workloads(user, *, sort: str = DASHBOARD_DEFAULT_SORT) -> tuple[QuerySet, str]:
+def dashboard_workloads(
+    user, *, sort: str = DASHBOARD_DEFAULT_SORT
+) -> tuple[QuerySet[DashboardWorkload], str]:
     """The workloads of the user's teams, each annotated with the high and medium risk
     counts of its latest answered session, the start of its next session and its overdue
     actions: one query. `sort` is a column of DASHBOARD_SORTS, "-" first for descending;
@@ -120,7 +143,9 @@ def dashboard_workloads(user, *, sort: str = DASHBOARD_DEFAULT_SORT) -> tuple[Qu
     return workloads, sort
 
 
-def dashboard_rows(user, *, sort: str = DASHBOARD_DEFAULT_SORT) -> tuple[list[Workload], str]:
+def dashboard_rows(
+    user, *, sort: str = DASHBOARD_DEFAULT_SORT
+) -> tuple[list[DashboardWorkload], str]:
     """dashboard_workloads as a list; sorting by the next review (undated ones last, by
     name, whichever the direction) happens here."""
     workloads, sort = dashboard_workloads(user, sort=sort)
@@ -141,7 +166,7 @@ MY_DUE_FILTERS = {
 }
 
 
-def my_actions(user, *, statuses: Iterable[str] = (), due: str = "") -> QuerySet[ActionItem]:
+def my_actions(user, *, statuses: Iterable[str] = (), due: str = "") -> ActionItemQuerySet:
     """The actions the user owns across the workloads of their teams, soonest due first.
     statuses: keep only these (all when empty); due: one of MY_DUE_FILTERS."""
     today = timezone.localdate()
@@ -186,7 +211,7 @@ def _latest_session_with_findings_ids(user, team=None) -> QuerySet:
 
 @dataclass
 class CostOverview:
-    findings: list[Finding]
+    findings: Sequence[Finding]
     actions: list[ActionItem]
     # (workload name, {currency: total}) and (status label, {currency: total})
     by_workload: list[tuple[str, dict[str, Decimal]]]

@@ -288,7 +288,8 @@ def analysis_findings(
             .select_related("owner")
             .order_by("created_at")
         ):
-            actions_by_finding[action.finding_id].append(action)
+            if action.finding_id is not None:
+                actions_by_finding[action.finding_id].append(action)
     infos = []
     for finding in findings:
         actions = actions_by_finding.get(finding.pk, [])

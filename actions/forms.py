@@ -4,6 +4,8 @@ form."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.core.validators import URLValidator
 
@@ -12,6 +14,7 @@ from actions.followups import NOTE_MAX_LENGTH
 from actions.items import COMMENT_MAX_LENGTH, owner_choices
 from actions.models import ActionItem, NotificationPreference, Occasion, PlanDocument, Rating
 from actions.notifications import OCCASIONS
+from reviews.forms import PersonChoiceField
 
 # --- Analysis, action items, the plan, milestones, dashboards ---------------------------------
 
@@ -79,7 +82,7 @@ class ActionForm(forms.Form):
         help_text="How everyone will know it is done, e.g. “p95 latency under 300 ms”. "
         "Needed to publish the plan.",
     )
-    owner = forms.ModelChoiceField(
+    owner = PersonChoiceField(
         queryset=None, required=False, empty_label="— nobody yet —", help_text="A team member."
     )
     due_on = forms.DateField(
@@ -117,9 +120,8 @@ class ActionForm(forms.Form):
 
     def __init__(self, *args, workload, **kwargs):
         super().__init__(*args, **kwargs)
-        owner = self.fields["owner"]
+        owner = cast(forms.ModelChoiceField, self.fields["owner"])
         owner.queryset = owner_choices(workload)
-        owner.label_from_instance = lambda u: u.get_full_name() or u.username
         self.fields["title"].widget.attrs["autofocus"] = True
 
     @classmethod
@@ -171,11 +173,12 @@ class CompareForm(forms.Form):
     def __init__(self, *args, milestones, **kwargs):
         super().__init__(*args, **kwargs)
         choices = [(str(m.uuid), m.name) for m in milestones]
-        self.fields["a"].choices = choices
-        self.fields["b"].choices = choices
+        cast(forms.ChoiceField, self.fields["a"]).choices = choices
+        cast(forms.ChoiceField, self.fields["b"]).choices = choices
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("a") and cleaned.get("a") == cleaned.get("b"):
             self.add_error("b", "Choose two different milestones.")
         return cleaned

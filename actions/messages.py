@@ -184,7 +184,7 @@ def _action_path(action: ActionItem) -> str:
 
 def _build_action_due(reminder: Reminder, today: date) -> Message | None:
     action = _action(reminder)
-    if action is None:
+    if action is None or action.due_on is None:
         return None
     days = (action.due_on - today).days
     return Message(
@@ -204,7 +204,7 @@ def _build_action_due(reminder: Reminder, today: date) -> Message | None:
 
 def _build_action_overdue(reminder: Reminder, today: date) -> Message | None:
     action = _action(reminder)
-    if action is None or not action.is_overdue(today):
+    if action is None or action.due_on is None or not action.is_overdue(today):
         return None
     days = (today - action.due_on).days
     return Message(

@@ -235,6 +235,7 @@ def milestone_compare(a: Milestone, b: Milestone) -> Comparison:
         if was and now and was["risk"] == now["risk"]:
             continue
         ref = now or was
+        assert ref is not None  # the key came from one of the two
         changed.append(
             QuestionChange(
                 pillar=ref["pillar_name"],

@@ -98,7 +98,7 @@ class Rating(models.Model):
         return f"{self.user} {self.kind} {self.value}"
 
 
-class ActionItemQuerySet(models.QuerySet):
+class ActionItemQuerySet(models.QuerySet["ActionItem"]):
     def for_user(self, user) -> ActionItemQuerySet:
         """Actions in the workloads of the user's teams."""
         return self.filter(workload__team__memberships__user=user)

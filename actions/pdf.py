@@ -216,7 +216,7 @@ class MonthGroup:
     def bar_style(self) -> str:
         """A progress bar as one gradient: done, in progress, blocked, accepted, open."""
         total, start, stops = len(self.actions), 0.0, []
-        colours = dict(PROGRESS_COLOURS)
+        colours: dict[str, str] = dict(PROGRESS_COLOURS)
         for status, _, count in self.counts:
             end = start + 100 * count / total
             stops.append(f"{colours[status]} {start:.1f}%, {colours[status]} {end:.1f}%")

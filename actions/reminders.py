@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from smtplib import SMTPException
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -135,7 +135,9 @@ def _insert_on_conflict(dues: list[Due], now: datetime) -> list[int]:
     quote = connection.ops.quote_name
 
     def column(name: str) -> str:
-        return quote(meta.get_field(name).column)
+        field = meta.get_field(name)
+        assert isinstance(field, models.Field) and field.column, name
+        return quote(field.column)
 
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({column('key')}, {column('occasion')}, "

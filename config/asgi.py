@@ -31,7 +31,10 @@ from servestatic import ServeStaticASGI  # noqa: E402
 
 from reviews import periodic  # noqa: E402
 
-django_wsgi = WSGIMiddleware(get_wsgi_application(), workers=settings.WEB_THREADS)
+django_wsgi = WSGIMiddleware(
+    get_wsgi_application(),  # type: ignore[arg-type]  # a WSGI callable; the stubs differ
+    workers=settings.WEB_THREADS,
+)
 EVENT_STREAM = re.compile(r"^/sessions/[0-9a-f-]{36}/events/$")
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any, TypeVar
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
@@ -83,62 +84,59 @@ class ForgivingRedisCache(RedisCache):
 
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
-        self.outage = _outage_of(self._servers)
+        self.outage = _outage_of(self._servers)  # type: ignore[attr-defined]  # not in the stubs
 
     def _or_miss(self, operation: str, call: Callable[[], T], miss: T) -> T:
         return self.outage.call(operation, call, miss)
 
     def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
-        base = super()
-        return self._or_miss("get", lambda: base.get(key, default, version), default)
+        return self._or_miss("get", lambda: RedisCache.get(self, key, default, version), default)
 
     def get_many(self, keys: Iterable[Any], version: int | None = None) -> dict[Any, Any]:
-        base, keys = super(), list(keys)
-        return self._or_miss("get_many", lambda: base.get_many(keys, version), {})
+        keys = list(keys)
+        return self._or_miss("get_many", lambda: RedisCache.get_many(self, keys, version), {})
 
     def has_key(self, key: Any, version: int | None = None) -> bool:
-        base = super()
-        return self._or_miss("has_key", lambda: base.has_key(key, version), False)
+        return self._or_miss("has_key", lambda: RedisCache.has_key(self, key, version), False)
 
     def add(
         self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
     ) -> bool:
-        base = super()
-        return self._or_miss("add", lambda: base.add(key, value, timeout, version), False)
+        return self._or_miss(
+            "add", lambda: RedisCache.add(self, key, value, timeout, version), False
+        )
 
     def set(
         self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
     ) -> None:
-        base = super()
-        self._or_miss("set", lambda: base.set(key, value, timeout, version), None)
+        self._or_miss("set", lambda: RedisCache.set(self, key, value, timeout, version), None)
 
     def set_many(
-        self, data: Mapping[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+        self, data: dict[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
     ) -> list[Any]:
-        base = super()
         # What could not be stored: everything, when Redis cannot be reached.
-        return self._or_miss("set_many", lambda: base.set_many(data, timeout, version), list(data))
+        return self._or_miss(
+            "set_many", lambda: RedisCache.set_many(self, data, timeout, version), list(data)
+        )
 
     def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
-        base = super()
-        return self._or_miss("touch", lambda: base.touch(key, timeout, version), False)
+        return self._or_miss("touch", lambda: RedisCache.touch(self, key, timeout, version), False)
 
     def delete(self, key: Any, version: int | None = None) -> bool:
-        base = super()
-        return self._or_miss("delete", lambda: base.delete(key, version), False)
+        return self._or_miss("delete", lambda: RedisCache.delete(self, key, version), False)
 
     def delete_many(self, keys: Iterable[Any], version: int | None = None) -> None:
-        base, keys = super(), list(keys)
-        self._or_miss("delete_many", lambda: base.delete_many(keys, version), None)
+        keys = list(keys)
+        self._or_miss("delete_many", lambda: RedisCache.delete_many(self, keys, version), None)
 
-    def clear(self) -> bool:
-        base = super()
-        return self._or_miss("clear", lambda: base.clear(), False)
+    # Django's RedisCache.clear answers whether it cleared; the stubs say None.
+    def clear(self) -> bool:  # type: ignore[override]
+        base_clear: Callable[[], Any] = partial(RedisCache.clear, self)
+        return self._or_miss("clear", lambda: bool(base_clear()), False)
 
     def incr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
         """As on a miss when Redis cannot be reached: ValueError, the key is not there."""
-        base = super()
-        value = self._or_miss("incr", lambda: base.incr(key, delta, version), None)
+        value = self._or_miss("incr", lambda: RedisCache.incr(self, key, delta, version), None)
         if value is None:
             raise ValueError(f"Key {key!r} not found (the cache is unavailable).")
         return value

@@ -34,9 +34,17 @@ def _listed(idents: list[str], titles: Mapping[str, str]) -> str:
     return ", ".join(f"“{titles.get(ident, ident)}”" for ident in idents)
 
 
+def _all_names(operands: tuple[Node, ...]) -> list[str] | None:
+    """The operands' idents when every operand is a plain name, else None."""
+    idents = [op.ident for op in operands if isinstance(op, Name)]
+    return idents if len(idents) == len(operands) else None
+
+
 def _names(operands: tuple[Node, ...]) -> tuple[list[str], list[str], list[Node]]:
     """Split operands into chosen names, negated names and the rest."""
-    chosen, negated, rest = [], [], []
+    chosen: list[str] = []
+    negated: list[str] = []
+    rest: list[Node] = []
     for operand in operands:
         if isinstance(operand, Name):
             chosen.append(operand.ident)
@@ -56,10 +64,10 @@ def describe(node: Node, titles: Mapping[str, str]) -> str:
             return f"“{titles.get(ident, ident)}” is selected"
         case Not(Name(ident)):
             return f"“{titles.get(ident, ident)}” is not selected"
-        case Not(Or(operands)) if all(isinstance(op, Name) for op in operands):
-            return f"none of {_listed([op.ident for op in operands], titles)} is selected"
-        case Not(And(operands)) if all(isinstance(op, Name) for op in operands):
-            return f"not all of {_listed([op.ident for op in operands], titles)} are selected"
+        case Not(Or(operands)) if (idents := _all_names(operands)) is not None:
+            return f"none of {_listed(idents, titles)} is selected"
+        case Not(And(operands)) if (idents := _all_names(operands)) is not None:
+            return f"not all of {_listed(idents, titles)} are selected"
         case Not(operand):
             return f"not ({describe(operand, titles)})"
         case And(operands):

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Prefetch
 
@@ -99,7 +99,7 @@ def lens_import(
     raw: bytes | str,
     library: str = SHARED_LIBRARY,
     source_name: str = "",
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
     builtin: bool = False,
     framework: bool = False,
 ) -> ImportResult:
@@ -166,7 +166,8 @@ def _store_pillars(lens: Lens, pillars: list[PillarData]) -> None:
             )
             question_data.append(q)
     question_rows = Question.objects.bulk_create(questions)
-    choices, rules = [], []
+    choices: list[Choice] = []
+    rules: list[RiskRule] = []
     for question_row, q in zip(question_rows, question_data, strict=True):
         choices.extend(
             Choice(

@@ -10,13 +10,14 @@ from uuid import UUID
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect
 
+from config.http import SignedInRequest
 from questionnaires import services
 from questionnaires.differences import compare_lenses
 from questionnaires.forms import LensUploadForm
@@ -26,17 +27,17 @@ from questionnaires.models import SHARED_LIBRARY, Lens, Question
 TEMPLATE = "questionnaires/lens_list.html"
 
 
-def _may_import(request: HttpRequest) -> bool:
+def _may_import(request: SignedInRequest) -> bool:
     return request.user.has_perm("questionnaires.add_lens")
 
 
-def _importer(request: HttpRequest) -> None:
+def _importer(request: SignedInRequest) -> None:
     if not _may_import(request):
         raise PermissionDenied("You cannot import lenses.")
 
 
 def _library_response(
-    request: HttpRequest, form: LensUploadForm, *, status: int = 200, **report: Any
+    request: SignedInRequest, form: LensUploadForm, *, status: int = 200, **report: Any
 ) -> HttpResponse:
     """The library page, or for htmx only the report beside the form (what a check found,
     or why an import was refused)."""
@@ -48,7 +49,7 @@ def _library_response(
 
 
 @require_http_methods(["GET", "POST"])
-def lens_list(request: HttpRequest) -> HttpResponse:
+def lens_list(request: SignedInRequest) -> HttpResponse:
     if request.method == "GET":
         return _library_response(request, LensUploadForm())
     _importer(request)
@@ -73,7 +74,7 @@ def lens_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def lens_check(request: HttpRequest) -> HttpResponse:
+def lens_check(request: SignedInRequest) -> HttpResponse:
     """Read an uploaded file as an import would and list its warnings and errors; nothing
     is saved."""
     _importer(request)
@@ -87,14 +88,11 @@ def lens_check(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-def lens_detail(request: HttpRequest, lens_uuid: UUID) -> HttpResponse:
+def lens_detail(request: SignedInRequest, lens_uuid: UUID) -> HttpResponse:
+    questions = Question.objects.order_by("order").prefetch_related("choices", "risk_rules")
     lens = get_object_or_404(
-        Lens.objects.prefetch_related(
-            Prefetch(
-                "pillars__questions",
-                Question.objects.order_by("order").prefetch_related("choices", "risk_rules"),
-            )
-        ),
+        # django-stubs cannot solve Prefetch's type variables for a nested lookup.
+        Lens.objects.prefetch_related(Prefetch("pillars__questions", queryset=questions)),  # type: ignore[arg-type]
         uuid=lens_uuid,
     )
     versions = list(
@@ -114,7 +112,7 @@ def lens_detail(request: HttpRequest, lens_uuid: UUID) -> HttpResponse:
 
 
 @require_safe
-def lens_export(request: HttpRequest, lens_uuid: UUID) -> HttpResponse:
+def lens_export(request: SignedInRequest, lens_uuid: UUID) -> HttpResponse:
     lens = get_object_or_404(Lens, uuid=lens_uuid)
     response = HttpResponse(services.lens_export(lens), content_type="application/json")
     filename = f"{slugify(lens.name) or 'lens'}-v{lens.version}.json"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -146,7 +147,7 @@ def blind_view(round_: BlindRound, user) -> BlindView:
         for p in Participant.objects.filter(session_id=round_.session_id).select_related("user")
         if p.can_answer or p.user_id in picks
     ]
-    pickers = [
+    pickers: list[dict[str, Any]] = [
         {
             "user_id": p.user_id,
             "name": p.user.get_full_name() or p.user.get_username(),

@@ -257,7 +257,7 @@ class RedisBackend:
         raw = self.outage.call(
             "position", lambda: self.client.hmget(_keys(channel)[0], "epoch", "number"), None
         )
-        return None if raw is None else _position(*raw)
+        return None if raw is None else _position(raw[0], raw[1])
 
     def _hub(self) -> _RedisHub:
         loop = asyncio.get_running_loop()
@@ -303,10 +303,14 @@ class RedisBackend:
         return catch_up(events, last, current), current
 
 
-def _position(epoch: bytes | None, number: bytes | None) -> EventId | None:
+def _position(epoch: bytes | str | None, number: bytes | str | None) -> EventId | None:
     if not number:
         return BEGINNING
-    return parse_event_id(f"{(epoch or b'').decode()}-{number.decode()}")
+    return parse_event_id(f"{_text(epoch)}-{_text(number)}")
+
+
+def _text(value: bytes | str | None) -> str:
+    return value.decode() if isinstance(value, bytes) else (value or "")
 
 
 class _RedisHub:
@@ -356,7 +360,7 @@ class _RedisHub:
                 await asyncio.sleep(RECONNECT_SECONDS)
             finally:
                 with contextlib.suppress(Exception):  # the connection may already be gone
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()
 
     async def _subscribe(self, pubsub: redis.asyncio.client.PubSub) -> None:
         await pubsub.psubscribe(f"{PREFIX}*")

@@ -4,9 +4,10 @@ way, the time the focus stays on a pillar's questions counts against its time bu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db import transaction
-from django.db.models import CharField, Expression, F, Value
+from django.db.models import CharField, F, Value
 from django.db.models.expressions import Case, When
 from django.db.models.functions import Concat
 from django.urls import reverse
@@ -23,6 +24,19 @@ from reviews.models import (
     SessionLens,
 )
 from reviews.sessions import require_facilitator
+
+
+class _Label(TypedDict):
+    label: str
+
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from django_stubs_ext import WithAnnotations
+
+    # A budget with `label`: its pillar's name, with the lens's when the session has several.
+    LabelledBudget: TypeAlias = WithAnnotations[PillarBudget, _Label]
 
 
 @transaction.atomic
@@ -69,11 +83,11 @@ class PillarTimer:
         return self.minutes > 0 and self.spent_seconds > self.minutes * 60
 
 
-def budgets(session: ReviewSession) -> list[PillarBudget]:
+def budgets(session: ReviewSession) -> list[LabelledBudget]:
     """The session's pillar budgets in lens and pillar order; `label` names the lens too
     when the session has several."""
     order = dict(SessionLens.objects.filter(session=session).values_list("lens_id", "order"))
-    label: Expression = F("pillar__name")
+    label: F | Case = F("pillar__name")
     if len(order) > 1:
         label = Case(
             When(
@@ -83,7 +97,7 @@ def budgets(session: ReviewSession) -> list[PillarBudget]:
             default=F("pillar__name"),
             output_field=CharField(),
         )
-    rows = list(
+    rows: list[LabelledBudget] = list(
         PillarBudget.objects.filter(session=session)
         .select_related("pillar__lens")
         .annotate(label=label)

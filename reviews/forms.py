@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import re
+from typing import cast
 
 from django import forms
-from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth import password_validation
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from questionnaires.models import Lens
@@ -19,7 +21,17 @@ from reviews.models import (
 )
 from reviews.sessions import INCIDENT_SUMMARY_MAX_LENGTH
 
-User = get_user_model()
+
+class PersonChoiceField(forms.ModelChoiceField):
+    """People by full name, or username when they gave none."""
+
+    def label_from_instance(self, obj: User) -> str:
+        return obj.get_full_name() or obj.username
+
+
+class LensChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Lens) -> str:
+        return f"{obj.name} (v{obj.version})"
 
 
 class ListField(forms.CharField):
@@ -35,7 +47,7 @@ class ListField(forms.CharField):
             return ", ".join(value)
         return value
 
-    def to_python(self, value) -> list[str]:
+    def to_python(self, value) -> list[str]:  # type: ignore[override]
         if isinstance(value, list | tuple):
             return list(value)
         items = [item.strip() for item in re.split(r"[,\n]", value or "") if item.strip()]
@@ -72,6 +84,7 @@ class WorkloadForm(forms.ModelForm):
             "tags",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        field_classes = {"owner": PersonChoiceField}
         help_texts = {
             "workload_type": "Sets which pillars come first when findings are prioritised.",
             "is_critical": "Critical workloads are reviewed quarterly, with monthly light reviews.",
@@ -80,22 +93,24 @@ class WorkloadForm(forms.ModelForm):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         teams = editable_teams(user)
-        self.fields["team"].queryset = teams
-        self.fields["team"].empty_label = None
+        team_field = cast(forms.ModelChoiceField, self.fields["team"])
+        team_field.queryset = teams
+        team_field.empty_label = None
         if self.instance.pk:
             # Moving a workload between teams would move its reviews too: not offered.
             self.fields["team"].disabled = True
-        self.fields["owner"].queryset = (
+        owner_field = cast(forms.ModelChoiceField, self.fields["owner"])
+        owner_field.queryset = (
             User.objects.filter(memberships__team__in=teams).distinct().order_by("username")
         )
-        self.fields["owner"].label_from_instance = lambda u: u.get_full_name() or u.username
         self.fields["owner"].required = True
 
     def clean_name(self) -> str:
         return self.cleaned_data["name"].strip()
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         team, owner, name = cleaned.get("team"), cleaned.get("owner"), cleaned.get("name")
         if team and owner and not Membership.objects.filter(team=team, user=owner).exists():
             self.add_error("owner", f"{owner} is not a member of {team}.")
@@ -175,7 +190,7 @@ class SessionCreateForm(forms.Form):
         initial=14,
         help_text="Preparation takes one to two weeks: documentation, metrics, the right people.",
     )
-    lenses = forms.ModelMultipleChoiceField(
+    lenses = LensChoiceField(
         label="Extra lenses",
         queryset=Lens.objects.none(),
         required=False,
@@ -185,10 +200,10 @@ class SessionCreateForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["lenses"].queryset = (
+        lenses_field = cast(LensChoiceField, self.fields["lenses"])
+        lenses_field.queryset = (
             Lens.objects.latest_versions().filter(is_framework=False).order_by("name")
         )
-        self.fields["lenses"].label_from_instance = lambda lens: f"{lens.name} (v{lens.version})"
 
     def clean_title(self) -> str:
         return self.cleaned_data["title"].strip()
@@ -208,7 +223,8 @@ class SessionPlanForm(forms.Form):
     )
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         start = cleaned.get("review_starts_at")
         prep, analysis, plan = (
             cleaned.get("preparation_starts_on"),
@@ -283,7 +299,8 @@ class NewAccountForm(forms.Form):
         return username
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         p1, p2 = cleaned.get("password1"), cleaned.get("password2")
         if p1 and p2 and p1 != p2:
             self.add_error("password2", "The two passwords differ.")
@@ -315,7 +332,8 @@ class ApplicabilityForm(forms.Form):
     )
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("not_applicable") and not cleaned.get("reason"):
             self.add_error("reason", "Say why this question does not apply.")
         return cleaned
@@ -333,7 +351,8 @@ class ChoiceApplicabilityForm(forms.Form):
     notes = forms.CharField(max_length=250, required=False, strip=True)
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("status") == "not_applicable" and not cleaned.get("reason"):
             self.add_error("reason", "Say why this best practice does not apply.")
         return cleaned

@@ -16,7 +16,7 @@ from datetime import timedelta
 from smtplib import SMTPException
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -152,7 +152,7 @@ class Accepted:
     created_user: bool
 
 
-def invitation_mode(*, invitation: Invitation, user: AbstractBaseUser | None) -> str:
+def invitation_mode(*, invitation: Invitation, user: User | None) -> str:
     """How `user` (None: not signed in) accepts the invitation: "join" (signed in with the
     invited address), "new_account" (no account has that address: one is set up on
     accepting) or "sign_in" (an account has it: sign in first). Raises InvitationError

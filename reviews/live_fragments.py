@@ -165,6 +165,8 @@ def render_nav(session: ReviewSession) -> Swap:
 def render_answer(session_uuid: str, question_uuid: str) -> dict[str, Swap]:
     session = ReviewSession.objects.select_related("workload").get(uuid=session_uuid)
     question_id = structure.question_id(question_uuid)
+    if question_id is None:
+        raise ValueError(f"No question {question_uuid}.")
     answer = (
         Answer.objects.filter(session=session, question_id=question_id)
         .with_blind_open()

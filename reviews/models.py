@@ -223,7 +223,7 @@ class ReviewSession(models.Model):
         max_length=24, choices=SessionKind.choices, default=SessionKind.PERIODIC
     )
     phase = models.CharField(max_length=16, choices=Phase.choices, default=Phase.PREPARATION)
-    lenses = models.ManyToManyField(
+    lenses: models.ManyToManyField = models.ManyToManyField(
         "questionnaires.Lens", through="SessionLens", related_name="sessions"
     )
     # The plan: each phase's dates, from the seeds' cadence, all editable.
@@ -508,6 +508,9 @@ class Answer(models.Model):
     )
 
     objects = AnswerQuerySet.as_manager()
+
+    # Annotated by AnswerQuerySet.with_blind_open(); not a column.
+    blind_open: bool
 
     class Meta:
         constraints = [

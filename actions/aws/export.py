@@ -185,7 +185,7 @@ def _workload_call(workload: Workload, aliases: list[str], warnings: list[str]) 
     params: dict[str, Any] = {
         "WorkloadName": name,
         "Description": description,
-        "Environment": ENVIRONMENTS.get(workload.environment, "PRODUCTION"),
+        "Environment": ENVIRONMENTS.get(Workload.Environment(workload.environment), "PRODUCTION"),
         "Lenses": aliases,
         "PillarPriorities": [pillar for pillar, _, _ in workload.pillar_priority()],
         # The same workload always sends the same token: AWS then never creates it twice.

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
@@ -322,7 +322,7 @@ def _guess_type(priorities: list[str]) -> str | None:
     return None
 
 
-def _owner(team: Team, review_owner: str, fallback: AbstractBaseUser) -> AbstractBaseUser:
+def _owner(team: Team, review_owner: str, fallback: User) -> User:
     if not review_owner:
         return fallback
     membership = (
@@ -335,13 +335,12 @@ def _owner(team: Team, review_owner: str, fallback: AbstractBaseUser) -> Abstrac
 
 
 def _workload_upsert(
-    *, team: Team, user: AbstractBaseUser, data: dict, report_warnings: list[str]
+    *, team: Team, user: User, data: dict, report_warnings: list[str]
 ) -> tuple[Workload, bool]:
     name = data["WorkloadName"].strip()[:100]
-    workload = Workload.objects.filter(team=team, name__iexact=name).first()
-    created = workload is None
-    if created:
-        workload = Workload(team=team, name=name, owner=user)
+    found = Workload.objects.filter(team=team, name__iexact=name).first()
+    created = found is None
+    workload = Workload(team=team, name=name, owner=user) if found is None else found
     priorities = data.get("PillarPriorities") or []
     kind = _guess_type(priorities)
     if kind:
@@ -392,7 +391,7 @@ def _questions(lens: Lens) -> tuple[dict[tuple[str, str], Question], dict[str, l
 def aws_import(
     *,
     team: Team,
-    user: AbstractBaseUser,
+    user: User,
     document: dict[str, Any],
     lens_arns: dict[str, str] | None = None,
 ) -> ImportReport:
@@ -464,7 +463,7 @@ def aws_import(
 def _answers_import(
     *,
     session: ReviewSession,
-    user: AbstractBaseUser,
+    user: User,
     parsed: _Document,
     lenses: dict[str, Lens],
     report: ImportReport,

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -16,6 +16,7 @@ from django_htmx.http import HttpResponseClientRefresh
 from actions import charts, findings, items
 from actions.forms import SCALE, AcceptRiskForm, MoveForm, RatingForm
 from actions.models import Finding, Rating
+from config.http import SignedInRequest
 from reviews.access import SessionAccess, session_for_user
 from reviews.errors import ServiceError
 from reviews.models import ParkingLotItem
@@ -31,7 +32,7 @@ def finding_for_user(user, finding_uuid: UUID) -> tuple[Finding, SessionAccess]:
     return finding, session_for_user(user, finding.session.uuid)
 
 
-def analysis_context(request: HttpRequest, access: SessionAccess) -> dict:
+def analysis_context(request: SignedInRequest, access: SessionAccess) -> dict:
     session = access.session
     rights = findings.analysis_rights(access, user=request.user)
     preview = session.phase in findings.BEFORE_ANALYSIS
@@ -57,7 +58,7 @@ def analysis_context(request: HttpRequest, access: SessionAccess) -> dict:
 
 
 @require_GET
-def analysis(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+def analysis(request: SignedInRequest, session_uuid: UUID) -> HttpResponse:
     access = session_for_user(request.user, session_uuid)
     if access.session.phase in findings.WORKING_PHASES:
         findings.findings_sync(session=access.session)
@@ -65,7 +66,7 @@ def analysis(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
 
 
 @require_POST
-def findings_sync(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+def findings_sync(request: SignedInRequest, session_uuid: UUID) -> HttpResponse:
     access = session_for_user(request.user, session_uuid)
     rights = findings.analysis_rights(access, user=request.user)
     if not rights.can_sync:
@@ -82,7 +83,7 @@ def findings_sync(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
 
 
 def _finding_response(
-    request: HttpRequest, access: SessionAccess, finding: Finding, *, error: str = ""
+    request: SignedInRequest, access: SessionAccess, finding: Finding, *, error: str = ""
 ) -> HttpResponse:
     """htmx: the finding's card again, with the matrix and quadrant counts out of band.
     Otherwise back to the finding on the analysis page (errors as a message)."""
@@ -107,7 +108,7 @@ def _form_error(form) -> str:
 
 
 @require_POST
-def finding_rate(request: HttpRequest, finding_uuid: UUID) -> HttpResponse:
+def finding_rate(request: SignedInRequest, finding_uuid: UUID) -> HttpResponse:
     finding, access = finding_for_user(request.user, finding_uuid)
     rights = findings.analysis_rights(access, user=request.user)
     form = RatingForm(request.POST)
@@ -134,7 +135,7 @@ def _cannot_rate(rights, access: SessionAccess, kind: str) -> str:
 
 
 @require_POST
-def finding_move(request: HttpRequest, finding_uuid: UUID) -> HttpResponse:
+def finding_move(request: SignedInRequest, finding_uuid: UUID) -> HttpResponse:
     finding, access = finding_for_user(request.user, finding_uuid)
     rights = findings.analysis_rights(access, user=request.user)
     if not rights.can_move:
@@ -156,7 +157,7 @@ def finding_move(request: HttpRequest, finding_uuid: UUID) -> HttpResponse:
 
 
 @require_POST
-def finding_accept(request: HttpRequest, finding_uuid: UUID) -> HttpResponse:
+def finding_accept(request: SignedInRequest, finding_uuid: UUID) -> HttpResponse:
     finding, access = finding_for_user(request.user, finding_uuid)
     rights = findings.analysis_rights(access, user=request.user)
     if not rights.can_accept:
@@ -183,7 +184,7 @@ def finding_accept(request: HttpRequest, finding_uuid: UUID) -> HttpResponse:
 
 
 @require_POST
-def finding_revoke(request: HttpRequest, finding_uuid: UUID) -> HttpResponse:
+def finding_revoke(request: SignedInRequest, finding_uuid: UUID) -> HttpResponse:
     finding, access = finding_for_user(request.user, finding_uuid)
     rights = findings.analysis_rights(access, user=request.user)
     if not rights.can_accept:
@@ -214,7 +215,7 @@ def _parking_item_for_user(user, item_uuid: UUID) -> tuple[ParkingLotItem, Sessi
     return item, access
 
 
-def _parking_response(request: HttpRequest, access: SessionAccess) -> HttpResponse:
+def _parking_response(request: SignedInRequest, access: SessionAccess) -> HttpResponse:
     if request.htmx:
         context = {
             "session": access.session,
@@ -227,7 +228,7 @@ def _parking_response(request: HttpRequest, access: SessionAccess) -> HttpRespon
 
 
 @require_POST
-def parking_to_action(request: HttpRequest, item_uuid: UUID) -> HttpResponse:
+def parking_to_action(request: SignedInRequest, item_uuid: UUID) -> HttpResponse:
     item, access = _parking_item_for_user(request.user, item_uuid)
     try:
         action, created = items.parking_item_to_action(item=item, user=request.user)
@@ -246,7 +247,7 @@ def parking_to_action(request: HttpRequest, item_uuid: UUID) -> HttpResponse:
 
 
 @require_POST
-def parking_dismiss(request: HttpRequest, item_uuid: UUID) -> HttpResponse:
+def parking_dismiss(request: SignedInRequest, item_uuid: UUID) -> HttpResponse:
     item, access = _parking_item_for_user(request.user, item_uuid)
     items.parking_item_dismiss(item=item, user=request.user)
     if not request.htmx:

@@ -3,13 +3,13 @@ whoever manages the session) and upload a workload's JSON from the `aws wellarch
 commands into a team (for its admins and members)."""
 
 import json
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from django import forms
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
@@ -21,13 +21,14 @@ from actions.aws.importer import (
     aws_import,
     document_parse,
 )
+from config.http import SignedInRequest
 from questionnaires.models import Lens
 from reviews.access import SessionAccess, editable_teams, session_for_user, team_for_user
 from reviews.errors import ServiceError
 from reviews.models import Membership, ReviewSession, Team
 
 
-def _get_session_for_user(request: HttpRequest, session_uuid: UUID) -> SessionAccess:
+def _get_session_for_user(request: SignedInRequest, session_uuid: UUID) -> SessionAccess:
     """404 outside the team; 403 for whoever cannot manage the session."""
     access = session_for_user(request.user, session_uuid)
     if not access.can_manage:
@@ -35,7 +36,7 @@ def _get_session_for_user(request: HttpRequest, session_uuid: UUID) -> SessionAc
     return access
 
 
-def _get_team_for_user(request: HttpRequest, team_uuid: UUID) -> tuple[Team, Membership]:
+def _get_team_for_user(request: SignedInRequest, team_uuid: UUID) -> tuple[Team, Membership]:
     """404 outside the team; 403 for finance members and viewers."""
     team, membership = team_for_user(request.user, team_uuid)
     if not membership.can_edit:
@@ -43,7 +44,7 @@ def _get_team_for_user(request: HttpRequest, team_uuid: UUID) -> tuple[Team, Mem
     return team, membership
 
 
-def _lens_arns(request: HttpRequest, session: ReviewSession) -> dict[str, str]:
+def _lens_arns(request: SignedInRequest, session: ReviewSession) -> dict[str, str]:
     """The ARNs given on the session page, one field per lens: arn-<lens uuid>."""
     arns = {}
     for lens in Lens.objects.filter(sessions=session, is_framework=False):
@@ -54,7 +55,7 @@ def _lens_arns(request: HttpRequest, session: ReviewSession) -> dict[str, str]:
 
 
 @require_GET
-def session_aws_export(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+def session_aws_export(request: SignedInRequest, session_uuid: UUID) -> HttpResponse:
     access = _get_session_for_user(request, session_uuid)
     try:
         plan = plan_build(session=access.session, lens_arns=_lens_arns(request, access.session))
@@ -76,14 +77,15 @@ class ImportForm(forms.Form):
         help_text="One JSON object holding the outputs of the aws wellarchitected commands.",
     )
 
-    def __init__(self, *args: Any, user: AbstractBaseUser, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = editable_teams(user).distinct()
-        self.fields["team"].empty_label = None
+        team = cast(forms.ModelChoiceField, self.fields["team"])
+        team.queryset = editable_teams(user).distinct()
+        team.empty_label = None
 
 
 @require_http_methods(["GET", "POST"])
-def aws_import_upload(request: HttpRequest) -> HttpResponse:
+def aws_import_upload(request: SignedInRequest) -> HttpResponse:
     posted = request.method == "POST"
     form = ImportForm(
         request.POST if posted else None, request.FILES if posted else None, user=request.user

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
 
 from actions import calendar
 from actions.models import CalendarFeed
+from config.http import HtmxHttpRequest, SignedInRequest
 
 
 @login_not_required
 @require_GET
-def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+def calendar_feed(request: HtmxHttpRequest, token: str) -> HttpResponse:
     feed = calendar.feed_for_token(token)
     if feed is None:
         raise Http404("No such calendar feed.")
@@ -27,7 +28,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_POST
-def calendar_reset(request: HttpRequest) -> HttpResponse:
+def calendar_reset(request: SignedInRequest) -> HttpResponse:
     existed = CalendarFeed.objects.filter(user=request.user).exists()
     calendar.calendar_feed_reset(user=request.user)
     if existed:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 from uuid import UUID
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 from actions import dashboards
 from actions.forms import MyActionsFilterForm
 from actions.models import ActionItem
+from config.http import SignedInRequest
 from questionnaires.risk import Risk
 from reviews.models import Membership
 
@@ -28,7 +29,7 @@ SORT_COLUMNS = [
 
 
 @require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: SignedInRequest) -> HttpResponse:
     rows, sort = dashboards.dashboard_rows(request.user, sort=request.GET.get("sort", ""))
     memberships = list(Membership.objects.for_user(request.user).select_related("team"))
     mine = dashboards.my_actions(request.user, statuses=ActionItem.OPEN_STATUSES)
@@ -73,7 +74,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def my_actions(request: HttpRequest) -> HttpResponse:
+def my_actions(request: SignedInRequest) -> HttpResponse:
     data = request.GET if "filtered" in request.GET else None
     form = MyActionsFilterForm(data, initial={"status": list(ActionItem.OPEN_STATUSES)})
     if data is None:
@@ -103,7 +104,7 @@ def my_actions(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def cost_findings(request: HttpRequest) -> HttpResponse:
+def cost_findings(request: SignedInRequest) -> HttpResponse:
     memberships = list(Membership.objects.for_user(request.user).select_related("team"))
     team = None
     if team_param := request.GET.get("team", ""):

@@ -8,7 +8,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -17,6 +17,7 @@ from django_htmx.http import reswap, retarget
 from actions import documents
 from actions.forms import PlanDocumentForm
 from actions.models import PlanDocument
+from config.http import SignedInRequest
 from reviews.access import SessionAccess, session_for_user
 from reviews.errors import ServiceError
 
@@ -46,7 +47,7 @@ def _context(access: SessionAccess, **extra) -> dict:
 
 
 @require_http_methods(["GET", "POST"])
-def plan_documents(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+def plan_documents(request: SignedInRequest, session_uuid: UUID) -> HttpResponse:
     access = session_for_user(request.user, session_uuid)
     if request.method == "POST":
         _require_generate(access)
@@ -75,7 +76,7 @@ def plan_documents(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
 
 @require_POST
 def plan_document_retry(
-    request: HttpRequest, session_uuid: UUID, document_uuid: UUID
+    request: SignedInRequest, session_uuid: UUID, document_uuid: UUID
 ) -> HttpResponse:
     access = session_for_user(request.user, session_uuid)
     _require_generate(access)
@@ -97,7 +98,7 @@ def plan_document_retry(
 @require_GET
 @cache_control(private=True, max_age=0)
 def plan_document_download(
-    request: HttpRequest, session_uuid: UUID, document_uuid: UUID
+    request: SignedInRequest, session_uuid: UUID, document_uuid: UUID
 ) -> FileResponse:
     access = session_for_user(request.user, session_uuid)
     document = get_object_or_404(

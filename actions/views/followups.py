@@ -7,7 +7,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -18,6 +18,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from actions import followups
 from actions.forms import FollowUpActionForm, FollowUpFinishForm
 from actions.models import ActionItem, FollowUp, FollowUpNote
+from config.http import SignedInRequest
 from reviews.access import SessionAccess, session_for_user
 from reviews.errors import ServiceError
 
@@ -104,7 +105,7 @@ def _context(follow_up: FollowUp, access: SessionAccess, user, *, finish_form=No
 
 
 @require_GET
-def session_followup(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+def session_followup(request: SignedInRequest, session_uuid: UUID) -> HttpResponse:
     """The follow-up to hold now: the latest not held yet, else the latest held."""
     access = session_for_user(request.user, session_uuid)
     session = access.session
@@ -128,13 +129,15 @@ def session_followup(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
 
 
 @require_GET
-def followup(request: HttpRequest, followup_uuid: UUID) -> HttpResponse:
+def followup(request: SignedInRequest, followup_uuid: UUID) -> HttpResponse:
     follow_up, access = followup_for_user(request.user, followup_uuid)
     return render(request, TEMPLATE, _context(follow_up, access, request.user))
 
 
 @require_POST
-def followup_action(request: HttpRequest, followup_uuid: UUID, action_uuid: UUID) -> HttpResponse:
+def followup_action(
+    request: SignedInRequest, followup_uuid: UUID, action_uuid: UUID
+) -> HttpResponse:
     """Update one action's status and percent, with a note, in place."""
     follow_up, access = followup_for_user(request.user, followup_uuid)
     action = (
@@ -192,7 +195,7 @@ def followup_action(request: HttpRequest, followup_uuid: UUID, action_uuid: UUID
 
 
 @require_POST
-def followup_finish(request: HttpRequest, followup_uuid: UUID) -> HttpResponse:
+def followup_finish(request: SignedInRequest, followup_uuid: UUID) -> HttpResponse:
     """Finish the follow-up: a milestone, and the summary email to the participants."""
     follow_up, access = followup_for_user(request.user, followup_uuid)
     if not access.can_manage:

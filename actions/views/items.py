@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -16,6 +17,7 @@ from actions import findings, items
 from actions.forms import ActionForm, CommentForm, PracticeActionForm, ProgressForm
 from actions.models import ActionItem, Finding
 from actions.views.analysis import _finding_response, finding_for_user
+from config.http import SignedInRequest
 from questionnaires.models import Choice
 from reviews.access import session_for_user
 from reviews.errors import ServiceError
@@ -43,7 +45,7 @@ def action_for_user(user, action_uuid: UUID) -> tuple[ActionItem, Membership]:
         if action
         else None
     )
-    if membership is None:
+    if action is None or membership is None:
         raise Http404("No such action.")
     return action, membership
 
@@ -54,7 +56,7 @@ def _require_edit(action: ActionItem, membership: Membership, user) -> None:
 
 
 @require_http_methods(["GET", "POST"])
-def action_create(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+def action_create(request: SignedInRequest, session_uuid: UUID) -> HttpResponse:
     access = session_for_user(request.user, session_uuid)
     session = access.session
     rights = findings.analysis_rights(access, user=request.user)
@@ -70,7 +72,7 @@ def action_create(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
             )
         except (ValueError, Finding.DoesNotExist):
             raise Http404("No such finding in this review.") from None
-    initial = {"due_on": items.default_due_on(session)}
+    initial: dict[str, Any] = {"due_on": items.default_due_on(session)}
     if finding is not None:
         initial["title"] = finding.question.title[:200]
     form = ActionForm(
@@ -107,7 +109,7 @@ def action_create(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
 
 
 @require_POST
-def action_from_practice(request: HttpRequest, finding_uuid: UUID) -> HttpResponse:
+def action_from_practice(request: SignedInRequest, finding_uuid: UUID) -> HttpResponse:
     finding, access = finding_for_user(request.user, finding_uuid)
     rights = findings.analysis_rights(access, user=request.user)
     if not rights.can_create_actions:
@@ -141,7 +143,7 @@ def action_from_practice(request: HttpRequest, finding_uuid: UUID) -> HttpRespon
 
 
 @require_GET
-def action_detail(request: HttpRequest, action_uuid: UUID) -> HttpResponse:
+def action_detail(request: SignedInRequest, action_uuid: UUID) -> HttpResponse:
     action, membership = action_for_user(request.user, action_uuid)
     return render(
         request, "actions/action_detail.html", _detail_context(request, action, membership)
@@ -167,7 +169,7 @@ def _detail_context(request, action, membership, *, comment_form=None) -> dict:
 
 
 @require_http_methods(["GET", "POST"])
-def action_edit(request: HttpRequest, action_uuid: UUID) -> HttpResponse:
+def action_edit(request: SignedInRequest, action_uuid: UUID) -> HttpResponse:
     action, membership = action_for_user(request.user, action_uuid)
     _require_edit(action, membership, request.user)
     form = ActionForm(
@@ -198,7 +200,7 @@ def action_edit(request: HttpRequest, action_uuid: UUID) -> HttpResponse:
 
 
 @require_POST
-def action_comment(request: HttpRequest, action_uuid: UUID) -> HttpResponse:
+def action_comment(request: SignedInRequest, action_uuid: UUID) -> HttpResponse:
     action, membership = action_for_user(request.user, action_uuid)
     if membership.role == Membership.Role.VIEWER:
         raise PermissionDenied("Viewers read actions; they do not comment.")
@@ -219,12 +221,14 @@ def action_comment(request: HttpRequest, action_uuid: UUID) -> HttpResponse:
         context = _detail_context(request, action, membership, comment_form=form)
         return render(request, "actions/action_detail.html#comments", context)
     if form.errors:
-        messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
+        messages.error(
+            request, "; ".join(str(e) for errors in form.errors.values() for e in errors)
+        )
     return redirect(f"{reverse('actions:action_detail', args=[action.uuid])}#comments")
 
 
 @require_POST
-def action_progress(request: HttpRequest, action_uuid: UUID) -> HttpResponse:
+def action_progress(request: SignedInRequest, action_uuid: UUID) -> HttpResponse:
     """Status and percent complete, inline on "My actions" (and on the action's page)."""
     action, membership = action_for_user(request.user, action_uuid)
     _require_edit(action, membership, request.user)

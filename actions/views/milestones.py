@@ -5,13 +5,14 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from actions import charts, milestones
 from actions.forms import CompareForm, MilestoneForm
 from actions.models import ActionItem
+from config.http import SignedInRequest
 from questionnaires.risk import Risk
 from reviews.access import workload_for_user
 from reviews.errors import ServiceError
@@ -21,7 +22,7 @@ PANEL_ACTIONS = 5
 
 
 @require_GET
-def workload_panel(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
+def workload_panel(request: SignedInRequest, workload_uuid: UUID) -> HttpResponse:
     """A fragment of the workload page (htmx); a page of its own without JavaScript."""
     workload, membership = workload_for_user(request.user, workload_uuid)
     saved = list(workload.milestones.select_related("created_by", "session"))
@@ -60,7 +61,7 @@ def workload_panel(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
 
 
 @require_POST
-def milestone_create(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
+def milestone_create(request: SignedInRequest, workload_uuid: UUID) -> HttpResponse:
     workload, _ = workload_for_user(request.user, workload_uuid, edit=True)
     form = MilestoneForm(request.POST)
     if form.is_valid():
@@ -81,7 +82,7 @@ def milestone_create(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
 
 
 @require_GET
-def milestone_compare(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
+def milestone_compare(request: SignedInRequest, workload_uuid: UUID) -> HttpResponse:
     workload, _ = workload_for_user(request.user, workload_uuid)
     saved = list(reversed(workload.milestones.select_related("created_by")))
     form = CompareForm(request.GET or None, milestones=saved)

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from actions import notifications
 from actions.forms import NotificationPreferencesForm
 from actions.models import CalendarFeed, Notification, NotificationPreference
+from config.http import SignedInRequest
 from reviews.emails import absolute_url
 
 PAGE_SIZE = 30
@@ -29,7 +30,7 @@ def notification_for_user(user, notification_uuid: UUID) -> Notification:
 
 
 @require_GET
-def notification_list(request: HttpRequest) -> HttpResponse:
+def notification_list(request: SignedInRequest) -> HttpResponse:
     show = "unread" if request.GET.get("show") == "unread" else "all"
     items = Notification.objects.filter(user=request.user)
     if show == "unread":
@@ -47,7 +48,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def notification_open(request: HttpRequest, notification_uuid: UUID) -> HttpResponse:
+def notification_open(request: SignedInRequest, notification_uuid: UUID) -> HttpResponse:
     """Follow a notification to the page it is about, marking it read on the way."""
     notification = notification_for_user(request.user, notification_uuid)
     notifications.notifications_mark_read(user=request.user, notification=notification)
@@ -58,7 +59,7 @@ def notification_open(request: HttpRequest, notification_uuid: UUID) -> HttpResp
 
 
 @require_POST
-def notification_read(request: HttpRequest, notification_uuid: UUID) -> HttpResponse:
+def notification_read(request: SignedInRequest, notification_uuid: UUID) -> HttpResponse:
     notification = notification_for_user(request.user, notification_uuid)
     notifications.notifications_mark_read(user=request.user, notification=notification)
     if request.htmx:
@@ -73,14 +74,14 @@ def notification_read(request: HttpRequest, notification_uuid: UUID) -> HttpResp
 
 
 @require_POST
-def notifications_read_all(request: HttpRequest) -> HttpResponse:
+def notifications_read_all(request: SignedInRequest) -> HttpResponse:
     count = notifications.notifications_mark_read(user=request.user)
     messages.success(request, f"{count} notification{'s' if count != 1 else ''} marked as read.")
     return redirect("actions:notifications")
 
 
 @require_http_methods(["GET", "POST"])
-def notification_preferences(request: HttpRequest) -> HttpResponse:
+def notification_preferences(request: SignedInRequest) -> HttpResponse:
     modes = notifications.preferences_for(request.user)
     form = NotificationPreferencesForm(
         request.POST if request.method == "POST" else None, modes=modes

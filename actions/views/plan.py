@@ -6,7 +6,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -14,13 +14,14 @@ from django.views.decorators.http import require_GET, require_POST
 from actions import findings
 from actions import plan as action_plan
 from actions.models import ActionItem
+from config.http import SignedInRequest
 from reviews.access import session_for_user
 from reviews.errors import ServiceError
 from reviews.models import Milestone, Phase
 
 
 @require_GET
-def plan(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+def plan(request: SignedInRequest, session_uuid: UUID) -> HttpResponse:
     access = session_for_user(request.user, session_uuid)
     session = access.session
     rights = findings.analysis_rights(access, user=request.user)
@@ -72,7 +73,7 @@ def _publish_blocker(access, rights) -> str:
 
 
 @require_POST
-def plan_publish(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+def plan_publish(request: SignedInRequest, session_uuid: UUID) -> HttpResponse:
     access = session_for_user(request.user, session_uuid)
     rights = findings.analysis_rights(access, user=request.user)
     if not access.can_manage or rights.read_only_reason:

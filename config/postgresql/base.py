@@ -25,7 +25,7 @@ logger = logging.getLogger("pillarwise.db")
 class DatabaseWrapper(base.DatabaseWrapper):
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
         connection = super().get_new_connection(conn_params)
-        pool = self.pool
+        pool = self.pool  # type: ignore[attr-defined]  # Django's pool: not in the stubs
         if pool is None:
             return connection
         try:

@@ -61,7 +61,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     subject_template_name = "emails/password_reset_subject.txt"
 
     @property
-    def extra_email_context(self) -> dict[str, str]:  # type: ignore[override]
+    def extra_email_context(self) -> dict[str, str]:
         return {"site_url": settings.SITE_URL, "site_name": settings.SITE_NAME}
 
 

@@ -3,13 +3,14 @@
 from uuid import UUID
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from config.http import SignedInRequest
 from reviews import cadence, sessions
 from reviews.access import workload_for_user
 from reviews.errors import ServiceError
@@ -51,7 +52,7 @@ def _context(
 
 
 @require_http_methods(["GET", "POST"])
-def workload_cadence(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
+def workload_cadence(request: SignedInRequest, workload_uuid: UUID) -> HttpResponse:
     workload, membership = workload_for_user(
         request.user, workload_uuid, edit=request.method == "POST"
     )
@@ -78,7 +79,7 @@ def workload_cadence(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
 
 
 @require_POST
-def incident_record(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
+def incident_record(request: SignedInRequest, workload_uuid: UUID) -> HttpResponse:
     workload, membership = workload_for_user(request.user, workload_uuid, edit=True)
     form = IncidentForm(request.POST)
     if form.is_valid():

@@ -6,10 +6,11 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
+from config.http import SignedInRequest
 from questionnaires import structure
 from reviews import choices
 from reviews.access import SessionAccess, session_for_user
@@ -20,12 +21,14 @@ from reviews.models import Answer
 
 
 def _get_answer_for_user(
-    request: HttpRequest, session_uuid: UUID, question_uuid: UUID
+    request: SignedInRequest, session_uuid: UUID, question_uuid: UUID
 ) -> tuple[SessionAccess, Answer]:
     """The session's answer to the question, for someone who may change it: 404 outside the
     team or for a question not in the review, 403 for whoever may not answer now."""
     access = session_for_user(request.user, session_uuid)
     question_id = structure.question_id(str(question_uuid))
+    if question_id is None:
+        raise Http404("No such question in this review.")
     answer = (
         Answer.objects.filter(session=access.session, question_id=question_id)
         .with_blind_open()
@@ -40,7 +43,7 @@ def _get_answer_for_user(
     return access, answer
 
 
-def _refused(request: HttpRequest, message: str, back: HttpResponse) -> HttpResponse:
+def _refused(request: SignedInRequest, message: str, back: HttpResponse) -> HttpResponse:
     if request.htmx:
         return HttpResponse(message, status=400, content_type="text/plain")
     messages.error(request, message)
@@ -49,13 +52,13 @@ def _refused(request: HttpRequest, message: str, back: HttpResponse) -> HttpResp
 
 @require_POST
 def choice_applicability(
-    request: HttpRequest, session_uuid: UUID, question_uuid: UUID, choice: str
+    request: SignedInRequest, session_uuid: UUID, question_uuid: UUID, choice: str
 ) -> HttpResponse:
     access, answer = _get_answer_for_user(request, session_uuid, question_uuid)
     back = redirect("reviews:question", access.session.uuid, question_uuid)
     form = ChoiceApplicabilityForm(request.POST)
     if not form.is_valid():
-        first = next(iter(form.errors.values()))[0]
+        first = str(next(iter(form.errors.values()))[0])
         return _refused(request, first, back)
     try:
         if form.cleaned_data["status"] == "not_applicable":

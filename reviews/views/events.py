@@ -19,9 +19,10 @@ from uuid import UUID
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, connections
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
+from config.http import SignedInRequest
 from reviews import events, presence
 from reviews.eventkinds import KINDS
 from reviews.live_access import session_access
@@ -82,7 +83,7 @@ def _viewer(session, user) -> str:
 
 
 @require_GET
-async def session_events(request: HttpRequest, session_uuid: UUID) -> StreamingHttpResponse:
+async def session_events(request: SignedInRequest, session_uuid: UUID) -> StreamingHttpResponse:
     user = await request.auser()
     # Signing in used a database connection in this request's own thread; hand it back to
     # the pool now, or every open stream would hold one for as long as it stays open.

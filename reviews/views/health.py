@@ -5,14 +5,16 @@ import redis
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from config.http import HtmxHttpRequest
 
 
 @login_not_required
 @require_GET
-def healthz(request: HttpRequest) -> HttpResponse:
+def healthz(request: HtmxHttpRequest) -> HttpResponse:
     """Liveness for load balancers and the benchmark's baseline: no database, no session."""
     return HttpResponse("ok", content_type="text/plain")
 
@@ -46,7 +48,7 @@ def _redis_state() -> str:
 @login_not_required
 @require_GET
 @never_cache
-def readyz(request: HttpRequest) -> JsonResponse:
+def readyz(request: HtmxHttpRequest) -> JsonResponse:
     """Readiness: 503 when the database cannot be reached, 200 otherwise. Redis is reported,
     never failed on: without it pages, sign-in and answers still work (live updates wait), so
     a node whose Redis is down must stay in the load balancer."""

@@ -6,12 +6,13 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.http import HtmxHttpRequest, SignedInRequest
 from reviews import invitations
 from reviews.access import session_for_user
 from reviews.errors import ServiceError
@@ -19,7 +20,7 @@ from reviews.forms import InvitationForm, NewAccountForm
 from reviews.models import Invitation
 
 
-def _manager(request: HttpRequest, session_uuid: UUID):
+def _manager(request: SignedInRequest, session_uuid: UUID):
     access = session_for_user(request.user, session_uuid)
     if not access.can_manage:
         raise PermissionDenied("Only the facilitator can manage invitations.")
@@ -27,7 +28,7 @@ def _manager(request: HttpRequest, session_uuid: UUID):
 
 
 @require_POST
-def invitation_create(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+def invitation_create(request: SignedInRequest, session_uuid: UUID) -> HttpResponse:
     access = _manager(request, session_uuid)
     form = InvitationForm(request.POST)
     if form.is_valid():
@@ -47,14 +48,14 @@ def invitation_create(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
     return redirect(reverse("reviews:session_detail", args=[access.session.uuid]) + "#invitations")
 
 
-def _invitation_for_manager(request: HttpRequest, session_uuid: UUID, invitation_uuid: UUID):
+def _invitation_for_manager(request: SignedInRequest, session_uuid: UUID, invitation_uuid: UUID):
     access = _manager(request, session_uuid)
     return access, get_object_or_404(Invitation, session=access.session, uuid=invitation_uuid)
 
 
 @require_POST
 def invitation_resend(
-    request: HttpRequest, session_uuid: UUID, invitation_uuid: UUID
+    request: SignedInRequest, session_uuid: UUID, invitation_uuid: UUID
 ) -> HttpResponse:
     access, invitation = _invitation_for_manager(request, session_uuid, invitation_uuid)
     try:
@@ -70,7 +71,7 @@ def invitation_resend(
 
 @require_POST
 def invitation_revoke(
-    request: HttpRequest, session_uuid: UUID, invitation_uuid: UUID
+    request: SignedInRequest, session_uuid: UUID, invitation_uuid: UUID
 ) -> HttpResponse:
     access, invitation = _invitation_for_manager(request, session_uuid, invitation_uuid)
     try:
@@ -84,7 +85,7 @@ def invitation_revoke(
 
 @login_not_required
 @require_http_methods(["GET", "POST"])
-def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+def invitation_accept(request: HtmxHttpRequest, token: str) -> HttpResponse:
     """The link in the email. Signed in as the invited address: join with one click. Not
     signed in: sign in (an account exists) or set up an account (a new user)."""
     try:

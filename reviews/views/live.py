@@ -8,10 +8,11 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from config.http import SignedInRequest
 from questionnaires import structure
 from questionnaires.structure import QuestionInfo
 from reviews import answers, live, live_fragments, parking, presence
@@ -40,6 +41,8 @@ FRAGMENTS = {
 def _answer(access: SessionAccess, question_uuid: UUID) -> tuple[Answer, QuestionInfo]:
     """The session's answer to a question (and whether a blind round is open on it)."""
     question = structure.question_id(str(question_uuid))
+    if question is None:
+        raise Http404("No such question in this review.")
     answer = (
         Answer.objects.filter(session=access.session, question_id=question)
         .with_blind_open()
@@ -64,7 +67,11 @@ def _require_answering(access: SessionAccess) -> None:
 
 
 def _context(
-    request: HttpRequest, access: SessionAccess, answer: Answer, info: QuestionInfo, parts: set[str]
+    request: SignedInRequest,
+    access: SessionAccess,
+    answer: Answer,
+    info: QuestionInfo,
+    parts: set[str],
 ) -> dict:
     """What the question page (or some of its fragments) needs; computes only `parts`."""
     session = access.session
@@ -113,7 +120,7 @@ def _context(
 ALL_PARTS = {"nav", "choices", "notes", "facilitator", "presence", "parking"}
 
 
-def session_live(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+def session_live(request: SignedInRequest, session_uuid: UUID) -> HttpResponse:
     """Open the questionnaire: at the facilitator's question, else the first unanswered."""
     access = session_access(request.user, session_uuid)
     session = access.session
@@ -128,7 +135,9 @@ def session_live(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
 
 
 @require_GET
-def question_page(request: HttpRequest, session_uuid: UUID, question_uuid: UUID) -> HttpResponse:
+def question_page(
+    request: SignedInRequest, session_uuid: UUID, question_uuid: UUID
+) -> HttpResponse:
     access = session_access(request.user, session_uuid)
     answer, info = _answer(access, question_uuid)
     presence.presence_viewing(session=access.session, user=request.user, question_id=info.id)
@@ -139,7 +148,7 @@ def question_page(request: HttpRequest, session_uuid: UUID, question_uuid: UUID)
 
 @require_GET
 def question_fragment(
-    request: HttpRequest, session_uuid: UUID, question_uuid: UUID, name: str
+    request: SignedInRequest, session_uuid: UUID, question_uuid: UUID, name: str
 ) -> HttpResponse:
     if name not in FRAGMENTS:
         raise Http404("No such fragment.")
@@ -156,7 +165,7 @@ def _back(access: SessionAccess, info: QuestionInfo) -> HttpResponse:
     return redirect("reviews:question", access.session.uuid, info.uuid)
 
 
-def _done(request: HttpRequest, access: SessionAccess, info: QuestionInfo) -> HttpResponse:
+def _done(request: SignedInRequest, access: SessionAccess, info: QuestionInfo) -> HttpResponse:
     """After a change: htmx gets 204 (the fragments that show the change re-fetch
     themselves, on the live event or on the element's data-refresh); a plain form goes back
     to the question."""
@@ -172,7 +181,7 @@ def _refuse_during_blind(answer: Answer) -> None:
 
 @require_POST
 def choice_toggle(
-    request: HttpRequest, session_uuid: UUID, question_uuid: UUID, choice: str
+    request: SignedInRequest, session_uuid: UUID, question_uuid: UUID, choice: str
 ) -> HttpResponse:
     """Select (select=1) or unselect (select=0) one choice: an operation, not a whole answer.
     The hottest path of the live page: access, then one transaction."""
@@ -182,6 +191,8 @@ def choice_toggle(
     if select not in ("0", "1"):
         return HttpResponse("Say select=1 or select=0.", status=400, content_type="text/plain")
     question_id = structure.question_id(str(question_uuid))
+    if question_id is None:
+        raise Http404("No such question in this review.")
     try:
         answers.answer_toggle_at(
             session=access.session,
@@ -202,7 +213,7 @@ def choice_toggle(
 
 
 @require_POST
-def answer_form(request: HttpRequest, session_uuid: UUID, question_uuid: UUID) -> HttpResponse:
+def answer_form(request: SignedInRequest, session_uuid: UUID, question_uuid: UUID) -> HttpResponse:
     """The whole choice form, posted without JavaScript: applied as operations (only what the
     person changed from what their page showed)."""
     access = session_access(request.user, session_uuid)
@@ -218,7 +229,9 @@ def answer_form(request: HttpRequest, session_uuid: UUID, question_uuid: UUID) -
 
 
 @require_POST
-def applicability(request: HttpRequest, session_uuid: UUID, question_uuid: UUID) -> HttpResponse:
+def applicability(
+    request: SignedInRequest, session_uuid: UUID, question_uuid: UUID
+) -> HttpResponse:
     access = session_access(request.user, session_uuid)
     answer, info = _answer(access, question_uuid)
     _require_answering(access)
@@ -228,7 +241,7 @@ def applicability(request: HttpRequest, session_uuid: UUID, question_uuid: UUID)
             ctx = _context(request, access, answer, info, {"choices"})
             ctx["applicability_form"] = form
             return render(request, "reviews/question.html#choices", ctx)
-        messages.error(request, form.errors.get("reason", ["Check the form."])[0])
+        messages.error(request, str(form.errors.get("reason", ["Check the form."])[0]))
         return _back(access, info)
     answers.answer_set_applicability(
         answer=answer,
@@ -240,7 +253,7 @@ def applicability(request: HttpRequest, session_uuid: UUID, question_uuid: UUID)
 
 
 @require_POST
-def notes_save(request: HttpRequest, session_uuid: UUID, question_uuid: UUID) -> HttpResponse:
+def notes_save(request: SignedInRequest, session_uuid: UUID, question_uuid: UUID) -> HttpResponse:
     """Save notes made from revision N. If they changed since, show both texts (a conflict);
     nothing is ever dropped."""
     access = session_access(request.user, session_uuid)
@@ -284,7 +297,9 @@ def notes_save(request: HttpRequest, session_uuid: UUID, question_uuid: UUID) ->
 
 
 @require_GET
-def question_history(request: HttpRequest, session_uuid: UUID, question_uuid: UUID) -> HttpResponse:
+def question_history(
+    request: SignedInRequest, session_uuid: UUID, question_uuid: UUID
+) -> HttpResponse:
     access = session_access(request.user, session_uuid)
     answer, info = _answer(access, question_uuid)
     ctx = _context(request, access, answer, info, {"history"})
@@ -297,7 +312,7 @@ def question_history(request: HttpRequest, session_uuid: UUID, question_uuid: UU
 
 
 def _session_post(
-    request: HttpRequest, session_uuid: UUID
+    request: SignedInRequest, session_uuid: UUID
 ) -> tuple[SessionAccess, Answer, QuestionInfo]:
     """Session-level actions posted from a question page: the question comes in the form."""
     access = session_access(request.user, session_uuid)
@@ -310,7 +325,7 @@ def _session_post(
 
 
 @require_POST
-def focus(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+def focus(request: SignedInRequest, session_uuid: UUID) -> HttpResponse:
     """The facilitator brings everyone who follows to this question (or stops, stop=1)."""
     access, answer, info = _session_post(request, session_uuid)
     if not access.is_facilitator:
@@ -323,7 +338,7 @@ def focus(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
 
 
 @require_POST
-def follow(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+def follow(request: SignedInRequest, session_uuid: UUID) -> HttpResponse:
     access, answer, info = _session_post(request, session_uuid)
     if access.participant is None:
         raise PermissionDenied("Only participants follow the facilitator.")
@@ -333,7 +348,7 @@ def follow(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
 
 
 @require_POST
-def parking_add(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+def parking_add(request: SignedInRequest, session_uuid: UUID) -> HttpResponse:
     access, answer, info = _session_post(request, session_uuid)
     if access.participant is None:
         raise PermissionDenied("Only participants can park items.")
@@ -359,7 +374,7 @@ def parking_add(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
 
 
 @require_POST
-def parking_dismiss(request: HttpRequest, session_uuid: UUID, item_uuid: UUID) -> HttpResponse:
+def parking_dismiss(request: SignedInRequest, session_uuid: UUID, item_uuid: UUID) -> HttpResponse:
     access, answer, info = _session_post(request, session_uuid)
     item = get_object_or_404(ParkingLotItem, session=access.session, uuid=item_uuid)
     if not access.can_manage and item.created_by_id != request.user.pk:
@@ -379,7 +394,9 @@ def _round(access: SessionAccess, info: QuestionInfo) -> BlindRound:
 
 
 @require_POST
-def blind(request: HttpRequest, session_uuid: UUID, question_uuid: UUID, step: str) -> HttpResponse:
+def blind(
+    request: SignedInRequest, session_uuid: UUID, question_uuid: UUID, step: str
+) -> HttpResponse:
     """open, pick, reveal, agree, cancel."""
     access = session_access(request.user, session_uuid)
     answer, info = _answer(access, question_uuid)

@@ -1,7 +1,7 @@
 """Review sessions: planning one, its overview page, its phases, participants, the
 preparation checklist and the pillar time budgets."""
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from django.contrib import messages
@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.http import SignedInRequest
 from reviews import focus, sessions
 from reviews.access import SessionAccess, session_for_user, workload_for_user
 from reviews.errors import ServiceError
@@ -26,7 +27,7 @@ from reviews.models import PHASE_ORDER, Participant, Phase, SessionKind
 
 
 @require_http_methods(["GET", "POST"])
-def session_create(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
+def session_create(request: SignedInRequest, workload_uuid: UUID) -> HttpResponse:
     workload, _ = workload_for_user(request.user, workload_uuid, edit=True)
     initial_start = (timezone.localtime() + timedelta(days=14)).replace(
         hour=9, minute=30, second=0, microsecond=0
@@ -70,7 +71,7 @@ def _detail_context(access: SessionAccess, request: HttpRequest) -> dict:
     budgets = focus.budgets(session)
     timeline = []
     changes = {c.to_phase: c.at for c in session.phase_changes.all()}
-    planned = {
+    planned: dict[str, date | datetime | None] = {
         Phase.PREPARATION: session.preparation_starts_on,
         Phase.REVIEW: session.review_starts_at,
         Phase.ANALYSIS: session.analysis_due_on,
@@ -120,12 +121,12 @@ def _detail_context(access: SessionAccess, request: HttpRequest) -> dict:
     }
 
 
-def session_detail(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+def session_detail(request: SignedInRequest, session_uuid: UUID) -> HttpResponse:
     access = session_for_user(request.user, session_uuid)
     return render(request, "reviews/session_detail.html", _detail_context(access, request))
 
 
-def session_fragment(request: HttpRequest, session_uuid: UUID, name: str) -> HttpResponse:
+def session_fragment(request: SignedInRequest, session_uuid: UUID, name: str) -> HttpResponse:
     """Re-fetched pieces of the session page (after a live event)."""
     if name not in ("participants", "progress"):
         raise PermissionDenied("Unknown fragment.")
@@ -134,7 +135,7 @@ def session_fragment(request: HttpRequest, session_uuid: UUID, name: str) -> Htt
 
 
 @require_http_methods(["GET", "POST"])
-def session_schedule(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+def session_schedule(request: SignedInRequest, session_uuid: UUID) -> HttpResponse:
     access = session_for_user(request.user, session_uuid)
     if not access.can_manage:
         raise PermissionDenied("Only the facilitator can change the plan.")
@@ -161,7 +162,7 @@ def session_schedule(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
 
 
 @require_POST
-def session_phase(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+def session_phase(request: SignedInRequest, session_uuid: UUID) -> HttpResponse:
     access = session_for_user(request.user, session_uuid)
     to_phase = request.POST.get("to", "")
     try:
@@ -174,7 +175,7 @@ def session_phase(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
 
 
 @require_POST
-def session_checklist(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+def session_checklist(request: SignedInRequest, session_uuid: UUID) -> HttpResponse:
     access = session_for_user(request.user, session_uuid)
     if access.participant is None:
         raise PermissionDenied("Only participants have a preparation checklist.")
@@ -188,7 +189,7 @@ def session_checklist(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
 
 
 @require_POST
-def session_budgets(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+def session_budgets(request: SignedInRequest, session_uuid: UUID) -> HttpResponse:
     access = session_for_user(request.user, session_uuid)
     if not access.can_manage:
         raise PermissionDenied("Only the facilitator can set time budgets.")
@@ -201,7 +202,7 @@ def session_budgets(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
     return redirect("reviews:session_detail", access.session.uuid)
 
 
-def _participant_for_manager(request: HttpRequest, session_uuid: UUID, participant_id: int):
+def _participant_for_manager(request: SignedInRequest, session_uuid: UUID, participant_id: int):
     access = session_for_user(request.user, session_uuid)
     participant = get_object_or_404(Participant, session=access.session, pk=participant_id)
     if not access.can_manage:
@@ -210,7 +211,9 @@ def _participant_for_manager(request: HttpRequest, session_uuid: UUID, participa
 
 
 @require_POST
-def participant_role(request: HttpRequest, session_uuid: UUID, participant_id: int) -> HttpResponse:
+def participant_role(
+    request: SignedInRequest, session_uuid: UUID, participant_id: int
+) -> HttpResponse:
     access, participant = _participant_for_manager(request, session_uuid, participant_id)
     form = ParticipantRoleForm(request.POST)
     try:
@@ -224,7 +227,7 @@ def participant_role(request: HttpRequest, session_uuid: UUID, participant_id: i
 
 @require_POST
 def participant_remove(
-    request: HttpRequest, session_uuid: UUID, participant_id: int
+    request: SignedInRequest, session_uuid: UUID, participant_id: int
 ) -> HttpResponse:
     access, participant = _participant_for_manager(request, session_uuid, participant_id)
     try:

@@ -1,10 +1,11 @@
 from uuid import UUID
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.http import SignedInRequest
 from reviews import teams
 from reviews.access import team_for_user
 from reviews.errors import ServiceError
@@ -13,7 +14,7 @@ from reviews.models import Membership
 
 
 @require_http_methods(["GET", "POST"])
-def team_list(request: HttpRequest) -> HttpResponse:
+def team_list(request: SignedInRequest) -> HttpResponse:
     form = TeamForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         team = teams.team_create(name=form.cleaned_data["name"], user=request.user)
@@ -24,7 +25,7 @@ def team_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def team_detail(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
+def team_detail(request: SignedInRequest, team_uuid: UUID) -> HttpResponse:
     team, membership = team_for_user(request.user, team_uuid)
     form = MemberAddForm(request.POST if request.method == "POST" else None, team=team)
     if request.method == "POST":
@@ -49,13 +50,13 @@ def team_detail(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
     )
 
 
-def _member_for_admin(request: HttpRequest, team_uuid: UUID, member_id: int) -> Membership:
+def _member_for_admin(request: SignedInRequest, team_uuid: UUID, member_id: int) -> Membership:
     team, _ = team_for_user(request.user, team_uuid, admin=True)
     return get_object_or_404(Membership, team=team, pk=member_id)
 
 
 @require_POST
-def member_role(request: HttpRequest, team_uuid: UUID, member_id: int) -> HttpResponse:
+def member_role(request: SignedInRequest, team_uuid: UUID, member_id: int) -> HttpResponse:
     member = _member_for_admin(request, team_uuid, member_id)
     form = MemberRoleForm(request.POST)
     if not form.is_valid():
@@ -70,7 +71,7 @@ def member_role(request: HttpRequest, team_uuid: UUID, member_id: int) -> HttpRe
 
 
 @require_POST
-def member_remove(request: HttpRequest, team_uuid: UUID, member_id: int) -> HttpResponse:
+def member_remove(request: SignedInRequest, team_uuid: UUID, member_id: int) -> HttpResponse:
     member = _member_for_admin(request, team_uuid, member_id)
     try:
         teams.membership_remove(membership=member)

@@ -2,16 +2,17 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from config.http import SignedInRequest
 from reviews.access import editable_teams, workload_for_user
 from reviews.forms import WorkloadForm
 from reviews.models import Membership, Workload, WorkloadType
 
 
-def workload_list(request: HttpRequest) -> HttpResponse:
+def workload_list(request: SignedInRequest) -> HttpResponse:
     workloads = (
         Workload.objects.for_user(request.user)
         .with_review_dates()
@@ -48,7 +49,7 @@ def _is_uuid(value: str) -> bool:
 
 
 @require_http_methods(["GET", "POST"])
-def workload_create(request: HttpRequest) -> HttpResponse:
+def workload_create(request: SignedInRequest) -> HttpResponse:
     if not editable_teams(request.user).exists():
         messages.info(request, "Create a team first: workloads belong to a team.")
         return redirect("reviews:team_list")
@@ -62,7 +63,7 @@ def workload_create(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def workload_edit(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
+def workload_edit(request: SignedInRequest, workload_uuid: UUID) -> HttpResponse:
     workload, _ = workload_for_user(request.user, workload_uuid, edit=True)
     form = WorkloadForm(
         request.POST if request.method == "POST" else None, instance=workload, user=request.user
@@ -75,7 +76,7 @@ def workload_edit(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
     return render(request, "reviews/workload_form.html", {"form": form, "workload": workload})
 
 
-def workload_detail(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
+def workload_detail(request: SignedInRequest, workload_uuid: UUID) -> HttpResponse:
     workload, membership = workload_for_user(request.user, workload_uuid)
     sessions = workload.sessions.with_risk_counts().order_by("-review_starts_at", "-created_at")
     return render(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.management.base import CommandError
 from django.db.models import Q
 
 
-def user_named(who: str) -> AbstractBaseUser:
+def user_named(who: str) -> User:
     """The user with this username or email (exactly one)."""
     users = list(get_user_model().objects.filter(Q(username=who) | Q(email__iexact=who))[:2])
     if len(users) != 1:

@@ -1,7 +1,7 @@
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from questionnaires.models import BUILTIN_LIBRARY, Lens
 from questionnaires.services import lens_export
@@ -13,7 +13,7 @@ class Command(BaseCommand):
         "A name in several libraries is the built-in lens unless --library names another."
     )
 
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> ArgumentParser:
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         # Our --version picks the lens version; it replaces the command's own --version.
         return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
 
