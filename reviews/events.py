@@ -446,7 +446,7 @@ def _channel(session_uuid: uuid.UUID | str) -> str:
 # How events go out (reviews.live_fragments, installed when the app is ready): it renders
 # the HTML of what changed and calls `send` with it, now or from a thread of its own.
 Send = Callable[[Mapping[str, Swap]], EventId | None]
-Publisher = Callable[[str, EventKind, EventData, Send], None]
+Publisher = Callable[[str, EventKind, EventData, Send], object]
 _publisher: Publisher = lambda channel, kind, data, send: send({})  # noqa: E731
 
 

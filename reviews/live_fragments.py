@@ -138,9 +138,7 @@ def render_choices(session: ReviewSession, answer: Answer, info: QuestionInfo) -
         variant = choices_variant(viewer, is_live=session.is_live)
         if variant not in index:
             participant = (
-                None
-                if viewer == NOT_A_PARTICIPANT
-                else Participant(session=session, role=viewer, user_id=None)
+                None if viewer == NOT_A_PARTICIPANT else Participant(session=session, role=viewer)
             )
             access = SessionAccess(session=session, membership=None, participant=participant)  # type: ignore[arg-type]
             ctx = {

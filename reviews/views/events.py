@@ -65,13 +65,12 @@ def sse_format(event: events.Event, viewer: str = "") -> str:
     ident = f"id: {event.id}\n" if event.id is not None else ""
     out = []
     for sse in KINDS[event.kind].sse:
-        html = None
-        if sse.swap and event.swaps:
-            swap = event.swaps.get(sse.swap.format_map(values))
-            html = swap.for_viewer(viewer) if swap is not None else None
+        swap_name = sse.swap.format_map(values) if sse.swap else ""
+        swap = event.swaps.get(swap_name) if swap_name else None
+        html = swap.for_viewer(viewer) if swap is not None else None
         if html is not None:
             lines = "".join(f"data: {line}\n" for line in html.splitlines() or [""])
-            out.append(f"{ident}event: {sse.swap.format_map(values)}\n{lines}\n")
+            out.append(f"{ident}event: {swap_name}\n{lines}\n")
         else:
             out.append(f"{ident}event: {sse.name.format_map(values)}\ndata: {data}\n\n")
     return "".join(out)
