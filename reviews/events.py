@@ -102,6 +102,8 @@ class _LinkLost:
 
 LINK_LOST: Final = _LinkLost()
 
+Swaps = Mapping[str, Swap] | None  # the HTML an event carries, by swap name
+
 # A stream's queue: events, RESYNC when the stream may have missed some, LINK_LOST.
 EventQueue = asyncio.Queue[Event | _LinkLost]
 
@@ -147,11 +149,7 @@ class InProcessBackend:
         )
 
     def publish(
-        self,
-        channel: str,
-        kind: EventKind,
-        data: EventData,
-        swaps: Mapping[str, Swap] | None = None,
+        self, channel: str, kind: EventKind, data: EventData, swaps: Swaps = None
     ) -> EventId | None:
         with self.lock:
             self.counters[channel] += 1
@@ -237,11 +235,7 @@ class RedisBackend:
         )
 
     def publish(
-        self,
-        channel: str,
-        kind: EventKind,
-        data: EventData,
-        swaps: Mapping[str, Swap] | None = None,
+        self, channel: str, kind: EventKind, data: EventData, swaps: Swaps = None
     ) -> EventId | None:
         """The event's id, or None when Redis could not be reached."""
         data_json = json.dumps(data.as_dict(), separators=(",", ":"))
@@ -451,8 +445,7 @@ _publisher: Publisher = lambda channel, kind, data, send: send({})  # noqa: E731
 
 
 def set_publisher(publisher: Publisher) -> None:
-    global _publisher
-    _publisher = publisher
+    globals()["_publisher"] = publisher
 
 
 def _publish(channel: str, kind: EventKind, data: EventData) -> None:
