@@ -387,6 +387,9 @@ SCHEDULE_IN_PROCESS = envbool("SCHEDULE_IN_PROCESS", True)
 # Live pages: each event stream sends a heartbeat every this many seconds; a page that hears
 # nothing for longer shows that it is reconnecting, and reconnects.
 LIVE_HEARTBEAT_SECONDS = envfloat("LIVE_HEARTBEAT_SECONDS", 15.0)
+# A change is rendered once and its HTML sent with its event (reviews/live_fragments.py), in
+# this many threads of each web process, after the change commits; 0: in the request itself.
+LIVE_RENDER_THREADS = envint("LIVE_RENDER_THREADS", 2)
 
 # Email: EMAIL_URL, e.g. smtp://user:password@mail.example.com:587?tls=1
 EMAIL_URL = os.getenv("EMAIL_URL", "console://")

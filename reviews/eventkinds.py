@@ -26,6 +26,7 @@ import re
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
+from dataclasses import field as dataclass_field
 from enum import StrEnum
 from string import Formatter
 from types import MappingProxyType
@@ -145,11 +146,18 @@ class ScriptRole(StrEnum):
 
 @dataclass(frozen=True)
 class SseEvent:
-    """One Server-Sent Event a kind goes out as."""
+    """One Server-Sent Event a kind goes out as.
+
+    With `swap`, the event may carry the HTML of what changed, rendered once for everyone
+    (reviews.live_fragments): a stream then sends that HTML under the swap's name instead,
+    which the fragment swaps in as it is (htmx's sse-swap), with no request. Without the
+    HTML (a blind round keeps each person's picks private) it goes out under `name`, and
+    the fragment re-fetches itself."""
 
     name: str  # a pattern over the kind's data: "answer-{question}"
     refreshes: tuple[str, ...] = ()  # the fragments ("template#partial") that re-fetch on it
     script: ScriptRole | None = None  # what the page's script does on it, if anything
+    swap: str | None = None  # a pattern: the name it goes out as when it carries HTML
 
 
 @dataclass(frozen=True)
@@ -171,8 +179,11 @@ KINDS: Final[Mapping[EventKind, KindSpec]] = MappingProxyType(
         EventKind.ANSWER: KindSpec(
             QuestionData,
             (
-                SseEvent("answer-{question}", _on(QUESTION_PAGE, "choices")),
-                SseEvent("progress", _on(QUESTION_PAGE, "nav") + _on(SESSION_PAGE, "progress")),
+                SseEvent(
+                    "answer-{question}", _on(QUESTION_PAGE, "choices"), swap="choices-{question}"
+                ),
+                SseEvent("nav", _on(QUESTION_PAGE, "nav"), swap="nav-html"),
+                SseEvent("progress", _on(SESSION_PAGE, "progress")),
             ),
         ),
         EventKind.NOTES: KindSpec(
@@ -262,6 +273,18 @@ def fragment_sse_names(fragment: str, values: Mapping[str, str]) -> list[str]:
     return [pattern.format_map(values) for pattern in patterns]
 
 
+def fragment_swap_names(fragment: str, values: Mapping[str, str]) -> list[str]:
+    """The SSE event names whose HTML `fragment` swaps in as it is (htmx's sse-swap),
+    filled in with `values`; empty when it only re-fetches itself."""
+    patterns = [sse.swap for sse in _sse_events() if fragment in sse.refreshes and sse.swap]
+    return [pattern.format_map(values) for pattern in patterns]
+
+
+def swap_patterns(kind: EventKind) -> list[str]:
+    """The swap names (patterns) an event of `kind` may carry HTML for."""
+    return [sse.swap for sse in KINDS[kind].sse if sse.swap]
+
+
 def script_names() -> dict[ScriptRole, str]:
     """The SSE event name the page's script handles in each role."""
     return {sse.script: sse.name for sse in _sse_events() if sse.script is not None}
@@ -302,14 +325,43 @@ def parse_event_id(raw: str) -> EventId | None:
     return EventId(match[1], int(match[2]))
 
 
+EVERYONE: Final = "*"
+
+
+@dataclass(frozen=True)
+class Swap:
+    """The HTML an event carries for one swap name: one rendering per variant, and which
+    variant each viewer gets (by their role in the session, "" for a team member who is not
+    a participant; EVERYONE for all)."""
+
+    html: tuple[str, ...]
+    pick: Mapping[str, int]
+
+    def __post_init__(self) -> None:
+        if not all(isinstance(h, str) for h in self.html) or not all(
+            isinstance(k, str) and isinstance(i, int) and 0 <= i < len(self.html)
+            for k, i in self.pick.items()
+        ):
+            raise EventDataError("A swap is HTML strings and, per viewer, an index into them.")
+
+    def for_viewer(self, viewer: str) -> str | None:
+        index = self.pick.get(viewer, self.pick.get(EVERYONE))
+        return None if index is None else self.html[index]
+
+    def as_dict(self) -> dict[str, object]:
+        return {"html": list(self.html), "pick": dict(self.pick)}
+
+
 @dataclass(frozen=True)
 class Event:
     """An event of a session as it travels: its id in the session (None for the stream's own
-    RESYNC and HEARTBEAT), its kind and data."""
+    RESYNC and HEARTBEAT), its kind and data, and the HTML of what changed, by swap name
+    (see SseEvent.swap)."""
 
     id: EventId | None
     kind: EventKind
     data: EventData
+    swaps: Mapping[str, Swap] = dataclass_field(default_factory=dict)
 
     def __post_init__(self) -> None:
         expected = KINDS[self.kind].data
@@ -319,16 +371,25 @@ class Event:
             )
         if self.id is not None and not isinstance(self.id, EventId):
             raise EventDataError(f"An event's id is an EventId, not {self.id!r}.")
+        allowed = {p.format_map(self.data.as_dict()) for p in swap_patterns(self.kind)}
+        if not set(self.swaps) <= allowed or not all(
+            isinstance(s, Swap) for s in self.swaps.values()
+        ):
+            raise EventDataError(f"A {self.kind} event carries HTML for {sorted(allowed)} only.")
 
     @property
     def sse_names(self) -> list[str]:
         return sse_names(self.kind, self.data)
 
     def to_json(self) -> str:
-        return json.dumps(
-            {"id": str(self.id), "kind": str(self.kind), "data": self.data.as_dict()},
-            separators=(",", ":"),
-        )
+        value: dict[str, object] = {
+            "id": str(self.id),
+            "kind": str(self.kind),
+            "data": self.data.as_dict(),
+        }
+        if self.swaps:
+            value["swaps"] = swaps_as_dict(self.swaps)
+        return json.dumps(value, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> Event:
@@ -339,9 +400,17 @@ class Event:
             ident = parse_event_id(value["id"])
             if not isinstance(value["data"], dict) or ident is None:
                 raise TypeError("not an event")
-            return cls(id=ident, kind=kind, data=event_data(kind, value["data"]))
-        except (ValueError, KeyError, TypeError) as exc:
+            swaps = {
+                name: Swap(html=tuple(swap["html"]), pick=dict(swap["pick"]))
+                for name, swap in value.get("swaps", {}).items()
+            }
+            return cls(id=ident, kind=kind, data=event_data(kind, value["data"]), swaps=swaps)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise EventDataError(f"Not an event: {raw[:200]!r}") from exc
+
+
+def swaps_as_dict(swaps: Mapping[str, Swap]) -> dict[str, object]:
+    return {name: swap.as_dict() for name, swap in swaps.items()}
 
 
 # Markers: the stream may have missed events, and the page must refresh what it shows; the

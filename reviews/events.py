@@ -40,7 +40,7 @@ import threading
 import uuid
 import weakref
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
 from functools import lru_cache, partial
 from types import TracebackType
@@ -63,8 +63,10 @@ from reviews.eventkinds import (
     EventDataError,
     EventId,
     EventKind,
+    Swap,
     event_data,
     parse_event_id,
+    swaps_as_dict,
 )
 
 __all__ = [
@@ -99,6 +101,8 @@ class _LinkLost:
 
 
 LINK_LOST: Final = _LinkLost()
+
+Swaps = Mapping[str, Swap] | None  # the HTML an event carries, by swap name
 
 # A stream's queue: events, RESYNC when the stream may have missed some, LINK_LOST.
 EventQueue = asyncio.Queue[Event | _LinkLost]
@@ -144,11 +148,13 @@ class InProcessBackend:
             defaultdict(set)
         )
 
-    def publish(self, channel: str, kind: EventKind, data: EventData) -> EventId | None:
+    def publish(
+        self, channel: str, kind: EventKind, data: EventData, swaps: Swaps = None
+    ) -> EventId | None:
         with self.lock:
             self.counters[channel] += 1
-            event = Event(EventId(self.epoch, self.counters[channel]), kind, data)
-            self.history[channel].append(event)
+            event = Event(EventId(self.epoch, self.counters[channel]), kind, data, swaps or {})
+            self.history[channel].append(replace(event, swaps={}))  # as with Redis
             targets = list(self.subscribers.get(channel, ()))
         for loop, queue in targets:
             try:
@@ -186,8 +192,8 @@ class InProcessBackend:
 
 
 # Publishing in one round trip: the next number (a new epoch when the sequence starts over),
-# append to the capped history, publish. The message is the JSON of Event.to_json (the kind
-# is an EventKind value and the data JSON already: nothing to escape).
+# append to the capped history (without its HTML: a page catching up re-fetches), publish. The message is the JSON of Event.to_json (the kind
+# is an EventKind value, the data and the swaps JSON already: nothing to escape).
 PUBLISH_SCRIPT = """
 local number = redis.call('HINCRBY', KEYS[1], 'number', 1)
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
@@ -196,12 +202,15 @@ if number == 1 or not epoch then
   redis.call('HSET', KEYS[1], 'epoch', epoch)
 end
 local id = epoch .. '-' .. string.format('%d', number)
-local message = '{"id":"' .. id .. '","kind":"' .. ARGV[1] .. '","data":' .. ARGV[2] .. '}'
-redis.call('RPUSH', KEYS[2], message)
+local message = '{"id":"' .. id .. '","kind":"' .. ARGV[1] .. '","data":' .. ARGV[2]
+redis.call('RPUSH', KEYS[2], message .. '}')
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
-redis.call('PUBLISH', KEYS[3], message)
+if ARGV[6] ~= '' then
+  message = message .. ',"swaps":' .. ARGV[6]
+end
+redis.call('PUBLISH', KEYS[3], message .. '}')
 return id
 """
 
@@ -225,10 +234,13 @@ class RedisBackend:
             weakref.WeakKeyDictionary()
         )
 
-    def publish(self, channel: str, kind: EventKind, data: EventData) -> EventId | None:
+    def publish(
+        self, channel: str, kind: EventKind, data: EventData, swaps: Swaps = None
+    ) -> EventId | None:
         """The event's id, or None when Redis could not be reached."""
         data_json = json.dumps(data.as_dict(), separators=(",", ":"))
-        args = [kind.value, data_json, HISTORY, new_epoch(), TTL_SECONDS]
+        swaps_json = json.dumps(swaps_as_dict(swaps), separators=(",", ":")) if swaps else ""
+        args = [kind.value, data_json, HISTORY, new_epoch(), TTL_SECONDS, swaps_json]
         raw = self.outage.call(
             "publish", lambda: self.script(keys=list(_keys(channel)), args=args), None
         )
@@ -425,13 +437,31 @@ def _channel(session_uuid: uuid.UUID | str) -> str:
         raise EventDataError(f"Events go to a session's UUID, not {session_uuid!r}.") from None
 
 
-def _publish(channel: str, kind: EventKind, data: EventData) -> EventId | None:
-    """Publish now; the event's id, or None when it could not be published."""
+# How events go out (reviews.live_fragments, installed when the app is ready): it renders
+# the HTML of what changed and calls `send` with it, now or from a thread of its own.
+Send = Callable[[Mapping[str, Swap]], EventId | None]
+Publisher = Callable[[str, EventKind, EventData, Send], object]
+_publisher: Publisher = lambda channel, kind, data, send: send({})  # noqa: E731
+
+
+def set_publisher(publisher: Publisher) -> None:
+    globals()["_publisher"] = publisher
+
+
+def _publish(channel: str, kind: EventKind, data: EventData) -> None:
+    """Publish, with the HTML of what changed; a failure is logged, never raised."""
+
+    def send(swaps: Mapping[str, Swap]) -> EventId | None:
+        try:
+            return backend().publish(channel, kind, data, swaps)
+        except Exception:
+            logger.warning("Could not publish %s to session %s", kind, channel, exc_info=True)
+            return None
+
     try:
-        return backend().publish(channel, kind, data)
+        _publisher(channel, kind, data, send)
     except Exception:
         logger.warning("Could not publish %s to session %s", kind, channel, exc_info=True)
-        return None
 
 
 def position(session_uuid: uuid.UUID | str) -> EventId | None:

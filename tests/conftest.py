@@ -304,6 +304,13 @@ def finding(review: ReviewSession, cast: Cast) -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _live_events_at_once(settings: Any) -> None:
+    """Live changes are rendered and published in the request that made them, so that tests
+    see their events at once (test_live_scale checks the threads too)."""
+    settings.LIVE_RENDER_THREADS = 0
+
+
+@pytest.fixture(autouse=True)
 def _fresh_rate_limits(settings: Any) -> None:
     """Rate-limit counters of this test's own (a key prefix of its own), so that requests
     made by earlier tests from the same address never count, and no cache is flushed."""

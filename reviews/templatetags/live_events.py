@@ -15,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from reviews import events
-from reviews.eventkinds import fragment_sse_names, script_names
+from reviews.eventkinds import fragment_sse_names, fragment_swap_names, script_names
 
 register = template.Library()
 
@@ -26,6 +26,14 @@ def sse_triggers(fragment: str, **values: object) -> str:
     "sse:answer-…, sse:progress"; `values` fill in what the page shows (question=…)."""
     names = fragment_sse_names(fragment, {name: str(value) for name, value in values.items()})
     return ", ".join(f"sse:{name}" for name in names)
+
+
+@register.simple_tag
+def sse_swaps(fragment: str, **values: object) -> str:
+    """The SSE event names whose HTML `fragment` swaps in as it is (for sse-swap), such as
+    "choices-…"; `values` fill in what the page shows (question=…)."""
+    names = fragment_swap_names(fragment, {name: str(value) for name, value in values.items()})
+    return ", ".join(names)
 
 
 @register.simple_tag

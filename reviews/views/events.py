@@ -24,7 +24,10 @@ from django.views.decorators.http import require_GET
 
 from config.http import SignedInRequest
 from reviews import events, presence
-from reviews.access import session_for_user
+from reviews.eventkinds import KINDS
+from reviews.live_access import session_access
+from reviews.live_fragments import viewer_key
+from reviews.models import Participant
 
 RETRY_MILLISECONDS = 2000
 
@@ -53,11 +56,29 @@ def _in_pool(func: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
     return sync_to_async(call, thread_sensitive=False)
 
 
-def sse_format(event: events.Event) -> str:
-    """An event on the wire: once under each of its SSE names (reviews.eventkinds.KINDS)."""
+def sse_format(event: events.Event, viewer: str = "") -> str:
+    """An event on the wire, once under each of its SSE names (reviews.eventkinds.KINDS):
+    with the HTML of what changed for `viewer` (their role in the session) under the swap's
+    name when the event carries it, else under the name on which pages re-fetch."""
     data = json.dumps(event.data.as_dict(), separators=(",", ":"))
+    values = event.data.as_dict()
     ident = f"id: {event.id}\n" if event.id is not None else ""
-    return "".join(f"{ident}event: {name}\ndata: {data}\n\n" for name in event.sse_names)
+    out = []
+    for sse in KINDS[event.kind].sse:
+        swap_name = sse.swap.format_map(values) if sse.swap else ""
+        swap = event.swaps.get(swap_name) if swap_name else None
+        html = swap.for_viewer(viewer) if swap is not None else None
+        if html is not None:
+            lines = "".join(f"data: {line}\n" for line in html.splitlines() or [""])
+            out.append(f"{ident}event: {swap_name}\n{lines}\n")
+        else:
+            out.append(f"{ident}event: {sse.name.format_map(values)}\ndata: {data}\n\n")
+    return "".join(out)
+
+
+def _viewer(session, user) -> str:
+    participant = Participant.objects.filter(session=session, user=user).first()
+    return viewer_key(participant)
 
 
 @require_GET
@@ -66,12 +87,14 @@ async def session_events(request: SignedInRequest, session_uuid: UUID) -> Stream
     # Signing in used a database connection in this request's own thread; hand it back to
     # the pool now, or every open stream would hold one for as long as it stays open.
     await sync_to_async(_release_connections)()
-    access = await _in_pool(session_for_user)(user, session_uuid)
+    access = await _in_pool(session_access)(user, session_uuid)
     session = access.session
+    viewer = viewer_key(access.participant)
     raw_last = request.headers.get("Last-Event-ID") or request.GET.get("last", "")
     last_event_id = events.parse_event_id(raw_last) if raw_last else None
 
     async def stream() -> AsyncIterator[str]:
+        nonlocal viewer
         yield f"retry: {RETRY_MILLISECONDS}\n: connected\n\n"
         subscription = events.Subscription(
             session.uuid,
@@ -88,7 +111,10 @@ async def session_events(request: SignedInRequest, session_uuid: UUID) -> Stream
                     if event is None:  # waiting for the session: keep the connection open
                         yield ": waiting\n\n"
                     else:
-                        yield sse_format(event)
+                        yield sse_format(event, viewer)
+                    if event is not None and event.kind is events.EventKind.PARTICIPANTS:
+                        # Their seat may have changed: what they get rendered changes too.
+                        viewer = await _in_pool(_viewer)(session, user)
                     if event is None or event.kind is events.EventKind.HEARTBEAT:
                         await _in_pool(presence.presence_heartbeat)(session=session, user=user)
             finally:

@@ -15,14 +15,14 @@ from django.views.decorators.http import require_GET, require_POST
 from config.http import SignedInRequest
 from questionnaires import structure
 from questionnaires.structure import QuestionInfo
-from reviews import answers, live, parking, presence
+from reviews import answers, live, live_fragments, parking, presence
 from reviews import blind as blind_rounds
 from reviews import focus as facilitation
-from reviews.access import SessionAccess, session_for_user
-from reviews.choices import choice_exclusions
+from reviews.access import SessionAccess
 from reviews.errors import ServiceError
 from reviews.forms import ApplicabilityForm, NotesForm, ParkingForm
-from reviews.models import Answer, AnswerChange, BlindRound, NotApplicableReason, ParkingLotItem
+from reviews.live_access import session_access
+from reviews.models import Answer, AnswerChange, BlindRound, ParkingLotItem
 
 FRAGMENTS = {
     "nav",
@@ -85,32 +85,12 @@ def _context(
         "is_facilitator": access.is_facilitator,
     }
     if parts & {"nav"}:
-        outline = live.session_outline(session)
-        ctx["outline"] = outline
-        ctx["previous"], ctx["next"] = live.neighbours(outline, info.id)
-        answered = sum(p.answered for p in outline)
-        total = sum(p.total for p in outline)
-        ctx["answered"], ctx["total"] = answered, total
-        ctx["percent"] = round(100 * answered / total) if total else 0
+        ctx.update(live_fragments.nav_context(session, info.id))
     if parts & {"choices"}:
         # `answer.blind_open` says whether to look the round up at all (most of the time not).
         round_ = blind_rounds.open_round(session, info.id) if answer.blind_open else None
         ctx["blind"] = blind_rounds.blind_view(round_, request.user) if round_ else None
-        selected = answers.selected_idents(answer)
-        ctx["choices"] = [(choice, choice.ident in selected) for choice in info.choices]
-        exclusions = choice_exclusions(answer)
-        ctx["rows"] = [
-            (choice, choice.ident in selected, exclusions.get(choice.ident))
-            for choice in info.choices
-        ]
-        ctx["selected"] = selected
-        ctx["applicability_form"] = ApplicabilityForm(
-            initial={
-                "not_applicable": answer.not_applicable,
-                "reason": answer.not_applicable_reason,
-            }
-        )
-        ctx["reasons"] = NotApplicableReason.choices
+        ctx.update(live_fragments.choices_context(answer, info))
     if parts & {"notes", "notes_edit"}:
         ctx["notes_form"] = NotesForm(
             initial={"text": answer.notes, "revision": answer.notes_revision}
@@ -142,7 +122,7 @@ ALL_PARTS = {"nav", "choices", "notes", "facilitator", "presence", "parking"}
 
 def session_live(request: SignedInRequest, session_uuid: UUID) -> HttpResponse:
     """Open the questionnaire: at the facilitator's question, else the first unanswered."""
-    access = session_for_user(request.user, session_uuid)
+    access = session_access(request.user, session_uuid)
     session = access.session
     question_id = session.focus_question_id
     if question_id is None:
@@ -158,7 +138,7 @@ def session_live(request: SignedInRequest, session_uuid: UUID) -> HttpResponse:
 def question_page(
     request: SignedInRequest, session_uuid: UUID, question_uuid: UUID
 ) -> HttpResponse:
-    access = session_for_user(request.user, session_uuid)
+    access = session_access(request.user, session_uuid)
     answer, info = _answer(access, question_uuid)
     presence.presence_viewing(session=access.session, user=request.user, question_id=info.id)
     ctx = _context(request, access, answer, info, ALL_PARTS)
@@ -172,7 +152,7 @@ def question_fragment(
 ) -> HttpResponse:
     if name not in FRAGMENTS:
         raise Http404("No such fragment.")
-    access = session_for_user(request.user, session_uuid)
+    access = session_access(request.user, session_uuid)
     answer, info = _answer(access, question_uuid)
     ctx = _context(request, access, answer, info, {name})
     if name == "notes_stale":
@@ -205,7 +185,7 @@ def choice_toggle(
 ) -> HttpResponse:
     """Select (select=1) or unselect (select=0) one choice: an operation, not a whole answer.
     The hottest path of the live page: access, then one transaction."""
-    access = session_for_user(request.user, session_uuid)
+    access = session_access(request.user, session_uuid)
     _require_answering(access)
     select = request.POST.get("select")
     if select not in ("0", "1"):
@@ -236,7 +216,7 @@ def choice_toggle(
 def answer_form(request: SignedInRequest, session_uuid: UUID, question_uuid: UUID) -> HttpResponse:
     """The whole choice form, posted without JavaScript: applied as operations (only what the
     person changed from what their page showed)."""
-    access = session_for_user(request.user, session_uuid)
+    access = session_access(request.user, session_uuid)
     answer, info = _answer(access, question_uuid)
     _require_answering(access)
     _refuse_during_blind(answer)
@@ -252,7 +232,7 @@ def answer_form(request: SignedInRequest, session_uuid: UUID, question_uuid: UUI
 def applicability(
     request: SignedInRequest, session_uuid: UUID, question_uuid: UUID
 ) -> HttpResponse:
-    access = session_for_user(request.user, session_uuid)
+    access = session_access(request.user, session_uuid)
     answer, info = _answer(access, question_uuid)
     _require_answering(access)
     form = ApplicabilityForm(request.POST)
@@ -277,7 +257,7 @@ def answer_confirm(
     request: SignedInRequest, session_uuid: UUID, question_uuid: UUID
 ) -> HttpResponse:
     """Confirm an answer marked "look again" (after a lens upgrade) or "from template"."""
-    access = session_for_user(request.user, session_uuid)
+    access = session_access(request.user, session_uuid)
     answer, info = _answer(access, question_uuid)
     _require_answering(access)
     answers.answer_confirm(answer=answer, user=request.user)
@@ -288,7 +268,7 @@ def answer_confirm(
 def notes_save(request: SignedInRequest, session_uuid: UUID, question_uuid: UUID) -> HttpResponse:
     """Save notes made from revision N. If they changed since, show both texts (a conflict);
     nothing is ever dropped."""
-    access = session_for_user(request.user, session_uuid)
+    access = session_access(request.user, session_uuid)
     answer, info = _answer(access, question_uuid)
     _require_answering(access)
     form = NotesForm(request.POST)
@@ -332,7 +312,7 @@ def notes_save(request: SignedInRequest, session_uuid: UUID, question_uuid: UUID
 def question_history(
     request: SignedInRequest, session_uuid: UUID, question_uuid: UUID
 ) -> HttpResponse:
-    access = session_for_user(request.user, session_uuid)
+    access = session_access(request.user, session_uuid)
     answer, info = _answer(access, question_uuid)
     ctx = _context(request, access, answer, info, {"history"})
     if request.htmx:
@@ -347,7 +327,7 @@ def _session_post(
     request: SignedInRequest, session_uuid: UUID
 ) -> tuple[SessionAccess, Answer, QuestionInfo]:
     """Session-level actions posted from a question page: the question comes in the form."""
-    access = session_for_user(request.user, session_uuid)
+    access = session_access(request.user, session_uuid)
     try:
         question_uuid = UUID(request.POST.get("question", ""))
     except ValueError:
@@ -430,7 +410,7 @@ def blind(
     request: SignedInRequest, session_uuid: UUID, question_uuid: UUID, step: str
 ) -> HttpResponse:
     """open, pick, reveal, agree, cancel."""
-    access = session_for_user(request.user, session_uuid)
+    access = session_access(request.user, session_uuid)
     answer, info = _answer(access, question_uuid)
     if step in ("open", "reveal", "agree", "cancel") and not access.is_facilitator:
         raise PermissionDenied("Only the facilitator runs blind rounds.")

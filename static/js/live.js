@@ -1,6 +1,7 @@
 // The live pages: whether the page hears its session (the badge), catching up after any
 // reconnection, fragments that fail to load, following the facilitator, and the pillar timer.
-// Fragments themselves are re-fetched by htmx on events.
+// Fragments themselves are swapped in by htmx from the HTML an event carries, or re-fetched
+// by htmx on events that carry none.
 (function () {
   "use strict";
 
@@ -228,7 +229,30 @@
   document.addEventListener("htmx:load", function (event) {
     const elt = event.detail && event.detail.elt;
     if (elt && elt.id && stream.failing.delete(elt.id)) render();
+    if (elt && elt.id === "nav-body") markCurrent(elt);
   });
+
+  // HTML that arrives with an event is newer than what a re-fetch of the same fragment, still
+  // in flight, would bring: abort that one rather than let it swap an older state in after.
+  document.addEventListener("htmx:sseBeforeMessage", function (event) {
+    const fragment = event.target && event.target.closest && event.target.closest("[hx-get]");
+    if (fragment) htmx.trigger(fragment, "htmx:abort");
+  });
+
+  // The outline arrives with a change, the same for every page: mark this page's question.
+  function markCurrent(nav) {
+    const live = document.getElementById("live");
+    const question = live && live.dataset.question;
+    nav.querySelectorAll("a[aria-current]").forEach(function (link) {
+      link.removeAttribute("aria-current");
+    });
+    if (!question) return;
+    nav.querySelectorAll("a[href]").forEach(function (link) {
+      if (link.getAttribute("href").endsWith("/questions/" + question + "/")) {
+        link.setAttribute("aria-current", "true");
+      }
+    });
+  }
 
   // Back and forward buttons after following or clicking through questions.
   window.addEventListener("popstate", function () {

@@ -1,19 +1,31 @@
 """Benchmark of the live session on the full stack (PostgreSQL, Redis, gunicorn with uvicorn
-workers) over loopback.
+workers) over loopback, with participants that behave like the live page in a browser
+(tests/bench/live_client.py): each opens the question page, holds its event stream and makes
+exactly the requests the page makes on each event.
 
-1. Load: SESSIONS sessions x PARTICIPANTS participants, each holding an SSE stream and toggling
-   a choice every 2-4 seconds for DURATION seconds. Meanwhile each participant also calls
-   /healthz (a bare endpoint: no database, no session) at the same rate: the baseline,
-   measured on the same server under the same load.
-   Reported: toggle p50/p95/p99 beside the baseline's; the fan-out, from a toggle's response
-   to its event arriving at every other participant of the session, p50/p95.
-2. Capacity: one web process holding STREAMS open streams at once: memory per stream (the
-   worker's resident memory before and after) and the fan-out of one event to all of them.
+1. Unloaded: one session, its PARTICIPANTS people on one question. First a toggle alone
+   (nobody watching): its time and database queries. Then changes one at a time, each
+   waiting until every other participant's page is up to date: the time that takes, and the
+   requests and queries per change.
+2. Load: SESSIONS sessions x PARTICIPANTS participants, each session's people on one question,
+   one of them changing a choice every CHANGE_SECONDS (1-2 s) for DURATION seconds; meanwhile
+   each participant calls /healthz (a bare endpoint: no database, no session) every 2-4 s:
+   the baseline, on the same server under the same load. Reported: change -> every other
+   participant's page up to date (p50/p95/p99), requests and queries per change, the toggle
+   beside the bare endpoint, and the load average.
+3. Capacity: one web process holding STREAMS open streams at once: memory per stream and the
+   delivery of one event to all of them.
 
-Environment: DATABASE_URL (a PostgreSQL server; the benchmark creates its own database on
-it), REDIS_URL; defaults are the local services. BENCH_SESSIONS, BENCH_PARTICIPANTS,
-BENCH_SECONDS, BENCH_STREAMS, BENCH_WORKERS change the sizes. Targets from the issue: toggle
-p95 within 3x the baseline's, fan-out p95 under 250 ms, 1,000 open streams per process.
+Before and after, in one command: BENCH_BEFORE=<another checkout of the code> runs 1 and 2 on
+that code first, on the same database, Redis and clients, then on this one, and prints both
+side by side (the clients read what each page does from the page it serves).
+
+Environment: DATABASE_URL (a PostgreSQL server; the benchmark creates the database
+BENCH_DATABASE on it, dropping it first), REDIS_URL; defaults are the local services.
+BENCH_SESSIONS, BENCH_PARTICIPANTS, BENCH_SECONDS, BENCH_STREAMS, BENCH_WORKERS change the
+sizes. Targets from the issue: <= 30 queries per change whatever the number watching; change
+-> every other participant up to date p95 < 100 ms with the bare endpoint's p95 under 20 ms;
+toggle p95 within 3x the bare endpoint's.
 """
 
 from __future__ import annotations
@@ -27,19 +39,23 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from tests.bench.live_client import Http, Page, Person, Tally
 
 ROOT = Path(__file__).resolve().parents[2]
 SESSIONS = int(os.environ.get("BENCH_SESSIONS", "10"))
 PARTICIPANTS = int(os.environ.get("BENCH_PARTICIPANTS", "20"))
 DURATION = float(os.environ.get("BENCH_SECONDS", "60"))
+BEFORE = os.environ.get("BENCH_BEFORE", "")
 STREAMS = int(os.environ.get("BENCH_STREAMS", "1000"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", str(os.cpu_count() or 2)))
-DATABASE = "pillarwise_bench_live"
+DATABASE = os.environ.get("BENCH_DATABASE", "pillarwise_bench_live")
+CHANGE_SECONDS = (1.0, 2.0)  # one change in each session every 1-2 s
 SECRET_KEY = "bench-" + secrets.token_urlsafe(40)  # shared by the setup and the server
 
 
@@ -79,18 +95,11 @@ def create_database(admin_url: str) -> None:
 
 
 @dataclass
-class Person:
-    session: str
-    question: str
-    choice: str
-    cookies: dict[str, str]
-    csrf: str
-
-
-@dataclass
 class Room:
     uuid: str
+    question: str = ""  # where everybody is
     people: list[Person] = field(default_factory=list)
+    choices: list[str] = field(default_factory=list)
     # A question nobody toggles during the load, for the capacity test's single event.
     spare_question: str = ""
     spare_choice: str = ""
@@ -119,6 +128,7 @@ def build(bench_url: str, redis_url: str) -> list[Room]:
     )
     from django.core.management import call_command
     from django.utils import timezone
+    from django.utils.module_loading import import_string
 
     from reviews import sessions
     from reviews.models import (
@@ -139,6 +149,12 @@ def build(bench_url: str, redis_url: str) -> list[Room]:
         for i in range(PARTICIPANTS * SESSIONS)
     )
     Membership.objects.bulk_create(Membership(team=team, user=u, role="member") for u in users)
+    # Signed in as the login page does: by the backend that finds users (not the lockout's).
+    backend = next(
+        path
+        for path in settings.AUTHENTICATION_BACKENDS
+        if hasattr(import_string(path), "get_user")
+    )
     rooms = []
     for s in range(SESSIONS):
         facilitator = users[s * PARTICIPANTS]
@@ -154,9 +170,15 @@ def build(bench_url: str, redis_url: str) -> list[Room]:
                 "question__pillar__order", "question__order"
             )
         )
-        spare = answers[PARTICIPANTS].question
+        spare = answers[1].question
+        question = answers[0].question
+        choices = list(
+            question.choices.exclude(is_none_of_these=True).values_list("ident", flat=True)
+        )
         room = Room(
             str(session.uuid),
+            question=str(question.uuid),
+            choices=choices,
             spare_question=str(spare.uuid),
             spare_choice=spare.choices.exclude(is_none_of_these=True).first().ident,
         )
@@ -166,11 +188,9 @@ def build(bench_url: str, redis_url: str) -> list[Room]:
                 Participant.objects.create(
                     session=session, user=user, role=ParticipantRole.OPERATIONS
                 )
-            question = answers[p].question
-            choice = question.choices.exclude(is_none_of_these=True).first().ident
             store = import_module(settings.SESSION_ENGINE).SessionStore()
             store[SESSION_KEY] = str(user.pk)
-            store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+            store[BACKEND_SESSION_KEY] = backend
             store[HASH_SESSION_KEY] = user.get_session_auth_hash()
             store.create()
             csrf = secrets.token_hex(16)
@@ -178,7 +198,7 @@ def build(bench_url: str, redis_url: str) -> list[Room]:
                 Person(
                     room.uuid,
                     str(question.uuid),
-                    choice,
+                    choices[p % len(choices)],
                     {"sessionid": store.session_key, "csrftoken": csrf},
                     csrf,
                 )
@@ -201,10 +221,19 @@ def raise_fd_limit() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def start_server(bench_url: str, redis_url: str, workers: int) -> tuple[subprocess.Popen, str]:
+PROBE = Path(__file__).resolve().parent / "probe"
+
+
+def start_server(
+    bench_url: str, redis_url: str, workers: int, code: Path = ROOT, probe: Path | None = None
+) -> tuple[subprocess.Popen, str]:
+    """Serve `code` (a checkout of the app; this one by default), counting its database
+    queries into `probe` (tests/bench/probe)."""
     port = free_port()
     env = {
         **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(code), str(PROBE)]),
+        "BENCH_PROBE_DIR": str(probe or ""),
         "DATABASE_URL": bench_url,
         "REDIS_URL": redis_url,
         "DEBUG": "false",
@@ -215,12 +244,19 @@ def start_server(bench_url: str, redis_url: str, workers: int) -> tuple[subproce
         "LOG_LEVEL": "ERROR",
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    # Pages name their static files by content (DEBUG off): collect them for this code.
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=code,
+        env=env,
+        check=True,
+    )
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.asgi:application", "--worker-class",
          "uvicorn_worker.UvicornWorker", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
          "--log-level", "warning", "--graceful-timeout", "5", "--timeout", "120",
          "--keep-alive", "10"],
-        cwd=ROOT, env=env, preexec_fn=raise_fd_limit,
+        cwd=code, env=env, preexec_fn=raise_fd_limit,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     import httpx
@@ -260,229 +296,243 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
-# --- Clients ----------------------------------------------------------------------------------
+def queries(probe: Path) -> int:
+    """The database queries every process of the server has run so far."""
+    return sum(int(path.read_text() or 0) for path in probe.iterdir() if not path.suffix)
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def reset_answers(bench_url: str) -> None:
+    """Every answer back to nothing ticked, between runs."""
+    import psycopg
+
+    with psycopg.connect(bench_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM reviews_answerchoice")
+
+
+# --- The runs ---------------------------------------------------------------------------------
 
 
 @dataclass
-class Measures:
+class Run:
+    """The figures of one run (one code)."""
+
+    label: str = ""
+    alone: list[float] = field(default_factory=list)  # a toggle, nobody watching
+    alone_queries: float = float("nan")
+    quiet_update: list[float] = field(default_factory=list)  # change -> all others, one by one
+    quiet_requests: float = float("nan")
+    quiet_queries: float = float("nan")
+    changes: int = 0
     toggles: list[float] = field(default_factory=list)
     baseline: list[float] = field(default_factory=list)
+    update: list[float] = field(default_factory=list)  # change -> every other participant
+    requests: float = float("nan")
+    queries: float = float("nan")
     errors: int = 0
-    # (session, question) -> response times of its toggles, in order
-    responses: dict[tuple[str, str], list[float]] = field(default_factory=lambda: defaultdict(list))
-    # (receiver index, session, question) -> arrival times of its events, in order
-    arrivals: dict[tuple[int, str, str], list[float]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
+    load: tuple[str, str] = ("", "")
+    swaps: bool = False  # the page swaps HTML sent with events
 
 
-class Http:
-    """A minimal HTTP/1.1 client on one keep-alive connection. A general client (httpx)
-    costs the benchmark's process more CPU than the server spends answering, and the
-    figures would measure the client; this one costs next to nothing."""
-
-    def __init__(self, url: str):
-        parts = urlsplit(url)
-        self.host, self.port = parts.hostname, parts.port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def send(
-        self, method: str, path: str, headers: dict[str, str], body: bytes = b""
-    ) -> None:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
-        lines += [f"{name}: {value}" for name, value in headers.items()]
-        lines.append(f"Content-Length: {len(body)}")
-        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-        await self.writer.drain()
-
-    async def head(self) -> tuple[int, dict[str, str]]:
-        status = int((await self.reader.readline()).split()[1])
-        headers = {}
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.decode().partition(":")
-            headers[name.strip().lower()] = value.strip()
-        return status, headers
-
-    async def request(
-        self, method: str, path: str, headers: dict[str, str], body: bytes = b""
-    ) -> int:
-        await self.send(method, path, headers, body)
-        status, response_headers = await self.head()
-        if response_headers.get("transfer-encoding") == "chunked":
-            while size := int((await self.reader.readline()).strip() or b"0", 16):
-                await self.reader.readexactly(size + 2)
-            await self.reader.readline()
-        elif length := int(response_headers.get("content-length", "0")):
-            await self.reader.readexactly(length)
-        return status
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-
-
-def cookie_header(person: Person) -> str:
-    return "; ".join(f"{name}={value}" for name, value in person.cookies.items())
-
-
-def answer_event_prefix() -> bytes:
-    """How the SSE line of an answer's event starts, from the table of events ("event:
-    answer-"); the question's UUID follows."""
-    from reviews.eventkinds import KINDS, EventKind
-
-    (pattern,) = [sse.name for sse in KINDS[EventKind.ANSWER].sse if "{question}" in sse.name]
-    assert pattern.endswith("{question}"), pattern
-    return f"event: {pattern.removesuffix('{question}')}".encode()
-
-
-async def stream(
-    url: str,
-    person: Person,
-    index: int,
-    measures: Measures,
-    connected: asyncio.Event,
-    counter: list[int],
-    total: int,
-):
-    """Hold one participant's event stream, noting when each answer event arrives."""
-    http = Http(url)
-    try:
-        await http.send(
-            "GET",
-            f"/sessions/{person.session}/events/",
-            {"Accept": "text/event-stream", "Cookie": cookie_header(person)},
-        )
-        status, _ = await http.head()
-        if status != 200:
-            measures.errors += 1
-            counter[0] += 1
+async def settle(pages: list[Page], quiet: float = 0.3, limit: float = 5.0) -> None:
+    """Wait until no page has had a request in flight for `quiet` seconds (at most `limit`)."""
+    deadline = time.monotonic() + limit
+    calm_since = time.monotonic()
+    while time.monotonic() < deadline:
+        if any(page.pending for page in pages):
+            calm_since = time.monotonic()
+        elif time.monotonic() - calm_since >= quiet:
             return
-        name = b""
-        prefix = answer_event_prefix()
-        while line := await http.reader.readline():
-            if line.startswith(b": connected"):
-                counter[0] += 1
-                if counter[0] == total:
-                    connected.set()
-            elif line.startswith(prefix):
-                name = line[len(prefix) :].strip()
-            elif line == b"\n" and name:
-                measures.arrivals[(index, person.session, name.decode())].append(time.monotonic())
-                name = b""
-    finally:
-        http.close()
+        await asyncio.sleep(0.02)
 
 
-async def toggle(http: Http, person: Person, question: str, choice: str, select: bool) -> int:
-    return await http.request(
-        "POST",
-        f"/sessions/{person.session}/questions/{question}/choices/{choice}/",
-        {
-            "Cookie": cookie_header(person),
-            "X-CSRFToken": person.csrf,
-            "HX-Request": "true",
-            "Content-Type": "application/x-www-form-urlencoded",
-        },
-        b"select=1" if select else b"select=0",
-    )
-
-
-async def toggler(url: str, person: Person, measures: Measures, until: float):
-    http, select = Http(url), True
-    await asyncio.sleep(random.uniform(0, 3))
-    while time.monotonic() < until:
-        start = time.monotonic()
-        status = await toggle(http, person, person.question, person.choice, select)
-        end = time.monotonic()
-        if status == 204:
-            measures.toggles.append(end - start)
-            measures.responses[(person.session, person.question)].append(end)
-            select = not select
-        else:
-            measures.errors += 1
-        await asyncio.sleep(random.uniform(2, 4))
-    http.close()
-
-
-async def pinger(url: str, measures: Measures, until: float):
-    http = Http(url)
-    await asyncio.sleep(random.uniform(0, 3))
-    while time.monotonic() < until:
-        start = time.monotonic()
-        if await http.request("GET", "/healthz", {}) == 200:
-            measures.baseline.append(time.monotonic() - start)
-        else:
-            measures.errors += 1
-        await asyncio.sleep(random.uniform(2, 4))
-    http.close()
-
-
-def fan_out(measures: Measures, rooms: list[Room]) -> tuple[list[float], list[float]]:
-    """Per toggle: the time from its response to its event at the last other participant;
-    and every single delivery."""
-    per_toggle, deliveries = [], []
-    index_of = {}
-    i = 0
+async def open_pages(url: str, rooms: list[Room], tally: Tally) -> tuple[list[Page], list]:
+    pages = []
     for room in rooms:
         for person in room.people:
-            index_of[id(person)] = i
-            i += 1
-    for room in rooms:
-        for owner in room.people:
-            times = measures.responses[(room.uuid, owner.question)]
-            for k, responded in enumerate(times):
-                latest = None
-                for other in room.people:
-                    if other is owner:
-                        continue
-                    got = measures.arrivals[(index_of[id(other)], room.uuid, owner.question)]
-                    if k < len(got):
-                        delta = got[k] - responded
-                        deliveries.append(delta)
-                        latest = delta if latest is None else max(latest, delta)
-                if latest is not None:
-                    per_toggle.append(latest)
-    return per_toggle, deliveries
-
-
-async def load_test(url: str, rooms: list[Room]) -> Measures:
-    measures = Measures()
-    people = [p for room in rooms for p in room.people]
+            pages.append(Page(url, person, len(pages), tally))
+    for start in range(0, len(pages), 20):
+        await asyncio.gather(*(page.open() for page in pages[start : start + 20]))
     connected, counter = asyncio.Event(), [0]
-    streams = [
-        asyncio.create_task(stream(url, p, i, measures, connected, counter, len(people)))
-        for i, p in enumerate(people)
-    ]
-    await asyncio.wait_for(connected.wait(), timeout=60)
-    until = time.monotonic() + DURATION
-    await asyncio.gather(
-        *(toggler(url, p, measures, until) for p in people),
-        *(pinger(url, measures, until) for _ in people),
-    )
-    await asyncio.sleep(2)  # the last events
+    streams = [asyncio.create_task(page.listen(connected, counter, len(pages))) for page in pages]
+    await asyncio.wait_for(connected.wait(), timeout=120)
+    # Each page that opens tells the others (presence), and they re-fetch who is here: wait
+    # until that is over, so that what follows measures changes alone.
+    await asyncio.sleep(1)
+    await settle(pages, quiet=2.0, limit=180)
+    return pages, streams
+
+
+async def close_pages(pages: list[Page], streams: list) -> None:
     for task in streams:
         task.cancel()
     await asyncio.gather(*streams, return_exceptions=True)
-    return measures
+    for page in pages:
+        page.close()
+
+
+def updated_after(
+    tally: Tally, room: Room, pages: list[Page], owner: Page, k: int, start: float
+) -> float | None:
+    """When every other participant's page was up to date with the k-th change of the room
+    (None while one of them has not heard it)."""
+    latest = start
+    for page in pages:
+        if page is owner or page.person.session != room.uuid:
+            continue
+        order = tally.order.get((page.index, room.uuid, room.question), [])
+        if k >= len(order):
+            return None
+        latest = max(latest, tally.updated[(page.index, order[k])])
+    return latest
+
+
+async def quiet_run(url: str, room: Room, probe: Path, run: Run) -> None:
+    """Unloaded: a toggle alone, then changes one at a time with the room watching."""
+    owner = Page(url, room.people[0], 0, Tally())
+    await owner.open()
+    run.swaps = bool(owner.page.swaps)
+    await asyncio.sleep(0.5)
+    before, select = queries(probe), True
+    for _ in range(20):
+        start = time.monotonic()
+        await owner.toggle(room.spare_choice, select, question=room.spare_question)
+        run.alone.append(time.monotonic() - start)
+        select = not select
+    await asyncio.sleep(0.5)
+    run.alone_queries = (queries(probe) - before) / 20
+    owner.close()
+    tally = Tally()
+    pages, streams = await open_pages(url, [room], tally)
+    owner, selected = pages[0], False
+    await asyncio.sleep(0.5)
+    before, requests_before = queries(probe), tally.requests
+    for k in range(20):
+        selected = not selected
+        start = time.monotonic()
+        await owner.toggle(owner.person.choice, selected)
+        for _wait in range(300):
+            if updated_after(tally, room, pages, owner, k, start) is not None:
+                break
+            await asyncio.sleep(0.01)
+        await settle(pages, quiet=0.1)
+        done = updated_after(tally, room, pages, owner, k, start)
+        if done is None:
+            run.errors += 1
+        else:
+            run.quiet_update.append(done - start)
+    await asyncio.sleep(0.5)
+    run.quiet_queries = (queries(probe) - before) / 20
+    run.quiet_requests = (tally.requests - requests_before) / 20
+    run.errors += tally.errors
+    await close_pages(pages, streams)
+
+
+async def driver(room: Room, pages: list[Page], until: float, log: list, run: Run) -> None:
+    """One change at a time in a room, by any of its participants, every CHANGE_SECONDS."""
+    states: dict[str, bool] = {}
+    await asyncio.sleep(random.uniform(0, CHANGE_SECONDS[1]))
+    while time.monotonic() < until:
+        page = random.choice(pages)
+        choice = page.person.choice
+        states[choice] = not states.get(choice, False)
+        start = time.monotonic()
+        status = await page.toggle(choice, states[choice])
+        if status == 204:
+            run.toggles.append(time.monotonic() - start)
+            log.append((room, page, start))
+        else:
+            run.errors += 1
+            states[choice] = not states[choice]
+        await asyncio.sleep(random.uniform(*CHANGE_SECONDS))
+
+
+async def pinger(url: str, run: Run, until: float) -> None:
+    http = Http(url)
+    await asyncio.sleep(random.uniform(0, 3))
+    while time.monotonic() < until:
+        start = time.monotonic()
+        status, _ = await http.request("GET", "/healthz", {})
+        if status == 200:
+            run.baseline.append(time.monotonic() - start)
+        else:
+            run.errors += 1
+        await asyncio.sleep(random.uniform(2, 4))
+    http.close()
+
+
+async def load_run(url: str, rooms: list[Room], probe: Path, run: Run) -> None:
+    tally = Tally()
+    pages, streams = await open_pages(url, rooms, tally)
+    by_room = {room.uuid: [p for p in pages if p.person.session == room.uuid] for room in rooms}
+    log: list = []
+    start_load = loadavg()
+    before, requests_before = queries(probe), tally.requests
+    until = time.monotonic() + DURATION
+    await asyncio.gather(
+        *(driver(room, by_room[room.uuid], until, log, run) for room in rooms),
+        *(pinger(url, run, until) for _ in pages),
+    )
+    await settle(pages, quiet=1.0, limit=10)
+    run.load = (start_load, loadavg())
+    run.changes = len(log)
+    run.queries = (queries(probe) - before) / max(len(log), 1)
+    run.requests = (tally.requests - requests_before) / max(len(log), 1)
+    counts: dict[str, int] = {}
+    for room, owner, start in log:
+        k = counts[room.uuid] = counts.get(room.uuid, -1) + 1
+        done = updated_after(tally, room, by_room[room.uuid], owner, k, start)
+        if done is None:
+            run.errors += 1
+        else:
+            run.update.append(done - start)
+    run.errors += tally.errors
+    await close_pages(pages, streams)
+
+
+def measure(label: str, code: Path, bench_url: str, redis_url: str, rooms: list[Room]) -> Run:
+    run = Run(label=label)
+    reset_answers(bench_url)
+    with tempfile.TemporaryDirectory() as probe_dir:
+        probe = Path(probe_dir)
+        server, url = start_server(bench_url, redis_url, WORKERS, code, probe)
+        try:
+            print(f"[{label}] unloaded: one session, {PARTICIPANTS} on one question …", flush=True)
+            asyncio.run(quiet_run(url, rooms[0], probe, run))
+            print(
+                f"[{label}] load: {len(rooms)} sessions x {PARTICIPANTS} on one question each, a"
+                f" change per session every {CHANGE_SECONDS[0]:.0f}-{CHANGE_SECONDS[1]:.0f} s"
+                f" for {DURATION:.0f} s, on {WORKERS} web processes …",
+                flush=True,
+            )
+            asyncio.run(load_run(url, rooms, probe, run))
+        finally:
+            stop(server)
+    return run
+
+
+# --- Capacity ---------------------------------------------------------------------------------
 
 
 async def capacity_test(url: str, rooms: list[Room], master: int) -> dict:
-    """Open STREAMS streams on one web process; memory per stream and the fan-out to all."""
+    """Open STREAMS streams on one web process; memory per stream and the delivery of one
+    event to all of them."""
     pids = worker_pids(master)
     before = sum(rss_bytes(pid) for pid in pids)
-    people = [p for room in rooms for p in room.people]
-    measures = Measures()
+    people = [(room, person) for room in rooms for person in room.people]
+    tally = Tally()
     connected, counter = asyncio.Event(), [0]
-    tasks = []
+    pages, tasks = [], []
     opened = time.monotonic()
     for i in range(STREAMS):
-        person = people[i % len(people)]
-        tasks.append(
-            asyncio.create_task(stream(url, person, i, measures, connected, counter, STREAMS))
-        )
+        room, person = people[i % len(people)]
+        watcher = Person(room.uuid, room.spare_question, "", person.cookies, person.csrf)
+        page = Page(url, watcher, i, tally)  # the stream alone: no page, no requests
+        pages.append(page)
+        tasks.append(asyncio.create_task(page.listen(connected, counter, STREAMS)))
         if i % 50 == 49:
             await asyncio.sleep(0.05)
     await asyncio.wait_for(connected.wait(), timeout=180)
@@ -490,20 +540,20 @@ async def capacity_test(url: str, rooms: list[Room], master: int) -> dict:
     await asyncio.sleep(2)
     after = sum(rss_bytes(pid) for pid in pids)
     # One toggle per session, on a question nobody has touched: every stream of that
-    # session must receive its event.
+    # session must receive its event (timed from the click).
     responded = {}
-    http = Http(url)
     for room in rooms:
-        owner = room.people[0]
-        status = await toggle(http, owner, room.spare_question, room.spare_choice, True)
-        responded[room.uuid] = (time.monotonic(), status)
-    http.close()
+        owner = Page(url, room.people[0], -1, Tally())
+        clicked = time.monotonic()
+        status = await owner.toggle(room.spare_choice, True, question=room.spare_question)
+        responded[room.uuid] = (clicked, status)
+        owner.close()
     await asyncio.sleep(3)
     lags = []
-    for (_index, session, question), times in measures.arrivals.items():
-        room = next(r for r in rooms if r.uuid == session)
-        if question == room.spare_question and times:
-            lags.append(times[0] - responded[session][0])
+    for page in pages:
+        order = tally.order.get((page.index, page.person.session, page.person.question), [])
+        if order:
+            lags.append(tally.arrived[(page.index, order[0])] - responded[page.person.session][0])
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -511,12 +561,60 @@ async def capacity_test(url: str, rooms: list[Room], master: int) -> dict:
         "workers": len(pids),
         "streams": STREAMS,
         "open_seconds": open_seconds,
-        "errors": measures.errors,
+        "errors": tally.errors,
         "rss_before": before,
         "rss_after": after,
         "received": len(lags),
         "lags": lags,
     }
+
+
+# --- The report -------------------------------------------------------------------------------
+
+
+def report(runs: list[Run]) -> None:
+    def p(values: list[float], q: float) -> float:
+        return percentile(values, q) * 1000
+
+    def in_ms(value: float) -> str:
+        return f"{value:.1f} ms"
+
+    def num(value: float) -> str:
+        return f"{value:.1f}"
+
+    others = PARTICIPANTS - 1
+    lines = [
+        ("the page swaps HTML sent with events", lambda r: "yes" if r.swaps else "no", str),
+        ("unloaded: a toggle alone, p50", lambda r: p(r.alone, 50), in_ms),
+        ("unloaded: queries per toggle alone", lambda r: r.alone_queries, num),
+        (f"unloaded: change -> {others} others, p50", lambda r: p(r.quiet_update, 50), in_ms),
+        (f"unloaded: change -> {others} others, p95", lambda r: p(r.quiet_update, 95), in_ms),
+        ("unloaded: requests per change", lambda r: r.quiet_requests, num),
+        ("unloaded: queries per change (<= 30)", lambda r: r.quiet_queries, num),
+        ("load: changes", lambda r: r.changes, str),
+        ("load: change -> every other, p50", lambda r: p(r.update, 50), in_ms),
+        ("load: change -> every other, p95 (< 100 ms)", lambda r: p(r.update, 95), in_ms),
+        ("load: change -> every other, p99", lambda r: p(r.update, 99), in_ms),
+        ("load: requests per change", lambda r: r.requests, num),
+        ("load: queries per change", lambda r: r.queries, num),
+        ("load: toggle p50", lambda r: p(r.toggles, 50), in_ms),
+        ("load: toggle p95", lambda r: p(r.toggles, 95), in_ms),
+        ("load: bare endpoint p50", lambda r: p(r.baseline, 50), in_ms),
+        ("load: bare endpoint p95 (< 20 ms)", lambda r: p(r.baseline, 95), in_ms),
+        (
+            "load: toggle / bare endpoint, p95 (<= 3x)",
+            lambda r: percentile(r.toggles, 95) / percentile(r.baseline, 95),
+            lambda value: f"{value:.2f}x",
+        ),
+        ("load: errors", lambda r: r.errors, str),
+        ("load average (1 min) at the start", lambda r: r.load[0].split()[0], str),
+        ("load average (1 min) at the end", lambda r: r.load[1].split()[0], str),
+    ]
+    print()
+    print(f"  {'':<46}" + "".join(f"{run.label:>20}" for run in runs))
+    for name, value, fmt in lines:
+        print(f"  {name:<46}" + "".join(f"{fmt(value(run)):>20}" for run in runs))
+    print(f"  ({os.cpu_count()} cores)")
 
 
 def main() -> None:
@@ -528,34 +626,11 @@ def main() -> None:
     )
     create_database(admin_url)
     rooms = build(bench_url, redis_url)
-
-    server, url = start_server(bench_url, redis_url, WORKERS)
-    try:
-        print(
-            f"Load: {len(rooms) * PARTICIPANTS} participants with open streams, toggling every 2-4 s for {DURATION:.0f} s on {WORKERS} web processes …",
-            flush=True,
-        )
-        measures = asyncio.run(load_test(url, rooms))
-    finally:
-        stop(server)
-    per_toggle, deliveries = fan_out(measures, rooms)
-    t50, t95, t99 = (percentile(measures.toggles, p) for p in (50, 95, 99))
-    b50, b95, b99 = (percentile(measures.baseline, p) for p in (50, 95, 99))
-    print(
-        f"  toggles {len(measures.toggles)}, baseline requests {len(measures.baseline)}, errors {measures.errors}"
-    )
-    print("                      p50        p95        p99")
-    print(f"  toggle          {ms(t50)} {ms(t95)} {ms(t99)}")
-    print(f"  bare endpoint   {ms(b50)} {ms(b95)} {ms(b99)}")
-    print(
-        f"  ratio (toggle / bare)   p50 {t50 / b50:.2f}x   p95 {t95 / b95:.2f}x   p99 {t99 / b99:.2f}x   (target: p95 within 3x)"
-    )
-    print(
-        f"  fan-out, response → every other participant: p50 {ms(percentile(per_toggle, 50))}  p95 {ms(percentile(per_toggle, 95))}  (target: p95 under 250 ms)"
-    )
-    print(
-        f"  fan-out, each delivery:                       p50 {ms(percentile(deliveries, 50))}  p95 {ms(percentile(deliveries, 95))}  ({len(deliveries)} deliveries)"
-    )
+    runs = []
+    if BEFORE:
+        runs.append(measure("before", Path(BEFORE).resolve(), bench_url, redis_url, rooms))
+    runs.append(measure("after" if BEFORE else "this code", ROOT, bench_url, redis_url, rooms))
+    report(runs)
 
     server, url = start_server(bench_url, redis_url, 1)
     try:

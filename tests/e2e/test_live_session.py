@@ -2,6 +2,7 @@
 concurrent toggles both persist, blind rounds hide picks until the reveal, and a stale notes
 save shows the conflict."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -51,6 +52,27 @@ def test_a_choice_made_by_one_appears_for_the_other_without_reload(room):
     assert bob.evaluate("window.__marker") == "no reload"
     expect(bob.locator("#nav")).to_contain_text("1 of 57 answered")
     assert selected(answer) == {A_CHOICE}
+
+
+def test_a_change_arrives_with_its_html_and_the_other_page_fetches_nothing(room):
+    """Bob's page swaps in what came with the event: no request for a fragment, and his own
+    question still marked in the outline."""
+    review, answer, alice, bob = room
+    fetched = []
+    bob.on("request", lambda request: fetched.append(request.url))
+    checkbox(alice, A_CHOICE).check()
+    expect(checkbox(bob, A_CHOICE)).to_be_checked()
+    expect(bob.locator("#risk-badge")).to_have_text("High risk")
+    expect(bob.locator("#nav")).to_contain_text("1 of 57 answered")
+    current = bob.locator('#nav a[aria-current="true"]')
+    expect(current).to_have_count(1)
+    expect(current).to_have_attribute("href", re.compile(f"/questions/{answer.question.uuid}/$"))
+    expect(bob.locator("#live-status .ok")).to_have_text("● Live")
+    assert [url for url in fetched if "/fragments/" in url] == []
+    # What arrived still works: Bob's own change goes through from the swapped-in box.
+    checkbox(bob, B_CHOICE).check()
+    expect(checkbox(alice, B_CHOICE)).to_be_checked()
+    assert selected(answer) == {A_CHOICE, B_CHOICE}
 
 
 def test_two_people_toggling_different_choices_at_once_both_persist(room):

@@ -31,6 +31,7 @@ from reviews.eventkinds import (
     ScriptRole,
     event_data,
     fragment_sse_names,
+    fragment_swap_names,
     fragments,
     placeholders,
     script_names,
@@ -113,7 +114,7 @@ def test_each_script_role_has_one_fixed_name():
 def test_the_fragments_of_the_question_page_and_what_refreshes_them():
     """The live page's behaviour, written out: which events make each fragment re-fetch."""
     expected = {
-        "nav": ["progress"],
+        "nav": ["nav"],
         "phase": ["phase"],
         "choices": [f"answer-{Q}", "phase"],
         "facilitator": ["phase", "focus", "budgets"],
@@ -125,6 +126,11 @@ def test_the_fragments_of_the_question_page_and_what_refreshes_them():
     for partial, names in expected.items():
         assert fragment_sse_names(f"{QUESTION_PAGE}#{partial}", {"question": Q}) == names
     assert fragment_sse_names("reviews/session_detail.html#progress", {}) == ["progress"]
+    # What a change sends rendered, swapped in with no request (the rest re-fetches).
+    swapped = {"nav": ["nav-html"], "choices": [f"choices-{Q}"]}
+    for partial in expected:
+        names = fragment_swap_names(f"{QUESTION_PAGE}#{partial}", {"question": Q})
+        assert names == swapped.get(partial, [])
     assert fragment_sse_names("reviews/session_detail.html#participants", {}) == ["participants"]
 
 

@@ -14,12 +14,22 @@ from django.test import Client
 from django.urls import reverse
 
 from reviews import events
-from reviews.eventkinds import EventId, EventKind, NoData, QuestionData, parse_event_id
+from reviews.eventkinds import (
+    EventDataError,
+    EventId,
+    EventKind,
+    NoData,
+    QuestionData,
+    Swap,
+    parse_event_id,
+)
 from reviews.events import HEARTBEAT, PREFIX, RESYNC, InProcessBackend, RedisBackend
-from reviews.models import Participant, ParticipantRole
+from reviews.models import Membership, Participant, ParticipantRole
 from reviews.views.events import sse_format
-from tests.conftest import require_redis
+from tests.conftest import make_user, require_redis
 from tests.services import private_redis  # noqa: F401 - fixture
+
+HIGH0 = "ops_priorities_ext_cust_needs"
 
 Q1, Q2 = str(uuid.uuid4()), str(uuid.uuid4())
 
@@ -93,6 +103,17 @@ def test_catch_up_replays_what_was_missed(in_process):
         count=3,
     )
     assert numbered(got) == [(4, EventKind.ANSWER), (5, EventKind.ANSWER), (6, EventKind.PARKING)]
+
+
+def test_live_events_carry_their_html_and_catch_up_re_fetches(in_process):
+    """Streams listening get an event with its HTML; the history keeps it without (a page
+    catching up re-fetches what changed), so it stays small."""
+    channel = str(uuid.uuid4())
+    swaps = {f"choices-{Q1}": Swap(html=("<div>x</div>",), pick={"*": 0})}
+    got = run_subscription(channel, publish=lambda: in_process.publish(channel, *answered(), swaps))
+    assert got[0].swaps == swaps
+    (missed,), _ = asyncio.run(in_process.since(channel, EventId(in_process.epoch, 0)))
+    assert missed.id == got[0].id and missed.swaps == {}
 
 
 def test_catch_up_from_before_the_first_event_replays_everything(in_process):
@@ -226,9 +247,10 @@ def test_anything_else_is_not_an_event_id(raw):
 
 def test_sse_names_and_format():
     event = events.Event(EventId("ab12", 7), *answered())
-    assert event.sse_names == [f"answer-{Q1}", "progress"]
+    assert event.sse_names == [f"answer-{Q1}", "nav", "progress"]
     assert sse_format(event) == (
         f'id: ab12-7\nevent: answer-{Q1}\ndata: {{"question":"{Q1}"}}\n\n'
+        f'id: ab12-7\nevent: nav\ndata: {{"question":"{Q1}"}}\n\n'
         f'id: ab12-7\nevent: progress\ndata: {{"question":"{Q1}"}}\n\n'
     )
     assert sse_format(RESYNC) == "event: refresh\ndata: {}\n\n"
@@ -236,6 +258,31 @@ def test_sse_names_and_format():
     assert events.Event(EventId("ab12", 1), EventKind.NOTES, QuestionData(Q2)).sse_names == [
         f"notes-{Q2}"
     ]
+
+
+def test_an_event_with_html_sends_each_viewer_theirs():
+    """The HTML of a change goes out under the swap's name, the viewer's variant, one data
+    line per line; what it carries no HTML for goes out as a re-fetch."""
+    swaps = {
+        f"choices-{Q1}": Swap(
+            html=("<p>a</p>\n<p>b</p>", "<p>r</p>"), pick={"": 1, "finance": 1, "operations": 0}
+        ),
+    }
+    event = events.Event(EventId("ab12", 8), *answered(), swaps=swaps)
+    assert sse_format(event, "operations") == (
+        f"id: ab12-8\nevent: choices-{Q1}\ndata: <p>a</p>\ndata: <p>b</p>\n\n"
+        f'id: ab12-8\nevent: nav\ndata: {{"question":"{Q1}"}}\n\n'
+        f'id: ab12-8\nevent: progress\ndata: {{"question":"{Q1}"}}\n\n'
+    )
+    assert sse_format(event, "").startswith(f"id: ab12-8\nevent: choices-{Q1}\ndata: <p>r</p>\n\n")
+    # A viewer it has no variant for re-fetches.
+    assert sse_format(event, "observer").startswith(f"id: ab12-8\nevent: answer-{Q1}\n")
+    # It travels whole through JSON (Redis, the history), and only for what its kind swaps.
+    assert events.Event.from_json(event.to_json()) == event
+    with pytest.raises(EventDataError):
+        events.Event(EventId("ab12", 9), *answered(), swaps={"notes-x": swaps[f"choices-{Q1}"]})
+    with pytest.raises(EventDataError):
+        Swap(html=("<p></p>",), pick={"": 3})
 
 
 def test_a_failure_to_publish_never_reaches_the_service(
@@ -437,8 +484,14 @@ def read_events(url, cookies, out: queue.Queue, stop: threading.Event):
                 elif line.startswith("id: "):
                     event["id"] = line[4:]
                 elif line.startswith("data: "):
-                    event["data"] = json.loads(line[6:])
+                    event.setdefault("lines", []).append(line[6:])
                 elif line == "" and event:
+                    # JSON for an event on which a page re-fetches, HTML when it carries it.
+                    raw = "\n".join(event.pop("lines", []))
+                    try:
+                        event["data"] = json.loads(raw)
+                    except ValueError:
+                        event["html"] = raw
                     out.put(("event", event))
                     event = {}
     except httpx.HTTPError as exc:
@@ -504,11 +557,58 @@ def test_a_change_reaches_the_stream(asgi_server, cast, lenses):
         args=[review.uuid, answer.question.uuid, "ops_priorities_ext_cust_needs"],
     )
     assert actor.post(url, {"select": "1"}).status_code == 302
+    # The change arrives rendered, for a reader (the viewer takes no part): the box ticked,
+    # and not to be changed.
     event = wait_for(
-        out, lambda item: item[0] == "event" and item[1]["event"].startswith("answer-")
+        out, lambda item: item[0] == "event" and item[1]["event"].startswith("choices-")
     )[1]
-    assert event["event"] == f"answer-{answer.question.uuid}"
-    assert event["data"] == {"question": str(answer.question.uuid)}
+    assert event["event"] == f"choices-{answer.question.uuid}"
+    html = event["html"]
+    assert html.startswith('<div id="choices"')
+    assert 'value="ops_priorities_ext_cust_needs" checked disabled' in html
+    assert "You are not a participant of this review" in html
+    stop.set()
+    reader.join(timeout=5)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stream_sends_what_the_viewers_new_seat_sees(asgi_server, cast, lenses):
+    """A team member watching joins the review (accepting an invitation publishes
+    `participants`): from then on their stream sends them the answering choices."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from reviews import sessions
+
+    review = sessions.session_create(
+        workload=cast.workload, user=cast.admin, title="R", kind="periodic",
+        review_starts_at=timezone.now() + timedelta(days=1),
+    )  # fmt: skip
+    Participant.objects.create(session=review, user=cast.member, role=ParticipantRole.OPERATIONS)
+    question = review.answers.get(question__ident="priorities").question.uuid
+    watcher = make_user("walt")
+    Membership.objects.create(team=cast.team, user=watcher, role=Membership.Role.MEMBER)
+    viewer = Client()
+    viewer.force_login(watcher)
+    out, stop = queue.Queue(), threading.Event()
+    url = asgi_server + reverse("reviews:session_events", args=[review.uuid])
+    args = (url, {"sessionid": viewer.cookies["sessionid"].value}, out, stop)
+    reader = threading.Thread(target=read_events, args=args, daemon=True)
+    reader.start()
+    wait_for(out, lambda item: item[0] == "event" and item[1]["event"] == "presence")
+    Participant.objects.create(session=review, user=watcher, role=ParticipantRole.SECURITY)
+    events.publish_on_commit(review.uuid, EventKind.PARTICIPANTS)
+    wait_for(out, lambda item: item[0] == "event" and item[1]["event"] == "participants")
+    actor = Client()
+    actor.force_login(cast.member)
+    toggle = reverse("reviews:choice_toggle", args=[review.uuid, question, HIGH0])
+    assert actor.post(toggle, {"select": "1"}).status_code == 302
+    event = wait_for(
+        out, lambda item: item[0] == "event" and item[1]["event"] == f"choices-{question}"
+    )[1]
+    assert f'value="{HIGH0}" checked' in event["html"]
+    assert f'value="{HIGH0}" checked disabled' not in event["html"]
     stop.set()
     reader.join(timeout=5)
 

@@ -1,0 +1,248 @@
+"""What a live change looks like, rendered once and sent with its event.
+
+When an answer changes, every page on that question shows its choices anew, and every
+question page its outline (the left column). Rather than each page re-fetching them (a
+request, a session, a user and an access check per person watching), the change is rendered
+here once, after it commits, and its HTML travels with the event (reviews.eventkinds.Swap);
+htmx's SSE extension swaps it in. The work per change is the same for 2 people watching or
+200.
+
+- The outline is the same for everyone: one rendering. Each page marks its own question in
+  it (static/js/live.js).
+- The choices differ by what the viewer may do: one rendering per variant (answering,
+  facilitating, reading as finance or observer, a team member who is not a participant,
+  answers closed), and each stream sends its viewer's (by their role in the session).
+- During a blind round each person sees their own picks: no HTML then, and each page
+  re-fetches its choices.
+
+Renderings of one session are taken one at a time, each after its change committed, and the
+event goes out before the next one starts: the last HTML a page receives shows every change
+committed before it (never an older state arriving late)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.db import close_old_connections, connection, connections, transaction
+from django.template.loader import render_to_string
+
+from questionnaires import structure
+from questionnaires.structure import QuestionInfo
+from reviews import live
+from reviews.access import SessionAccess
+from reviews.answers import selected_idents
+from reviews.choices import choice_exclusions
+from reviews.eventkinds import EVERYONE, EventData, EventKind, Swap
+from reviews.events import Send
+from reviews.forms import ApplicabilityForm
+from reviews.models import (
+    ANSWERING_ROLES,
+    Answer,
+    NotApplicableReason,
+    Participant,
+    ParticipantRole,
+    ReviewSession,
+)
+
+logger = logging.getLogger("pillarwise.events")
+
+QUESTION_TEMPLATE = "reviews/question.html"
+NOT_A_PARTICIPANT = ""  # the viewer key of a team member who does not take part
+
+
+def nav_context(session: ReviewSession, question_id: int | None) -> dict:
+    """The outline of the session and its progress; `question_id` is the page's question
+    (its neighbours), None for the rendering sent to every page."""
+    outline = live.session_outline(session)
+    answered = sum(p.answered for p in outline)
+    total = sum(p.total for p in outline)
+    ctx: dict = {
+        "outline": outline,
+        "answered": answered,
+        "total": total,
+        "percent": round(100 * answered / total) if total else 0,
+    }
+    if question_id is not None:
+        ctx["previous"], ctx["next"] = live.neighbours(outline, question_id)
+    return ctx
+
+
+def choices_context(answer: Answer, info: QuestionInfo) -> dict:
+    """The choices of an answer as anybody sees them (a blind round aside)."""
+    selected = selected_idents(answer)
+    exclusions = choice_exclusions(answer)
+    return {
+        "choices": [(choice, choice.ident in selected) for choice in info.choices],
+        "rows": [
+            (choice, choice.ident in selected, exclusions.get(choice.ident))
+            for choice in info.choices
+        ],
+        "selected": selected,
+        "applicability_form": ApplicabilityForm(
+            initial={
+                "not_applicable": answer.not_applicable,
+                "reason": answer.not_applicable_reason,
+            }
+        ),
+        "reasons": NotApplicableReason.choices,
+    }
+
+
+def viewer_key(participant: Participant | None) -> str:
+    """Which rendering of a change a viewer gets: their role in the session."""
+    return participant.role if participant is not None else NOT_A_PARTICIPANT
+
+
+def choices_variant(viewer: str, *, is_live: bool) -> str:
+    """Viewers who see the same choices share a variant."""
+    if viewer == NOT_A_PARTICIPANT:
+        return "reader"
+    if not is_live:
+        return "closed"
+    if viewer == ParticipantRole.FACILITATOR:
+        return "facilitator"
+    if viewer in ANSWERING_ROLES:
+        return "answering"
+    return viewer  # finance, observer: the page says which role only reads
+
+
+# --- Rendering once per change -------------------------------------------------------------------
+
+
+def render_choices(session: ReviewSession, answer: Answer, info: QuestionInfo) -> Swap:
+    """The choices fragment once per variant, outside a blind round."""
+    shared = {
+        "session": session,
+        "workload": session.workload,
+        "q": info,
+        "answer": answer,
+        "blind": None,
+        # Sent to everybody: no form carries a token; htmx sends each person's own in a
+        # header (hx-headers on <body>).
+        "shared": True,
+        **choices_context(answer, info),
+    }
+    # The seats taken in this session, and team members who take no part (one query).
+    roles = set(Participant.objects.filter(session=session).values_list("role", flat=True))
+    viewers = [NOT_A_PARTICIPANT, *(role for role in ParticipantRole.values if role in roles)]
+    html: list[str] = []
+    index: dict[str, int] = {}
+    pick: dict[str, int] = {}
+    for viewer in viewers:
+        variant = choices_variant(viewer, is_live=session.is_live)
+        if variant not in index:
+            participant = (
+                None if viewer == NOT_A_PARTICIPANT else Participant(session=session, role=viewer)
+            )
+            access = SessionAccess(session=session, membership=None, participant=participant)  # type: ignore[arg-type]
+            ctx = {
+                **shared,
+                "access": access,
+                "can_answer": access.can_answer,
+                "is_facilitator": access.is_facilitator,
+            }
+            index[variant] = len(html)
+            html.append(render_to_string(f"{QUESTION_TEMPLATE}#choices", ctx).strip())
+        pick[viewer] = index[variant]
+    return Swap(html=tuple(html), pick=pick)
+
+
+def render_nav(session: ReviewSession) -> Swap:
+    ctx = {"session": session, "q": None, **nav_context(session, None)}
+    return Swap(
+        html=(render_to_string(f"{QUESTION_TEMPLATE}#nav_body", ctx).strip(),), pick={EVERYONE: 0}
+    )
+
+
+def render_answer(session_uuid: str, question_uuid: str) -> dict[str, Swap]:
+    session = ReviewSession.objects.select_related("workload").get(uuid=session_uuid)
+    question_id = structure.question_id(question_uuid)
+    if question_id is None:
+        raise ValueError(f"No question {question_uuid}.")
+    answer = (
+        Answer.objects.filter(session=session, question_id=question_id)
+        .with_blind_open()
+        .order_by()
+        .get()
+    )
+    answer.session = session
+    swaps = {"nav-html": render_nav(session)}
+    if not answer.blind_open:
+        info = structure.question_info(question_id)
+        swaps[f"choices-{question_uuid}"] = render_choices(session, answer, info)
+    return swaps
+
+
+# What each kind of event carries; kinds not named here go out without HTML.
+RENDERERS: Mapping[EventKind, Callable[[str, EventData], dict[str, Swap]]] = {
+    EventKind.ANSWER: lambda channel, data: render_answer(channel, data.as_dict()["question"]),
+}
+
+
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+@contextmanager
+def one_at_a_time(channel: str) -> Iterator[None]:
+    """Renderings of one session, one at a time across every process (a PostgreSQL
+    advisory lock held by a transaction); within this process with SQLite, which serves one
+    process."""
+    if connection.vendor == "postgresql":
+        key = uuid.UUID(channel).int & ((1 << 63) - 1)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+            yield
+        return
+    with _locks_guard:
+        lock = _locks.setdefault(channel, threading.Lock())
+    with lock:
+        yield
+
+
+def _render_and_send(channel: str, kind: EventKind, data: EventData, send: Send) -> None:
+    with one_at_a_time(channel):
+        swaps: Mapping[str, Swap] = {}
+        render = RENDERERS.get(kind)
+        if render is not None:
+            try:
+                swaps = render(channel, data)
+            except Exception:
+                logger.warning("Could not render %s for session %s", kind, channel, exc_info=True)
+        send(swaps)
+
+
+def _in_thread(channel: str, kind: EventKind, data: EventData, send: Send) -> None:
+    close_old_connections()
+    try:
+        _render_and_send(channel, kind, data, send)
+    except Exception:
+        logger.warning("Could not publish %s to session %s", kind, channel, exc_info=True)
+    finally:
+        connections.close_all()  # hand the connection back to the pool
+
+
+_executor: ThreadPoolExecutor | None = None
+
+
+def publish(channel: str, kind: EventKind, data: EventData, send: Send) -> None:
+    """Render what an event changed and publish it with its HTML (reviews.events calls this
+    once the change has committed; installed by the app's ready()). In LIVE_RENDER_THREADS
+    threads of the process, so that the request that made the change does not wait for it;
+    with 0, at once, in the caller's thread. Every event of a session, with HTML or not, goes
+    out one at a time (one_at_a_time), so none overtakes a rendering that started before it."""
+    global _executor
+    threads = settings.LIVE_RENDER_THREADS
+    if not threads:
+        _render_and_send(channel, kind, data, send)
+        return
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="live-render")
+    _executor.submit(_in_thread, channel, kind, data, send)

@@ -1,0 +1,213 @@
+"""A change costs the same whatever the number of people watching.
+
+Each watcher is a live page: its fragments and what they do on each event are read from the
+page itself (tests.live_page), its events are what its stream writes (the view's own
+formatting, for its viewer), and every request its page would make on them is made. Every
+database query is counted, from the toggle to the last watcher up to date. No timing here:
+the benchmark (tests/bench/live.py) measures time."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from reviews import events, sessions
+from reviews.live_fragments import viewer_key
+from reviews.models import Membership, Participant, ParticipantRole
+from reviews.views.events import sse_format
+from tests.conftest import make_user
+from tests.live_page import LivePage, parse_sse, read_page
+
+HX = {"HTTP_HX_REQUEST": "true"}
+CHOICE = "ops_priorities_ext_cust_needs"
+# Watchers in every kind of seat: answering, reading by role, not taking part.
+SEATS = [
+    ParticipantRole.OPERATIONS,
+    ParticipantRole.SECURITY,
+    ParticipantRole.FINANCE,
+    ParticipantRole.OBSERVER,
+    None,
+]
+MAX_QUERIES_PER_TOGGLE = 30
+
+
+class Watcher:
+    def __init__(self, client: Client, page: LivePage, participant: Participant | None):
+        self.client = client
+        self.page = page
+        self.viewer = viewer_key(participant)
+        self.requests = 0
+        self.choices_html = ""
+
+    def receive(self, event: events.Event) -> None:
+        """What the page does with an event, as its stream writes it for this viewer."""
+        for _ident, name, data in parse_sse(sse_format(event, self.viewer)):
+            if name in self.page.swaps and name.startswith("choices-"):
+                self.choices_html = data
+            for url in self.page.requests_for(name, data):
+                self.get(url)
+
+    def get(self, url: str) -> None:
+        response = self.client.get(url, **HX)
+        assert response.status_code == 200, url
+        self.requests += 1
+        if "/fragments/choices/" in url:
+            self.choices_html = response.content.decode()
+
+
+def open_page(user, review, question_uuid, participant=None) -> Watcher:
+    client = Client()
+    client.force_login(user)
+    url = reverse("reviews:question", args=[review.uuid, question_uuid])
+    response = client.get(url)
+    assert response.status_code == 200
+    return Watcher(client, read_page(response.content.decode()), participant)
+
+
+def seat(review, team, name: str, n: int):
+    user = make_user(f"watcher{name}")
+    Membership.objects.create(team=team, user=user, role=Membership.Role.MEMBER)
+    role = SEATS[n % len(SEATS)]
+    participant = Participant.objects.create(session=review, user=user, role=role) if role else None
+    return user, participant
+
+
+def new_review(cast, title: str):
+    review = sessions.session_create(
+        workload=cast.workload,
+        user=cast.admin,
+        title=title,
+        kind="periodic",
+        review_starts_at=timezone.now() + timedelta(days=10),
+    )
+    Participant.objects.create(session=review, user=cast.member, role=ParticipantRole.OPERATIONS)
+    return review
+
+
+PUBLISHED: dict[str, list[events.Event]] = {}
+
+
+@pytest.fixture(autouse=True)
+def _published(monkeypatch):
+    """Every event published, whole, as the streams get it (the history keeps no HTML)."""
+    backend = events.backend()
+    publish = backend.publish
+
+    def recording(channel, kind, data, swaps=None):
+        ident = publish(channel, kind, data, swaps)
+        PUBLISHED.setdefault(channel, []).append(events.Event(ident, kind, data, swaps or {}))
+        return ident
+
+    PUBLISHED.clear()
+    monkeypatch.setattr(backend, "publish", recording)
+
+
+def toggle(actor: Watcher, review, question, capture) -> events.Event:
+    """The actor ticks CHOICE; the one event it published."""
+    channel = str(review.uuid)
+    PUBLISHED.pop(channel, None)
+    url = reverse("reviews:choice_toggle", args=[review.uuid, question, CHOICE])
+    with capture(execute=True):
+        response = actor.client.post(url, {"select": "1"}, **HX)
+    assert response.status_code == 204
+    published = PUBLISHED.get(channel, [])
+    assert [event.kind for event in published] == [events.EventKind.ANSWER]
+    return published[0]
+
+
+def toggle_and_count(cast, watchers: int, capture) -> tuple[int, int]:
+    """(queries, requests) from one toggle until every watcher is up to date."""
+    review = new_review(cast, f"Review with {watchers} watching")
+    question = review.answers.get(question__ident="priorities").question.uuid
+    actor = open_page(cast.member, review, question)
+    pages = [
+        open_page(user, review, question, participant)
+        for user, participant in (
+            seat(review, cast.team, f"{watchers}-{n}", n) for n in range(watchers)
+        )
+    ]
+    everyone = [actor, *pages]
+    with CaptureQueriesContext(connection) as queries:
+        event = toggle(actor, review, question, capture)
+        # The person's own page: the box carries data-refresh="choices".
+        for url in actor.page.after_own_change("choices"):
+            actor.get(url)
+        for watcher in everyone:
+            watcher.receive(event)
+    for watcher in everyone:
+        assert f'value="{CHOICE}" checked' in watcher.choices_html, watcher.viewer
+    return len(queries), sum(w.requests for w in everyone)
+
+
+def test_a_toggle_costs_the_same_for_2_and_20_watchers(
+    cast, lenses, django_capture_on_commit_callbacks
+):
+    few = toggle_and_count(cast, 2, django_capture_on_commit_callbacks)
+    many = toggle_and_count(cast, 20, django_capture_on_commit_callbacks)
+    assert few[0] <= MAX_QUERIES_PER_TOGGLE
+    assert many[0] == few[0]
+    # Only the person who changed it re-fetches (their own page, once): the others swap in
+    # the HTML that came with the event.
+    assert many[1] == few[1] == 1
+
+
+def test_watchers_in_every_seat_see_what_they_may_do(
+    cast, lenses, django_capture_on_commit_callbacks
+):
+    """One rendering per variant: an answering participant gets live boxes, a reader
+    disabled ones and the reason why; the facilitator can open a blind round."""
+    review = new_review(cast, "Seats")
+    question = review.answers.get(question__ident="priorities").question.uuid
+    actor = open_page(cast.member, review, question)
+    for n in range(len(SEATS)):
+        seat(review, cast.team, f"seat{n}", n)
+    facilitator_seat = review.participants.get(user=cast.admin)
+    facilitator = open_page(cast.admin, review, question, facilitator_seat)
+    event = toggle(actor, review, question, django_capture_on_commit_callbacks)
+    swap = event.swaps[f"choices-{question}"]
+    html = {viewer: swap.for_viewer(viewer) for viewer in ["", *ParticipantRole.values]}
+    # Rendered for the seats taken only: a role nobody holds here would re-fetch.
+    assert html.pop(ParticipantRole.NOTE_TAKER) is None
+    assert html.pop(ParticipantRole.WORKLOAD_OWNER) is None
+    assert len(swap.html) == 5  # not a participant, facilitator, answering, finance, observer
+    for viewer in html:
+        assert f'value="{CHOICE}" checked' in html[viewer]
+    assert f'value="{CHOICE}" checked disabled' not in html["operations"]
+    assert f'value="{CHOICE}" checked disabled' in html["finance"]
+    assert "As finance you follow the answers" in html["finance"]
+    assert "As observer you follow the answers" in html["observer"]
+    assert "You are not a participant of this review" in html[""]
+    assert "Answer blind" in html["facilitator"] and "Answer blind" not in html["operations"]
+    assert "csrfmiddlewaretoken" not in "".join(html.values())
+    facilitator.receive(event)
+    assert "Answer blind" in facilitator.choices_html
+    assert facilitator.requests == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_is_rendered_and_published_after_the_response(cast, lenses, settings):
+    """With LIVE_RENDER_THREADS, the toggle answers without waiting for the rendering: its
+    event follows from a thread of the process, with its HTML."""
+    settings.LIVE_RENDER_THREADS = 1
+    review = new_review(cast, "Threads")
+    question = review.answers.get(question__ident="priorities").question.uuid
+    actor = open_page(cast.member, review, question)
+    channel = str(review.uuid)
+    PUBLISHED.pop(channel, None)
+    url = reverse("reviews:choice_toggle", args=[review.uuid, question, CHOICE])
+    assert actor.client.post(url, {"select": "1"}, **HX).status_code == 204
+    deadline = time.monotonic() + 10
+    while not PUBLISHED.get(channel) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (event,) = PUBLISHED[channel]
+    assert f'value="{CHOICE}" checked' in event.swaps[f"choices-{question}"].for_viewer(
+        "operations"
+    )
+    assert "nav-html" in event.swaps
