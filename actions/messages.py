@@ -226,7 +226,7 @@ def _build_follow_up_digest(reminder: Reminder, today: date) -> Message | None:
     if follow_up is None or follow_up.is_held:
         return None
     session, workload = follow_up.session, follow_up.session.workload
-    if workload.owner_id != reminder.recipient_id:
+    if reminder.recipient_id not in followups.follow_up_series([session.pk])[session.pk]:
         return None
     digest = followups.digest(follow_up, today=today)
     # Keep where each action stands, so next month's digest can tell what moved.
@@ -242,6 +242,26 @@ def _build_follow_up_digest(reminder: Reminder, today: date) -> Message | None:
         },
         path=reverse("actions:followup", args=[follow_up.uuid]),
         summary=f"Follow-up {follow_up.number} of {workload.name} is due: {digest.headline}.",
+    )
+
+
+def _build_follow_up_nudge(reminder: Reminder, today: date) -> Message | None:
+    follow_up = (
+        FollowUp.objects.select_related("session__workload")
+        .filter(pk=reminder.payload["follow_up"])
+        .first()
+    )
+    if follow_up is None or follow_up.is_held:
+        return None
+    session, workload = follow_up.session, follow_up.session.workload
+    late = (today - follow_up.due_on).days
+    return Message(
+        subject=f"Follow-up {follow_up.number} of {workload.name} has not been held",
+        template="follow_up_nudge",
+        context={"follow_up": follow_up, "session": session, "workload": workload, "late": late},
+        path=reverse("actions:followup", args=[follow_up.uuid]),
+        summary=f"Follow-up {follow_up.number} of {workload.name} was due on "
+        f"{follow_up.due_on:%-d %B}: hold it, or finish it with a note.",
     )
 
 
@@ -358,6 +378,7 @@ BUILDERS: dict[str, Callable[[Reminder, date], Message | None]] = {
     Occasion.ACTION_OVERDUE: _build_action_overdue,
     Occasion.FOLLOW_UP_DIGEST: _build_follow_up_digest,
     Occasion.FOLLOW_UP_SUMMARY: _build_follow_up_summary,
+    Occasion.FOLLOW_UP_NUDGE: _build_follow_up_nudge,
     Occasion.NEXT_REVIEW_DUE: _build_next_review_due,
     Occasion.RISK_EXPIRING: _build_risk_expiring,
     Occasion.WEEKLY_DIGEST: _build_weekly_digest,

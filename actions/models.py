@@ -402,6 +402,7 @@ class Occasion(models.TextChoices):
     ACTION_OVERDUE = "action_overdue", "Action overdue"
     FOLLOW_UP_DIGEST = "follow_up_digest", "Monthly follow-up digest"
     FOLLOW_UP_SUMMARY = "follow_up_summary", "Follow-up summary"
+    FOLLOW_UP_NUDGE = "follow_up_nudge", "Follow-up not held"
     NEXT_REVIEW_DUE = "next_review_due", "Next review due"
     RISK_EXPIRING = "risk_expiring", "Risk acceptance expiring"
     WEEKLY_DIGEST = "weekly_digest", "Weekly digest"

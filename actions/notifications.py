@@ -27,8 +27,11 @@ OCCASIONS: dict[str, str] = {
     Occasion.ACTION_DUE: "The owner of an action, 7 days and 1 day before it is due.",
     Occasion.ACTION_OVERDUE: "The owner of an action, the day after it falls due, then every "
     "week while it stays overdue and untouched.",
-    Occasion.FOLLOW_UP_DIGEST: "The workload owner, each month a follow-up of the action plan "
-    "is due: open, blocked and overdue actions and the progress since last month.",
+    Occasion.FOLLOW_UP_DIGEST: "The facilitator, the workload owner and the owners of open "
+    "actions, each month a follow-up of the action plan is due: open, blocked and overdue "
+    "actions and the progress since last month.",
+    Occasion.FOLLOW_UP_NUDGE: "The facilitator, a week after a monthly follow-up fell due when "
+    "it has not been held.",
     Occasion.FOLLOW_UP_SUMMARY: "The participants of a review, when a follow-up is finished.",
     Occasion.NEXT_REVIEW_DUE: "The workload owner and the last facilitator, 14 days before the "
     "next review is due and on the day.",

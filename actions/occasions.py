@@ -12,8 +12,11 @@ Occasions and keys (the key says what makes a reminder recur):
 - action overdue: the owner, the day after the due date and then weekly while it stays open
   and untouched; a change to the action (status, percent, due date...) restarts the weekly
   clock from that day;         action_overdue:<action>:<user>:<due date>:<since>:w<n>
-- follow-up digest: the workload owner, when a monthly follow-up falls due;
-                                                       follow_up_digest:<follow-up>:<user>
+- follow-up digest: the facilitator, the workload owner and the owners of the plan's open
+  actions, when a monthly follow-up falls due (one series per workload per person, see
+  `followups.follow_up_series`);                      follow_up_digest:<follow-up>:<user>
+- follow-up not held: the facilitator, a week after a follow-up fell due while it is not
+  held;                                                 follow_up_nudge:<follow-up>:<user>
 - next review due: the workload owner and the last review's facilitator, 14 days before
   and on the day, unless a review is already planned;  next_review_due:<workload>:<user>:<date>:<when>
 - risk acceptance expiring: who accepted it and the workload owner, 14 days before;
@@ -32,6 +35,7 @@ from django.db.models import Exists, OuterRef, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from actions.followups import follow_up_series
 from actions.models import ActionItem, Finding, FollowUp, Occasion
 from reviews.models import Participant, ParticipantRole, Phase, ReviewSession, Workload
 
@@ -41,6 +45,8 @@ NEXT_REVIEW_NOTICE_DAYS = 14
 RISK_NOTICE_DAYS = 14
 # A due-date reminder missed (the dispatcher was down) is still sent this many days later.
 CATCH_UP_DAYS = 7
+# A follow-up not held this many days after it fell due: its facilitator is nudged.
+FOLLOW_UP_NUDGE_DAYS = 7
 
 
 def day_start(day: date) -> datetime:
@@ -166,16 +172,36 @@ def _action_overdue(today: date) -> Iterator[Due]:
 
 
 def _follow_up_digest(today: date) -> Iterator[Due]:
-    rows = FollowUp.objects.filter(
-        held_at__isnull=True,
-        due_on__range=(today - timedelta(days=CATCH_UP_DAYS), today),
-        session__workload__owner__isnull=False,
-    ).values_list("pk", "session__workload__owner_id")
-    for follow_up_id, owner_id in rows:
+    rows = list(
+        FollowUp.objects.filter(
+            held_at__isnull=True, due_on__range=(today - timedelta(days=CATCH_UP_DAYS), today)
+        ).values_list("pk", "session_id")
+    )
+    if not rows:
+        return
+    series = follow_up_series([session_id for _, session_id in rows])
+    for follow_up_id, session_id in rows:
+        for user_id in sorted(series[session_id]):
+            yield Due(
+                user_id,
+                Occasion.FOLLOW_UP_DIGEST,
+                f"follow_up_digest:{follow_up_id}:{user_id}",
+                {"follow_up": follow_up_id},
+            )
+
+
+def _follow_up_nudge(today: date) -> Iterator[Due]:
+    first = today - timedelta(days=FOLLOW_UP_NUDGE_DAYS + CATCH_UP_DAYS)
+    rows = Participant.objects.filter(
+        role=ParticipantRole.FACILITATOR,
+        session__follow_ups__held_at__isnull=True,
+        session__follow_ups__due_on__range=(first, today - timedelta(days=FOLLOW_UP_NUDGE_DAYS)),
+    ).values_list("user_id", "session__follow_ups__pk")
+    for user_id, follow_up_id in rows:
         yield Due(
-            owner_id,
-            Occasion.FOLLOW_UP_DIGEST,
-            f"follow_up_digest:{follow_up_id}:{owner_id}",
+            user_id,
+            Occasion.FOLLOW_UP_NUDGE,
+            f"follow_up_nudge:{follow_up_id}:{user_id}",
             {"follow_up": follow_up_id},
         )
 
@@ -236,6 +262,7 @@ OCCASIONS: tuple[Callable[[date], Iterator[Due]], ...] = (
     _action_due,
     _action_overdue,
     _follow_up_digest,
+    _follow_up_nudge,
     _next_review_due,
     _risk_expiring,
 )

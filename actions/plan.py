@@ -21,6 +21,7 @@ from actions.findings import analysis_findings
 from actions.milestones import long_date, milestone_create
 from actions.models import ActionItem, PlanRecap
 from questionnaires.risk import Risk
+from reviews.cadence import cadence_plan_next
 from reviews.emails import absolute_url, send_email
 from reviews.errors import ServiceError
 from reviews.jobs import error_text, job_claim, job_fail, job_finish, job_queue
@@ -161,6 +162,8 @@ def plan_publish(*, session: ReviewSession, user) -> Milestone:
     now = timezone.now()
     session.plan_published_at = now
     session.save(update_fields=["plan_published_at"])
+    # The next review is known from now on, not only once this one is closed.
+    cadence_plan_next(workload=session.workload, after=timezone.localdate(now))
     published = Milestone.objects.filter(session=session, kind=Milestone.Kind.PUBLISHED).count()
     name = f"Action plan published {long_date(timezone.localdate(now))}"
     if published:

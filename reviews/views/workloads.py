@@ -4,9 +4,11 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from reviews.access import editable_teams, workload_for_user
+from reviews.cadence import cadence_plan_next
 from reviews.forms import WorkloadForm
 from reviews.models import Membership, Workload, WorkloadType
 
@@ -56,6 +58,7 @@ def workload_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             workload = form.save()
+            cadence_plan_next(workload=workload, after=timezone.localdate())
         messages.success(request, f"Workload “{workload.name}” created.")
         return redirect("reviews:workload_detail", workload.uuid)
     return render(request, "reviews/workload_form.html", {"form": form, "workload": None})
@@ -69,7 +72,11 @@ def workload_edit(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
-            form.save()
+            workload = form.save()
+            if not workload.next_review_due_on or {"environment", "is_critical"} & set(
+                form.changed_data
+            ):
+                cadence_plan_next(workload=workload, after=timezone.localdate())
         messages.success(request, "Workload saved.")
         return redirect("reviews:workload_detail", workload.uuid)
     return render(request, "reviews/workload_form.html", {"form": form, "workload": workload})

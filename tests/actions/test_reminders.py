@@ -216,14 +216,60 @@ def test_risk_acceptance_expiring_goes_to_who_accepted_it_and_the_owner(cast, se
     assert on(date(2027, 6, 7)) == []
 
 
-def test_follow_up_digest_goes_to_the_workload_owner_when_due(cast, session):
-    make_action(session, cast.admin, due_on=date(2027, 9, 1))
+def test_follow_up_digest_goes_to_the_facilitator_and_the_owners_when_due(cast, session):
+    make_action(session, cast.finance, due_on=date(2027, 9, 1))
+    make_action(session, cast.admin, title="Done already", status=ActionItem.Status.DONE)
     publish(session, on=at(date(2027, 4, 6), 15))
     assert on(date(2027, 5, 5)) == []
-    assert on(date(2027, 5, 6)) == [("bob", "follow_up_digest")]
+    # alice facilitates, bob owns the workload, fay owns the open action.
+    assert sorted(on(date(2027, 5, 6))) == [
+        ("alice", "follow_up_digest"),
+        ("bob", "follow_up_digest"),
+        ("fay", "follow_up_digest"),
+    ]
     body = mail.outbox[-1].body
     assert "Follow-up 1 of the Checkout action plan is due today" in body
     assert "1 open" in body
+
+
+def test_follow_up_digests_go_on_once_the_review_is_closed(cast, session):
+    make_action(session, cast.admin, due_on=date(2027, 9, 1))
+    publish(session, on=at(date(2027, 4, 6), 15))
+    ReviewSession.objects.filter(pk=session.pk).update(phase=Phase.CLOSED)
+    assert sorted(on(date(2027, 5, 6))) == [
+        ("alice", "follow_up_digest"),
+        ("bob", "follow_up_digest"),
+    ]
+
+
+def test_a_follow_up_not_held_nudges_the_facilitator_a_week_later(cast, session):
+    make_action(session, cast.admin, due_on=date(2027, 9, 1))
+    publish(session, on=at(date(2027, 4, 6), 15))
+    on(date(2027, 5, 6))
+    assert on(date(2027, 5, 12)) == []
+    assert on(date(2027, 5, 13)) == [("alice", "follow_up_nudge")]
+    assert mail.outbox[-1].subject == "Follow-up 1 of Checkout has not been held"
+    assert on(date(2027, 5, 14)) == []
+
+
+def test_one_digest_series_per_workload_and_person(cast, session):
+    """A post-incident plan beside the periodic one: each person follows the newest plan
+    that names them, not both."""
+    make_action(session, cast.admin, due_on=date(2027, 9, 1))
+    make_action(session, cast.finance, due_on=date(2027, 9, 1))
+    publish(session, on=at(date(2027, 4, 6), 15))
+    with travel(date(2027, 4, 7)):
+        later = make_session(cast, starts=at(date(2027, 4, 12), 10), title="Post-incident")
+    make_action(later, cast.member, due_on=date(2027, 9, 1))
+    publish(later, on=at(date(2027, 4, 20), 15))
+    # The first plan's follow-up: only fay is not named by the newer plan.
+    assert on(date(2027, 5, 6)) == [("fay", "follow_up_digest")]
+    # (The first plan's follow-up is not held: its facilitator is nudged two weeks on.)
+    assert sorted(on(date(2027, 5, 20))) == [
+        ("alice", "follow_up_digest"),
+        ("alice", "follow_up_nudge"),
+        ("bob", "follow_up_digest"),
+    ]
 
 
 # --- Sending exactly once --------------------------------------------------------------------
