@@ -14,7 +14,14 @@ from django.utils import timezone
 from actions import followups, notifications
 from actions.models import ActionItem, Finding, FollowUp, FollowUpNote, Occasion, Reminder
 from reviews.cadence import cadence_for, next_review_due
-from reviews.models import Participant, Phase, ReviewSession, SessionKind, Workload
+from reviews.models import (
+    Participant,
+    ParticipantRole,
+    Phase,
+    ReviewSession,
+    SessionKind,
+    Workload,
+)
 
 
 @dataclass
@@ -47,6 +54,60 @@ def _participant(reminder: Reminder) -> Participant | None:
         Participant.objects.select_related("session__workload", "user")
         .filter(session_id=reminder.payload["session"], user_id=reminder.recipient_id)
         .first()
+    )
+
+
+def with_article(words: str) -> str:
+    """ "a batch workload", "an internal application"."""
+    return f"{'an' if words[:1].lower() in 'aeiou' else 'a'} {words}"
+
+
+# What each phase asks of whom, for the phase-start announcement.
+PHASE_ASKS = {
+    Phase.PREPARATION: "Read the workload's documentation, bring current metrics and confirm "
+    "that you will attend.",
+    Phase.ANALYSIS: "Rate the findings: the workload owner and finance their business impact, "
+    "the engineers their technical effort.",
+    Phase.ACTION_PLAN: "Turn the prioritised findings into actions, each with an owner, a due "
+    "date and a measurable outcome, then publish the plan.",
+}
+
+
+def _build_phase_start(reminder: Reminder, today: date) -> Message | None:
+    participant = _participant(reminder)
+    phase = reminder.payload["phase"]
+    if participant is None or participant.role == ParticipantRole.OBSERVER:
+        return None
+    session = participant.session
+    if session.phase != phase:
+        return None  # moved on meanwhile: the next phase has its own announcement
+    workload = session.workload
+    if phase == Phase.PREPARATION:
+        due_on = timezone.localdate(session.review_starts_at) if session.review_starts_at else None
+        path = reverse("reviews:session_detail", args=[session.uuid])
+        subject = f"Preparation starts for the {workload.name} review"
+    elif phase == Phase.ANALYSIS:
+        due_on = session.analysis_due_on
+        path = reverse("actions:analysis", args=[session.uuid])
+        subject = f"The analysis of the {workload.name} review starts: rate its findings"
+    else:
+        due_on = session.action_plan_due_on
+        path = reverse("actions:plan", args=[session.uuid])
+        subject = f"The action plan of the {workload.name} review starts"
+    return Message(
+        subject=subject,
+        template="phase_start",
+        context={
+            "session": session,
+            "workload": workload,
+            "participant": participant,
+            "phase": phase,
+            "phase_label": Phase(phase).label,
+            "ask": PHASE_ASKS[phase],
+            "due_on": due_on,
+        },
+        path=path,
+        summary=f"{Phase(phase).label} of the {workload.name} review: {PHASE_ASKS[phase]}",
     )
 
 
@@ -140,7 +201,12 @@ def _build_analysis_due(reminder: Reminder, today: date) -> Message | None:
     return Message(
         subject=_due_subject(f"The analysis of {session.title}", due_on, late),
         template="analysis_due",
-        context={"session": session, "workload": session.workload, "late": late},
+        context={
+            "session": session,
+            "workload": session.workload,
+            "late": late,
+            "workload_kind": with_article(session.workload.get_workload_type_display().lower()),
+        },
         path=reverse("actions:analysis", args=[session.uuid]),
         summary=f"Prioritise the findings of {session.workload.name} by business impact and "
         "technical effort.",
@@ -370,6 +436,7 @@ def _build_weekly_digest(reminder: Reminder, today: date) -> Message | None:
 
 
 BUILDERS: dict[str, Callable[[Reminder, date], Message | None]] = {
+    Occasion.PHASE_START: _build_phase_start,
     Occasion.PREPARATION: _build_preparation,
     Occasion.REVIEW_TOMORROW: _build_review_tomorrow,
     Occasion.ANALYSIS_DUE: _build_analysis_due,

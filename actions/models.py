@@ -394,6 +394,7 @@ class Occasion(models.TextChoices):
     they hear about it (NotificationPreference). The invitation is sent when someone is
     invited, and the weekly digest collects what people chose to hear about weekly."""
 
+    PHASE_START = "phase_start", "A phase of a review starts"
     PREPARATION = "preparation", "Preparation not done"
     REVIEW_TOMORROW = "review_tomorrow", "The review is tomorrow"
     ANALYSIS_DUE = "analysis_due", "Analysis due"

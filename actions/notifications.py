@@ -19,9 +19,13 @@ DEFAULT_MODE = Mode.EMAIL_AND_APP
 # The occasions a person can choose for, in the order the preferences page lists them, with
 # who receives them and when.
 OCCASIONS: dict[str, str] = {
+    Occasion.PHASE_START: "The people who act in a phase, when it starts: preparation to every "
+    "participant but observers; analysis to the raters (workload owner and finance for "
+    "business impact, engineers for technical effort); the action plan to the facilitator and "
+    "the owners.",
     Occasion.PREPARATION: "Participants whose preparation checklist is not done, 7 and 2 days "
-    "before a review.",
-    Occasion.REVIEW_TOMORROW: "Every participant, the day before a review.",
+    "before a review (observers do not prepare).",
+    Occasion.REVIEW_TOMORROW: "Every participant but observers, the day before a review.",
     Occasion.ANALYSIS_DUE: "The facilitator, when the analysis of a review is due.",
     Occasion.ACTION_PLAN_DUE: "The facilitator, when the action plan of a review is due.",
     Occasion.ACTION_DUE: "The owner of an action, 7 days and 1 day before it is due.",

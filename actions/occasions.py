@@ -2,9 +2,15 @@
 as (recipient, occasion, key, payload). `actions.reminders` inserts them and sends them.
 
 Occasions and keys (the key says what makes a reminder recur):
-- preparation: participants with an incomplete checklist, 7 days before the review (sent up
+- phase start: the people who act in a phase, once, from the day it starts while it lasts
+  (so whoever joins later hears too): preparation (from its start date until the review) to
+  every participant but observers; analysis to the raters (workload owner and finance rate
+  business impact, operations and security technical effort); the action plan (until it is
+  published) to the facilitator and the workload owner. Observers get only the invitation
+  and the recap.                                       phase_start:<session>:<phase>:<user>
+- preparation: participants (not observers) with an incomplete checklist, 7 days before the review (sent up
   to 3 days before if missed) and 2 days before;     preparation:<session>:<user>:<day>:<n>d
-- review tomorrow: every participant, the day before;  review_tomorrow:<session>:<user>:<day>
+- review tomorrow: every participant but observers, the day before;  review_tomorrow:<session>:<user>:<day>
 - analysis / action plan due: the facilitator, on the due date (or up to a week later if
   missed), while the session has not moved past it;    analysis_due:<session>:<user>:<date>
 - action due: the owner, 7 days before (down to 2) and 1 day before (or on the day);
@@ -31,7 +37,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -62,10 +68,49 @@ class Due:
     payload: dict
 
 
+# Who acts in each phase a start is announced for (see the module's docstring).
+PHASE_ROLES = {
+    Phase.PREPARATION: [r for r in ParticipantRole.values if r != ParticipantRole.OBSERVER],
+    Phase.ANALYSIS: [
+        ParticipantRole.WORKLOAD_OWNER,
+        ParticipantRole.FINANCE,
+        ParticipantRole.OPERATIONS,
+        ParticipantRole.SECURITY,
+    ],
+    Phase.ACTION_PLAN: [ParticipantRole.FACILITATOR, ParticipantRole.WORKLOAD_OWNER],
+}
+
+
+def _phase_start(today: date) -> Iterator[Due]:
+    preparing = Q(
+        session__phase=Phase.PREPARATION,
+        session__preparation_starts_on__lte=today,
+        session__review_starts_at__gte=day_start(today + timedelta(days=1)),
+        role__in=PHASE_ROLES[Phase.PREPARATION],
+    )
+    analysing = Q(session__phase=Phase.ANALYSIS, role__in=PHASE_ROLES[Phase.ANALYSIS])
+    planning = Q(
+        session__phase=Phase.ACTION_PLAN,
+        session__plan_published_at__isnull=True,
+        role__in=PHASE_ROLES[Phase.ACTION_PLAN],
+    )
+    rows = Participant.objects.filter(preparing | analysing | planning).values_list(
+        "user_id", "session_id", "session__phase"
+    )
+    for user_id, session_id, phase in rows:
+        yield Due(
+            user_id,
+            Occasion.PHASE_START,
+            f"phase_start:{session_id}:{phase}:{user_id}",
+            {"session": session_id, "phase": phase},
+        )
+
+
 def _preparation(today: date) -> Iterator[Due]:
     early, late = PREPARATION_NOTICES
     rows = (
-        Participant.objects.filter(
+        Participant.objects.exclude(role=ParticipantRole.OBSERVER)
+        .filter(
             session__phase=Phase.PREPARATION,
             session__review_starts_at__gte=day_start(today + timedelta(days=late)),
             session__review_starts_at__lt=day_start(today + timedelta(days=early + 1)),
@@ -86,11 +131,15 @@ def _preparation(today: date) -> Iterator[Due]:
 
 def _review_tomorrow(today: date) -> Iterator[Due]:
     tomorrow = today + timedelta(days=1)
-    rows = Participant.objects.filter(
-        session__phase__in=[Phase.PREPARATION, Phase.REVIEW],
-        session__review_starts_at__gte=day_start(tomorrow),
-        session__review_starts_at__lt=day_start(tomorrow + timedelta(days=1)),
-    ).values_list("user_id", "session_id")
+    rows = (
+        Participant.objects.exclude(role=ParticipantRole.OBSERVER)
+        .filter(
+            session__phase__in=[Phase.PREPARATION, Phase.REVIEW],
+            session__review_starts_at__gte=day_start(tomorrow),
+            session__review_starts_at__lt=day_start(tomorrow + timedelta(days=1)),
+        )
+        .values_list("user_id", "session_id")
+    )
     for user_id, session_id in rows:
         yield Due(
             user_id,
@@ -255,6 +304,7 @@ def _risk_expiring(today: date) -> Iterator[Due]:
 
 
 OCCASIONS: tuple[Callable[[date], Iterator[Due]], ...] = (
+    _phase_start,
     _preparation,
     _review_tomorrow,
     _analysis_due,

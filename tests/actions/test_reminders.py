@@ -31,11 +31,13 @@ from tests.actions.cadence_helpers import (
     sent,
     sweep,
     travel,
+    without_phase_announcements,  # noqa: F401 (a fixture)
 )
 
 MONDAY = date(2027, 3, 1)
 
-pytestmark = pytest.mark.usefixtures("lenses")
+# The phase-start announcements are tested on their own (test_phase_announcements.py).
+pytestmark = pytest.mark.usefixtures("lenses", "without_phase_announcements")
 
 
 @pytest.fixture

@@ -138,6 +138,12 @@ def test_a_review_from_planning_to_its_third_follow_up(cast):
     summary = [("alice", "follow_up_summary"), ("bob", "follow_up_summary"), ("fay", "follow_up_summary")]  # fmt: skip
     digest = [("alice", "follow_up_digest"), ("bob", "follow_up_digest"), ("fay", "follow_up_digest")]  # fmt: skip
     assert log == {
+        # Planned on the day preparation starts: everyone taking part hears it that evening.
+        date(2027, 3, 1): [
+            ("alice", "phase_start"),
+            ("bob", "phase_start"),
+            ("fay", "phase_start"),
+        ],
         # Preparation: a week before, then two days before (fay is ready by then), then all.
         date(2027, 3, 8): [("alice", "preparation"), ("fay", "preparation")],
         date(2027, 3, 13): [("alice", "preparation")],
@@ -146,8 +152,12 @@ def test_a_review_from_planning_to_its_third_follow_up(cast):
             ("bob", "review_tomorrow"),
             ("fay", "review_tomorrow"),
         ],  # fmt: skip
+        # Held and moved to the analysis: the raters (owner and finance) are asked.
+        date(2027, 3, 15): [("bob", "phase_start"), ("fay", "phase_start")],
         # The analysis is due a week after the review, the plan two weeks after that.
         date(2027, 3, 22): [("alice", "analysis_due")],
+        # The action plan starts: the facilitator and the workload owner.
+        date(2027, 3, 23): [("alice", "phase_start"), ("bob", "phase_start")],
         date(2027, 4, 5): [("alice", "action_plan_due")],
         # A1 is done before it would be "due tomorrow".
         date(2027, 4, 23): [("bob", "action_due")],
@@ -230,6 +240,8 @@ def test_an_action_that_slips_overdue_then_gets_a_new_date(cast, lenses):
     log = walk(date(2027, 3, 1), date(2027, 4, 20), {date(2027, 3, 30): move_due_date})
     bob = lambda occasion: [("bob", occasion)]  # noqa: E731
     assert log == {
+        # The session is in its action-plan phase: its facilitator hears it.
+        date(2027, 3, 1): [("alice", "phase_start")],
         date(2027, 3, 5): bob("action_due"),  # due in 7 days
         date(2027, 3, 11): bob("action_due"),  # due tomorrow
         date(2027, 3, 13): bob("action_overdue"),  # overdue by 1 day
@@ -241,7 +253,7 @@ def test_an_action_that_slips_overdue_then_gets_a_new_date(cast, lenses):
         date(2027, 4, 10): bob("action_overdue"),
         date(2027, 4, 17): bob("action_overdue"),
     }
-    subjects = [m.subject for m in mail.outbox]
+    subjects = [m.subject for m in mail.outbox if m.to == [cast.member.email]]
     assert subjects[:3] == [
         "Due in 7 days: Rotate the database credentials",
         "Due tomorrow: Rotate the database credentials",
