@@ -519,6 +519,17 @@ class NotificationPreference(models.Model):
         return f"{self.user_id} {self.occasion}: {self.mode}"
 
 
+class UserPreferences(models.Model):
+    """A person's own settings. The time zone every date is shown and mailed in: empty until
+    the browser tells it at the first sign-in (the server's TIME_ZONE meanwhile)."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="preferences")
+    time_zone = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.time_zone or '-'}"
+
+
 class CalendarFeed(models.Model):
     """A person's private calendar feed: their sessions and action due dates. The token in
     the URL is the only key; resetting it makes the old URL stop working."""
