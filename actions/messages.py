@@ -268,18 +268,75 @@ def _build_action_due(reminder: Reminder, today: date) -> Message | None:
     )
 
 
+def overdue_for(user_id: int, today: date) -> tuple[list[ActionItem], list[ActionItem]]:
+    """What is overdue for a person now, blocked actions aside: their own actions, and the
+    actions of plans they facilitate overdue for their team's escalation weeks."""
+    overdue = (
+        ActionItem.objects.overdue(today)
+        .exclude(status=ActionItem.Status.BLOCKED)
+        .select_related("workload__team", "owner")
+        .order_by("due_on", "pk")
+    )
+    own = list(overdue.filter(owner_id=user_id))
+    facilitated = overdue.filter(
+        session__participants__user_id=user_id,
+        session__participants__role=ParticipantRole.FACILITATOR,
+    ).exclude(owner_id=user_id)
+    escalated = [
+        action
+        for action in facilitated
+        if ((today - action.due_on).days - 1) // 7 >= action.workload.team.overdue_escalation_weeks
+    ]
+    return own, escalated
+
+
 def _build_action_overdue(reminder: Reminder, today: date) -> Message | None:
-    action = _action(reminder)
-    if action is None or not action.is_overdue(today):
+    """The bundle, computed when it is sent: what is overdue for the person then."""
+    own, escalated = overdue_for(reminder.recipient_id, today)
+    if not own and not escalated:
         return None
-    days = (today - action.due_on).days
+    for action in own + escalated:
+        action.days_overdue = (today - action.due_on).days
+    if len(own) == 1 and not escalated:
+        action = own[0]
+        days = action.days_overdue
+        subject = f"Overdue by {days} day{'s' if days != 1 else ''}: {action.title}"
+        path = _action_path(action)
+    else:
+        count = len(own) + len(escalated)
+        subject = f"{count} overdue action{'s' if count != 1 else ''}"
+        mine = reverse("actions:my_actions") + "?filtered=1&due=overdue"
+        path = mine if own else _action_path(escalated[0])
+    titles = ", ".join(a.title for a in own + escalated)
     return Message(
-        subject=f"Overdue by {days} day{'s' if days != 1 else ''}: {action.title}",
+        subject=subject,
         template="action_overdue",
-        context={"action": action, "workload": action.workload, "days": days},
-        path=_action_path(action),
-        summary=f"{action.title} ({action.workload.name}) was due on "
-        f"{action.due_on:%-d %B}: finish it, or move its due date.",
+        context={"own": own, "escalated": escalated},
+        path=path,
+        summary=f"Overdue: {titles}. Finish, mark blocked and say why, or move the due date.",
+    )
+
+
+def _build_actions_blocked(reminder: Reminder, today: date) -> Message | None:
+    blocked = list(
+        ActionItem.objects.filter(
+            status=ActionItem.Status.BLOCKED,
+            session__participants__user_id=reminder.recipient_id,
+            session__participants__role=ParticipantRole.FACILITATOR,
+        )
+        .select_related("workload", "owner")
+        .order_by("due_on", "pk")
+        .distinct()
+    )
+    if not blocked:
+        return None
+    count = len(blocked)
+    return Message(
+        subject=f"{count} action{'s' if count != 1 else ''} blocked on the plans you facilitate",
+        template="actions_blocked",
+        context={"blocked": blocked},
+        path=_action_path(blocked[0]) if count == 1 else reverse("actions:dashboard"),
+        summary="Blocked: " + ", ".join(f"{a.title} ({a.workload.name})" for a in blocked) + ".",
     )
 
 
@@ -443,6 +500,7 @@ BUILDERS: dict[str, Callable[[Reminder, date], Message | None]] = {
     Occasion.ACTION_PLAN_DUE: _build_action_plan_due,
     Occasion.ACTION_DUE: _build_action_due,
     Occasion.ACTION_OVERDUE: _build_action_overdue,
+    Occasion.ACTIONS_BLOCKED: _build_actions_blocked,
     Occasion.FOLLOW_UP_DIGEST: _build_follow_up_digest,
     Occasion.FOLLOW_UP_SUMMARY: _build_follow_up_summary,
     Occasion.FOLLOW_UP_NUDGE: _build_follow_up_nudge,

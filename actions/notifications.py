@@ -29,8 +29,11 @@ OCCASIONS: dict[str, str] = {
     Occasion.ANALYSIS_DUE: "The facilitator, when the analysis of a review is due.",
     Occasion.ACTION_PLAN_DUE: "The facilitator, when the action plan of a review is due.",
     Occasion.ACTION_DUE: "The owner of an action, 7 days and 1 day before it is due.",
-    Occasion.ACTION_OVERDUE: "The owner of an action, the day after it falls due, then every "
-    "week while it stays overdue and untouched.",
+    Occasion.ACTION_OVERDUE: "One email bundling your overdue actions: the day after one falls "
+    "due, then every week while it stays overdue and untouched, paused while it is blocked; "
+    "the facilitator too once one is overdue for the team's number of weeks.",
+    Occasion.ACTIONS_BLOCKED: "The facilitator, each week while actions of their plans are "
+    "blocked.",
     Occasion.FOLLOW_UP_DIGEST: "The facilitator, the workload owner and the owners of open "
     "actions, each month a follow-up of the action plan is due: open, blocked and overdue "
     "actions and the progress since last month.",

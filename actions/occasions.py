@@ -15,9 +15,13 @@ Occasions and keys (the key says what makes a reminder recur):
   missed), while the session has not moved past it;    analysis_due:<session>:<user>:<date>
 - action due: the owner, 7 days before (down to 2) and 1 day before (or on the day);
                                                        action_due:<action>:<user>:<date>:<n>d
-- action overdue: the owner, the day after the due date and then weekly while it stays open
-  and untouched; a change to the action (status, percent, due date...) restarts the weekly
-  clock from that day;         action_overdue:<action>:<user>:<due date>:<since>:w<n>
+- action overdue: one email per person bundling their overdue actions, the day after a due
+  date and then weekly while it stays open, untouched and not blocked; a change to the action
+  (status, percent, due date...) restarts its weekly clock from that day; once overdue for the
+  team's `overdue_escalation_weeks`, its review's facilitator gets it in their bundle too;
+                                                       action_overdue:<user>:<latest week start>
+- actions blocked: the facilitators of plans with blocked actions, once a week (a blocked
+  action pauses its owner's overdue reminders);      actions_blocked:<user>:<ISO week>
 - follow-up digest: the facilitator, the workload owner and the owners of the plan's open
   actions, when a monthly follow-up falls due (one series per workload per person, see
   `followups.follow_up_series`);                      follow_up_digest:<follow-up>:<user>
@@ -197,26 +201,78 @@ def _action_due(today: date) -> Iterator[Due]:
         )
 
 
+def _overdue_week_start(today: date, due_on: date, changed_on: date) -> tuple[date, int] | None:
+    """When the current week of an overdue action's reminders started, and how many weeks
+    it has been overdue (None: changed less than a week ago, nothing yet)."""
+    weeks_overdue = ((today - due_on).days - 1) // 7
+    if changed_on > due_on:
+        # Changed since it fell due: the weekly clock starts again from that day.
+        week = (today - changed_on).days // 7
+        if week < 1:
+            return None
+        return changed_on + timedelta(days=7 * week), weeks_overdue
+    return due_on + timedelta(days=1 + 7 * weeks_overdue), weeks_overdue
+
+
 def _action_overdue(today: date) -> Iterator[Due]:
+    """One reminder per person bundling what is overdue, keyed by the latest day an action's
+    weekly reminder fell due: a new action overdue, or a new week of one, brings a new email
+    with all of them; an action done or blocked meanwhile brings none. Blocked actions pause
+    (their facilitator hears of them, `_actions_blocked`); an action overdue for the team's
+    `overdue_escalation_weeks` is escalated to its review's facilitators."""
+    facilitators = Participant.objects.filter(
+        session=OuterRef("session"), role=ParticipantRole.FACILITATOR
+    ).values("user_id")[:1]
     rows = (
         ActionItem.objects.overdue(today)
+        .exclude(status=ActionItem.Status.BLOCKED)
         .filter(owner__isnull=False)
-        .annotate(changed_on=TruncDate("updated_at"))
-        .values_list("pk", "owner_id", "due_on", "changed_on")
+        .annotate(changed_on=TruncDate("updated_at"), facilitator_id=Subquery(facilitators))
+        .values_list(
+            "owner_id",
+            "due_on",
+            "changed_on",
+            "facilitator_id",
+            "workload__team__overdue_escalation_weeks",
+        )
     )
-    for action_id, owner_id, due_on, changed_on in rows:
-        if changed_on > due_on:
-            # Changed since it fell due: the weekly clock starts again from that day.
-            anchor, week = changed_on, (today - changed_on).days // 7
-            if week < 1:
-                continue
-        else:
-            anchor, week = due_on, ((today - due_on).days - 1) // 7
+    latest: dict[int, date] = {}
+    for owner_id, due_on, changed_on, facilitator_id, escalate_after in rows:
+        started = _overdue_week_start(today, due_on, changed_on)
+        if started is None:
+            continue
+        week_start, weeks_overdue = started
+        recipients = [owner_id]
+        if facilitator_id and facilitator_id != owner_id and weeks_overdue >= escalate_after:
+            recipients.append(facilitator_id)
+        for user_id in recipients:
+            latest[user_id] = max(latest.get(user_id, week_start), week_start)
+    for user_id, since in sorted(latest.items()):
         yield Due(
-            owner_id,
+            user_id,
             Occasion.ACTION_OVERDUE,
-            f"action_overdue:{action_id}:{owner_id}:{due_on}:{anchor}:w{week}",
-            {"action": action_id, "due_on": due_on.isoformat(), "week": week},
+            f"action_overdue:{user_id}:{since}",
+            {"since": since.isoformat()},
+        )
+
+
+def _actions_blocked(today: date) -> Iterator[Due]:
+    """The facilitators of plans with blocked actions, once a week (ISO week)."""
+    year, week, _ = today.isocalendar()
+    rows = (
+        Participant.objects.filter(
+            role=ParticipantRole.FACILITATOR,
+            session__actions__status=ActionItem.Status.BLOCKED,
+        )
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+    for user_id in rows:
+        yield Due(
+            user_id,
+            Occasion.ACTIONS_BLOCKED,
+            f"actions_blocked:{user_id}:{year}-W{week:02d}",
+            {"week": f"{year}-W{week:02d}"},
         )
 
 
@@ -311,6 +367,7 @@ OCCASIONS: tuple[Callable[[date], Iterator[Due]], ...] = (
     _action_plan_due,
     _action_due,
     _action_overdue,
+    _actions_blocked,
     _follow_up_digest,
     _follow_up_nudge,
     _next_review_due,

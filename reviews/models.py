@@ -20,6 +20,8 @@ P = FrameworkPillar
 class Team(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=100)
+    # An action overdue this many weeks is escalated to its review's facilitator.
+    overdue_escalation_weeks = models.PositiveSmallIntegerField(default=3)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

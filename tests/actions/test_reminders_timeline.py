@@ -175,17 +175,18 @@ def test_a_review_from_planning_to_its_third_follow_up(cast):
         # The accepted risk expiring in 14 days.
         date(2027, 6, 6): [("alice", "risk_expiring"), ("bob", "risk_expiring")],
         # Follow-up 2: 6 June is a Sunday, so it falls on Monday 7 June.
-        date(2027, 6, 7): sorted(digest + summary),
+        date(2027, 6, 7): sorted([*digest, *summary, ("alice", "actions_blocked")]),
         date(2027, 6, 9): [("bob", "action_due")],
-        # ...marked blocked on 5 June: a week later the weekly reminders resume.
-        date(2027, 6, 12): [("fay", "action_overdue")],
-        date(2027, 6, 19): [("fay", "action_overdue")],
-        date(2027, 6, 26): [("fay", "action_overdue")],
-        date(2027, 7, 3): [("fay", "action_overdue")],
-        # Follow-up 3; A2 is done on 10 July, after that morning's reminder.
+        # ...marked blocked on 5 June: its overdue reminders wait; the facilitator hears of
+        # it that day and then each week (7 June is in the list above) until it is done.
+        date(2027, 6, 5): [("alice", "actions_blocked")],
+        date(2027, 6, 14): [("alice", "actions_blocked")],
+        date(2027, 6, 21): [("alice", "actions_blocked")],
+        date(2027, 6, 28): [("alice", "actions_blocked")],
+        date(2027, 7, 5): [("alice", "actions_blocked")],
+        # Follow-up 3; A2 is done on 10 July.
         date(2027, 7, 6): digest,
         date(2027, 7, 7): summary,
-        date(2027, 7, 10): [("fay", "action_overdue")],
         # Closed on 12 July: the next review is due six months after this one.
         date(2027, 9, 1): [("alice", "next_review_due"), ("bob", "next_review_due")],
         date(2027, 9, 15): [("alice", "next_review_due"), ("bob", "next_review_due")],
