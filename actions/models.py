@@ -402,6 +402,7 @@ class Occasion(models.TextChoices):
     ACTION_DUE = "action_due", "Action due soon"
     ACTION_OVERDUE = "action_overdue", "Action overdue"
     ACTIONS_BLOCKED = "actions_blocked", "Actions blocked"
+    PLAN_PUBLISHED = "plan_published", "Action plan published"
     FOLLOW_UP_DIGEST = "follow_up_digest", "Monthly follow-up digest"
     FOLLOW_UP_SUMMARY = "follow_up_summary", "Follow-up summary"
     FOLLOW_UP_NUDGE = "follow_up_nudge", "Follow-up not held"

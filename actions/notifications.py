@@ -34,6 +34,8 @@ OCCASIONS: dict[str, str] = {
     "the facilitator too once one is overdue for the team's number of weeks.",
     Occasion.ACTIONS_BLOCKED: "The facilitator, each week while actions of their plans are "
     "blocked.",
+    Occasion.PLAN_PUBLISHED: "The participants of a review (observers too), when its action plan "
+    "is published: the key findings, the actions and their owners.",
     Occasion.FOLLOW_UP_DIGEST: "The facilitator, the workload owner and the owners of open "
     "actions, each month a follow-up of the action plan is due: open, blocked and overdue "
     "actions and the progress since last month.",
@@ -92,6 +94,22 @@ def notification_for_reminder(
             "title": title[:200],
             "body": body,
             "url": url[:500],
+            "via_digest": via_digest,
+        },
+    )
+    return notification
+
+
+@transaction.atomic
+def notification_for_recap(*, user, title: str, url: str, via_digest: bool) -> Notification:
+    """The bell entry of a plan's recap: once per person and plan, however often it is sent."""
+    notification, _ = Notification.objects.get_or_create(
+        user=user,
+        occasion=Occasion.PLAN_PUBLISHED,
+        url=url[:500],
+        title=title[:200],
+        defaults={
+            "body": "The action plan is published: its actions, owners and due dates.",
             "via_digest": via_digest,
         },
     )
