@@ -150,8 +150,9 @@ def _build_review_tomorrow(reminder: Reminder, today: date) -> Message | None:
         return None
     if timezone.localdate(session.review_starts_at).isoformat() != reminder.payload["review_on"]:
         return None
+    day = "Today" if timezone.localdate(session.review_starts_at) == today else "Tomorrow"
     return Message(
-        subject=f"Tomorrow: the Well-Architected review of {session.workload.name}",
+        subject=f"{day}: the Well-Architected review of {session.workload.name}",
         template="review_tomorrow",
         context={
             "session": session,
@@ -161,7 +162,7 @@ def _build_review_tomorrow(reminder: Reminder, today: date) -> Message | None:
             "live_path": reverse("reviews:session_live", args=[session.uuid]),
         },
         path=reverse("reviews:session_detail", args=[session.uuid]),
-        summary=f"The review of {session.workload.name} starts tomorrow at "
+        summary=f"The review of {session.workload.name} starts {day.lower()} at "
         f"{timezone.localtime(session.review_starts_at):%H:%M}.",
     )
 
@@ -477,12 +478,35 @@ def _build_follow_up_summary(reminder: Reminder, today: date) -> Message | None:
     )
 
 
+# Occasions whose wording depends on the day ("Due in 7 days"): the weekly digest words
+# them again on the day it is sent.
+DATED_OCCASIONS = {
+    Occasion.PREPARATION,
+    Occasion.REVIEW_TOMORROW,
+    Occasion.ANALYSIS_DUE,
+    Occasion.ACTION_PLAN_DUE,
+    Occasion.ACTION_DUE,
+    Occasion.ACTION_OVERDUE,
+    Occasion.NEXT_REVIEW_DUE,
+    Occasion.RISK_EXPIRING,
+}
+
+
 def _build_weekly_digest(reminder: Reminder, today: date) -> Message | None:
     items = list(
-        notifications.awaiting_digest(user_id=reminder.recipient_id, until=reminder.created_at)
+        notifications.awaiting_digest(
+            user_id=reminder.recipient_id, until=reminder.created_at
+        ).select_related("reminder")
     )
     if not items:
         return None
+    for item in items:
+        if item.reminder is not None and item.occasion in DATED_OCCASIONS:
+            fresh = BUILDERS[item.occasion](item.reminder, today)
+            if fresh is None:
+                item.title = f"{item.title} (no longer applies)"
+            else:
+                item.title, item.body = fresh.subject, fresh.summary
     return Message(
         subject=f"Your week in Pillarwise: {len(items)} update{'s' if len(items) != 1 else ''}",
         template="weekly_digest",

@@ -453,7 +453,9 @@ def test_weekly_digest_collects_the_occasions_chosen_for_it(cast, session):
     [digest] = mail.outbox[1:]
     assert digest.to == ["bob@example.com"]
     assert digest.subject == "Your week in Pillarwise: 2 updates"
-    assert "Add a read replica" in digest.body and "Tomorrow: the Well-Architected" in digest.body
+    # Worded on the day it is sent: the review is today, the action due in 6 days.
+    assert "Due in 6 days: Add a read replica" in digest.body
+    assert "Today: the Well-Architected" in digest.body and "Tomorrow" not in digest.body
     assert not Notification.objects.filter(via_digest=True, digested_at__isnull=True).exists()
     with travel(date(2027, 3, 22), 7):
         assert reminders.digests_dispatch() == []  # nothing new to digest
