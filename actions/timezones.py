@@ -55,16 +55,36 @@ def time_zone_set(*, user, name: str, only_if_unset: bool = False) -> bool:
     return True
 
 
+SESSION_KEY = "pillarwise_time_zone"
+
+
+def remember(request: HttpRequest, name: str) -> None:
+    """Keep the time zone ("" for none yet) in the person's session: pages cost no query."""
+    request.session[SESSION_KEY] = name
+
+
+def remember_on_sign_in(sender, request: HttpRequest | None, user, **kwargs) -> None:
+    """At sign-in (the `user_logged_in` signal), read the time zone into the session once."""
+    if request is not None and hasattr(request, "session"):
+        remember(request, zone_name(user.pk))
+
+
 class UserTimeZoneMiddleware:
-    """Show each page in the signed-in person's time zone (the server's until they have one);
-    `request.user_time_zone` is "" when the browser has not told it yet."""
+    """Show each page in the signed-in person's time zone (the server's until they have one),
+    read at sign-in and kept in the session; `request.user_time_zone` is "" while the browser
+    has not told it yet."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        name = zone_name(user.pk) if user is not None and user.is_authenticated else ""
+        name = ""
+        if user is not None and user.is_authenticated:
+            name = request.session.get(SESSION_KEY)
+            if name is None:  # signed in before time zones were kept
+                name = zone_name(user.pk)
+                remember(request, name)
         request.user_time_zone = name  # type: ignore[attr-defined]
         if name:
             timezone.activate(zoneinfo.ZoneInfo(name))

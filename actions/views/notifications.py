@@ -116,6 +116,7 @@ def time_zone_set(request: HttpRequest) -> HttpResponse:
         timezones.time_zone_set(
             user=request.user, name=request.POST.get("time_zone", ""), only_if_unset=by_browser
         )
+        timezones.remember(request, timezones.zone_name(request.user.pk))
     except ServiceError as exc:
         if by_browser:
             return HttpResponse(f"time_zone: {exc}", status=400, content_type="text/plain")

@@ -61,7 +61,10 @@ def test_pages_ask_the_browser_only_while_no_time_zone_is_stored(client, cast):
     client.force_login(cast.member)
     home = reverse("actions:dashboard")
     assert "js/timezone.js" in client.get(home).content.decode()
-    timezones.time_zone_set(user=cast.member, name="Europe/Paris")
+    client.post(URL, {"time_zone": "Europe/Paris", "default": "1"})  # what the script does
+    assert "js/timezone.js" not in client.get(home).content.decode()
+    client.logout()
+    client.force_login(cast.member)  # read again at the next sign-in
     assert "js/timezone.js" not in client.get(home).content.decode()
 
 
