@@ -15,6 +15,7 @@ from actions.models import (
     PlanRecap,
     Rating,
     Reminder,
+    UserPreferences,
 )
 from reviews.jobs_admin import JOB_FIELDS, JobAdmin, JobStateFilter
 
@@ -100,6 +101,13 @@ class NotificationAdmin(admin.ModelAdmin):
 class NotificationPreferenceAdmin(admin.ModelAdmin):
     list_display = ["user", "occasion", "mode"]
     list_filter = ["occasion", "mode"]
+
+
+@admin.register(UserPreferences)
+class UserPreferencesAdmin(admin.ModelAdmin):
+    list_display = ["user", "time_zone"]
+    search_fields = ["user__username", "user__email", "time_zone"]
+    list_select_related = ["user"]
 
 
 @admin.register(CalendarFeed)

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class ActionsConfig(AppConfig):
     name = "actions"
     verbose_name = "Findings and actions"
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        from actions.timezones import remember_on_sign_in
+
+        # Only session bookkeeping: the person's time zone, read once per sign-in.
+        user_logged_in.connect(remember_on_sign_in, dispatch_uid="actions.time_zone")

@@ -1,34 +1,31 @@
-"""Each person's private calendar feed: the review sessions they take part in as events, and
-the due dates of their open actions as to-dos. The feed's URL carries a secret token, the
-only key to it; resetting the token makes the old URL answer 404."""
+"""Each person's private calendar feed: every dated step of the reviews they take part in,
+as events: the review sessions (timed), and all-day events for the start of preparation, the
+analysis and action plan due dates, the monthly follow-ups, the next review of their
+workloads, and the due dates of their open actions (VEVENTs, not VTODOs: most calendar apps
+show no to-dos from a subscribed feed). The feed's URL carries a secret token, the only key to
+it; resetting the token makes the old URL answer 404."""
 
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
-from icalendar import Todo
+from icalendar import Event, vDuration
 
-from actions.models import ActionItem, CalendarFeed
+from actions.models import ActionItem, CalendarFeed, FollowUp
 from reviews import ical
 from reviews.emails import absolute_url
-from reviews.models import Membership, Participant, ReviewSession
+from reviews.models import Membership, Participant, ReviewSession, SessionKind, Workload
 
 TOKEN_BYTES = 32
 # Sessions further back than this are left out of the feed.
 PAST_DAYS = 365
 # How often calendar apps should fetch the feed again.
 REFRESH = timedelta(hours=1)
-
-TODO_STATUS = {
-    ActionItem.Status.OPEN: "NEEDS-ACTION",
-    ActionItem.Status.IN_PROGRESS: "IN-PROCESS",
-    ActionItem.Status.BLOCKED: "NEEDS-ACTION",
-}
 
 
 def new_token() -> str:
@@ -86,35 +83,126 @@ def feed_actions(user):
     )
 
 
-def action_todo(action: ActionItem) -> Todo:
-    """An open action as a VTODO due on its due date."""
-    link = absolute_url(reverse("actions:action_detail", args=[action.uuid]))
-    todo = Todo()
-    todo.add("uid", f"action-{action.uuid}@{ical.uid_domain()}")
-    todo.add("dtstamp", timezone.now())
-    todo.add("last-modified", action.updated_at)
-    todo.add("summary", f"{action.title} ({action.workload.name})")
-    todo.add("due", action.due_on)
-    todo.add("status", TODO_STATUS[action.status])
-    todo.add("percent-complete", action.percent_complete)
-    lines = [f"Action of {action.workload.name}: {action.get_status_display().lower()}."]
+def all_day(*, uid: str, day: date, summary: str, path: str, description: str = "") -> Event:
+    """An all-day event on `day`, linking to `path`."""
+    link = absolute_url(path)
+    event = Event()
+    event.add("uid", f"{uid}@{ical.uid_domain()}")
+    event.add("dtstamp", timezone.now())
+    event.add("dtstart", day)
+    event.add("dtend", day + timedelta(days=1))
+    event.add("transp", "TRANSPARENT")
+    event.add("summary", summary)
+    event.add("description", f"{description}\n\n{link}".strip())
+    event.add("url", link)
+    return event
+
+
+def action_event(action: ActionItem) -> Event:
+    """An open action as an all-day event on its due date."""
+    lines = [
+        f"Action of {action.workload.name}: {action.get_status_display().lower()}, "
+        f"{action.percent_complete}% done."
+    ]
     if action.measurable_outcome:
         lines.append(f"Done when: {action.measurable_outcome}")
-    lines += ["", link]
-    todo.add("description", "\n".join(lines))
-    todo.add("url", link)
+    event = all_day(
+        uid=f"action-{action.uuid}",
+        day=action.due_on,
+        summary=f"Due: {action.title} ({action.workload.name})",
+        path=reverse("actions:action_detail", args=[action.uuid]),
+        description="\n".join(lines),
+    )
+    event.add("last-modified", action.updated_at)
     if action.status == ActionItem.Status.BLOCKED:
-        todo.add("categories", ["Blocked"])
-    return todo
+        event.add("categories", ["Blocked"])
+    return event
+
+
+def step_events(session: ReviewSession) -> list[Event]:
+    """The all-day steps of a review: preparation start, analysis due, action plan due."""
+    name, events = session.workload.name, []
+    steps = (
+        (
+            "preparation",
+            session.preparation_starts_on,
+            "Preparation starts",
+            "reviews:session_detail",
+        ),
+        ("analysis", session.analysis_due_on, "Analysis due", "actions:analysis"),
+        ("plan", session.action_plan_due_on, "Action plan due", "actions:plan"),
+    )
+    for key, day, label, view in steps:
+        if day is not None:
+            events.append(
+                all_day(
+                    uid=f"session-{session.uuid}-{key}",
+                    day=day,
+                    summary=f"{label}: {name} review",
+                    path=reverse(view, args=[session.uuid]),
+                    description=session.title,
+                )
+            )
+    return events
+
+
+def feed_follow_ups(user):
+    since = timezone.localdate() - timedelta(days=PAST_DAYS)
+    return (
+        FollowUp.objects.filter(session__participants__user=user, due_on__gte=since)
+        .select_related("session__workload")
+        .order_by("due_on", "pk")
+        .distinct()
+    )
+
+
+def follow_up_event(follow_up: FollowUp) -> Event:
+    return all_day(
+        uid=f"follow-up-{follow_up.uuid}",
+        day=follow_up.due_on,
+        summary=f"Follow-up {follow_up.number}: {follow_up.session.workload.name}",
+        path=reverse("actions:followup", args=[follow_up.uuid]),
+        description=f"Monthly follow-up of the action plan of {follow_up.session.title}.",
+    )
+
+
+def feed_workloads(user):
+    """The workloads whose next review the user hears of: those they own (while still in
+    the team) or took part in (places in a team's sessions go with leaving it)."""
+    return (
+        Workload.objects.filter(next_review_due_on__isnull=False)
+        .filter(Q(owner=user, team__memberships__user=user) | Q(sessions__participants__user=user))
+        .order_by("next_review_due_on", "pk")
+        .distinct()
+    )
+
+
+def next_review_event(workload: Workload) -> Event:
+    kind = SessionKind(workload.next_review_kind).label if workload.next_review_kind else ""
+    return all_day(
+        uid=f"workload-{workload.uuid}-next-review",
+        day=workload.next_review_due_on,
+        summary=f"Next review due: {workload.name}",
+        path=reverse("reviews:workload_cadence", args=[workload.uuid]),
+        description=kind,
+    )
 
 
 def feed_ics(user) -> bytes:
-    """The user's calendar: their sessions (the past year and ahead) and open actions."""
+    """The user's calendar: their sessions and their steps (the past year and ahead), the
+    follow-ups, the next reviews and their open actions."""
     cal = ical.calendar(name="Pillarwise")
-    cal.add("x-published-ttl", REFRESH)
+    # As a duration (PT1H): an X- property is otherwise written as text ("1:00:00").
+    cal.add("x-published-ttl", vDuration(REFRESH))
     cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     for session in feed_sessions(user):
         cal.add_component(ical.session_event(session))
+        for event in step_events(session):
+            cal.add_component(event)
+    for follow_up in feed_follow_ups(user):
+        cal.add_component(follow_up_event(follow_up))
+    for workload in feed_workloads(user):
+        cal.add_component(next_review_event(workload))
     for action in feed_actions(user):
-        cal.add_component(action_todo(action))
+        cal.add_component(action_event(action))
     return cal.to_ical()

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from django.db.models import (
     BooleanField,
+    CharField,
     Count,
     DateField,
     Exists,
@@ -29,7 +30,7 @@ from django.utils import timezone
 from actions.models import ActionItem, ActionItemQuerySet, Finding
 from questionnaires.models import FrameworkPillar
 from questionnaires.risk import Risk
-from reviews.models import Answer, Phase, ReviewSession, Workload
+from reviews.models import Answer, Phase, ReviewSession, SessionKind, Workload
 
 
 class _DashboardCounts(TypedDict):
@@ -120,6 +121,7 @@ def dashboard_workloads(
             high_count=_risk_count(Risk.HIGH),
             medium_count=_risk_count(Risk.MEDIUM),
             next_session_at=Subquery(upcoming),
+            next_session_kind=Subquery(upcoming.values("kind")),
             overdue_count=Coalesce(Subquery(overdue), Value(0)),
         )
         .annotate(
@@ -129,6 +131,10 @@ def dashboard_workloads(
             ),
             next_review_is_session=ExpressionWrapper(
                 Q(next_session_at__isnull=False), output_field=BooleanField()
+            ),
+            # And its kind (a SessionKind value), from the same place.
+            next_review_kind_value=Coalesce(
+                "next_session_kind", F("next_review_kind"), output_field=CharField()
             ),
         )
     )
@@ -150,6 +156,9 @@ def dashboard_rows(
     name, whichever the direction) happens here."""
     workloads, sort = dashboard_workloads(user, sort=sort)
     rows = list(workloads)
+    for row in rows:
+        kind = row.next_review_kind_value
+        row.next_review_label = SessionKind(kind).label if kind in SessionKind.values else ""
     if sort.lstrip("-") == "next_review":
         dated = sorted((w for w in rows if w.next_review), key=lambda w: (w.next_review, w.name))
         if sort.startswith("-"):

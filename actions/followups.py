@@ -1,9 +1,12 @@
 """Monthly follow-ups of a published action plan.
 
 Once a session's plan is published, a follow-up falls due each month (on the day of the month
-it was published), until every action of the plan is done, cancelled or accepted as a risk.
-The dispatcher creates each one a week before it is due (`followups_schedule`); the workload
-owner gets a digest of where the actions stand on the day; the follow-up page opens with the
+it was published, moved to the Monday after when that is a Saturday or a Sunday), until every
+action of the plan is done, cancelled or accepted as a risk, whether or not the review has
+been closed meanwhile. The dispatcher creates each one a week before it is due
+(`followups_schedule`); the facilitator, the workload owner and the owners of the plan's open
+actions get a digest of where the actions stand on the day (`follow_up_recipients`), and the
+facilitator is nudged a week later when it has not been held; the follow-up page opens with the
 actions that are overdue or blocked, lets owners and the facilitator update status and
 percent in place with a short note each (`followup_record`), and finishing it saves a
 milestone and emails a summary to the participants (`followup_finish`).
@@ -23,7 +26,7 @@ from actions.models import ActionItem, FollowUp, FollowUpNote, Occasion, Reminde
 from reviews.cadence import add_months
 from reviews.errors import ServiceError
 from reviews.jobs import job_queue
-from reviews.models import Milestone, Participant, Phase, ReviewSession
+from reviews.models import Milestone, Participant, ParticipantRole, ReviewSession
 
 # A follow-up is created (and shows on the page) this many days before it is due.
 LEAD_DAYS = 7
@@ -33,8 +36,15 @@ MISSED_DAYS = 7
 NOTE_MAX_LENGTH = 1000
 
 
+def working_day_from(day: date) -> date:
+    """`day`, or the Monday after when it is a Saturday or a Sunday."""
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
 def follow_up_due_on(published_on: date, number: int) -> date:
-    return add_months(published_on, number)
+    return working_day_from(add_months(published_on, number))
 
 
 def followups_schedule(*, today: date) -> int:
@@ -50,7 +60,6 @@ def followups_schedule(*, today: date) -> int:
         ReviewSession.objects.filter(
             plan_published_at__date__lte=horizon - timedelta(days=28),
         )
-        .exclude(phase=Phase.CLOSED)
         .annotate(
             last_number=Subquery(latest.values("number")[:1]),
             last_due_on=Subquery(latest.values("due_on")[:1]),
@@ -76,13 +85,70 @@ def followups_schedule(*, today: date) -> int:
 def next_follow_up_due_on(session: ReviewSession) -> date | None:
     """When the next follow-up not created yet will fall due (None: no published plan, or
     nothing left open)."""
-    if session.plan_published_at is None or session.phase == Phase.CLOSED:
+    if session.plan_published_at is None:
         return None
     if not ActionItem.objects.filter(session=session).open().exists():
         return None
     last = FollowUp.objects.filter(session=session).order_by("-number").first()
     published_on = timezone.localdate(session.plan_published_at)
     return follow_up_due_on(published_on, (last.number if last else 0) + 1)
+
+
+# --- Who hears about a follow-up -------------------------------------------------------------
+
+
+def follow_up_recipients(session_ids: list[int]) -> dict[int, set[int]]:
+    """Who is reminded of each session's follow-ups: its facilitator, the workload owner and
+    the owners of its open actions, {session id: user ids}; two queries."""
+    recipients: dict[int, set[int]] = {pk: set() for pk in session_ids}
+    for session_id, owner_id in ReviewSession.objects.filter(pk__in=session_ids).values_list(
+        "pk", "workload__owner_id"
+    ):
+        if owner_id:
+            recipients[session_id].add(owner_id)
+    facilitators = Participant.objects.filter(
+        session_id__in=session_ids, role=ParticipantRole.FACILITATOR
+    ).values_list("session_id", "user_id")
+    action_owners = (
+        ActionItem.objects.open()
+        .filter(session_id__in=session_ids, owner__isnull=False)
+        .values_list("session_id", "owner_id")
+    )
+    for session_id, user_id in [*facilitators, *action_owners]:
+        recipients[session_id].add(user_id)
+    return recipients
+
+
+def follow_up_series(session_ids: list[int]) -> dict[int, set[int]]:
+    """Who hears of each session's follow-ups, once per workload: when a workload has
+    several plans in follow-up (a post-incident review's beside the periodic one's), each
+    person follows the newest plan that names them, so nobody gets two monthly series for
+    the same workload. {session id: user ids}."""
+    sessions = list(
+        ReviewSession.objects.filter(pk__in=session_ids).values_list("pk", "workload_id")
+    )
+    workload_ids = {workload_id for _, workload_id in sessions}
+    open_actions = ActionItem.objects.filter(
+        session=OuterRef("pk"), status__in=ActionItem.OPEN_STATUSES
+    )
+    active = list(
+        ReviewSession.objects.filter(workload_id__in=workload_ids, plan_published_at__isnull=False)
+        .filter(Exists(open_actions))
+        .order_by("-plan_published_at")
+        .values_list("pk", "workload_id", "plan_published_at")
+    )
+    everyone = follow_up_recipients(list({pk for pk, _ in sessions} | {pk for pk, _, _ in active}))
+    published = {pk: at for pk, _, at in active}
+    result = {}
+    for session_id, workload_id in sessions:
+        mine = set(everyone.get(session_id, set()))
+        since = published.get(session_id)
+        for other_id, other_workload_id, other_published in active:
+            newer = since is None or other_published > since
+            if other_workload_id == workload_id and other_id != session_id and newer:
+                mine -= everyone[other_id]
+        result[session_id] = mine
+    return result
 
 
 # --- Where the actions stand -----------------------------------------------------------------

@@ -14,7 +14,14 @@ from django.utils import timezone
 from actions import followups, notifications, recipients
 from actions.models import ActionItem, Finding, FollowUp, FollowUpNote, Occasion, Reminder
 from reviews.cadence import cadence_for, next_review_due
-from reviews.models import Participant, Phase, ReviewSession, SessionKind, Workload
+from reviews.models import (
+    Participant,
+    ParticipantRole,
+    Phase,
+    ReviewSession,
+    SessionKind,
+    Workload,
+)
 
 
 @dataclass
@@ -47,6 +54,60 @@ def _participant(reminder: Reminder) -> Participant | None:
         Participant.objects.select_related("session__workload", "user")
         .filter(session_id=reminder.payload["session"], user_id=reminder.recipient_id)
         .first()
+    )
+
+
+def with_article(words: str) -> str:
+    """ "a batch workload", "an internal application"."""
+    return f"{'an' if words[:1].lower() in 'aeiou' else 'a'} {words}"
+
+
+# What each phase asks of whom, for the phase-start announcement.
+PHASE_ASKS = {
+    Phase.PREPARATION: "Read the workload's documentation, bring current metrics and confirm "
+    "that you will attend.",
+    Phase.ANALYSIS: "Rate the findings: the workload owner and finance their business impact, "
+    "the engineers their technical effort.",
+    Phase.ACTION_PLAN: "Turn the prioritised findings into actions, each with an owner, a due "
+    "date and a measurable outcome, then publish the plan.",
+}
+
+
+def _build_phase_start(reminder: Reminder, today: date) -> Message | None:
+    participant = _participant(reminder)
+    phase = reminder.payload["phase"]
+    if participant is None or participant.role == ParticipantRole.OBSERVER:
+        return None
+    session = participant.session
+    if session.phase != phase:
+        return None  # moved on meanwhile: the next phase has its own announcement
+    workload = session.workload
+    if phase == Phase.PREPARATION:
+        due_on = timezone.localdate(session.review_starts_at) if session.review_starts_at else None
+        path = reverse("reviews:session_detail", args=[session.uuid])
+        subject = f"Preparation starts for the {workload.name} review"
+    elif phase == Phase.ANALYSIS:
+        due_on = session.analysis_due_on
+        path = reverse("actions:analysis", args=[session.uuid])
+        subject = f"The analysis of the {workload.name} review starts: rate its findings"
+    else:
+        due_on = session.action_plan_due_on
+        path = reverse("actions:plan", args=[session.uuid])
+        subject = f"The action plan of the {workload.name} review starts"
+    return Message(
+        subject=subject,
+        template="phase_start",
+        context={
+            "session": session,
+            "workload": workload,
+            "participant": participant,
+            "phase": phase,
+            "phase_label": Phase(phase).label,
+            "ask": PHASE_ASKS[phase],
+            "due_on": due_on,
+        },
+        path=path,
+        summary=f"{Phase(phase).label} of the {workload.name} review: {PHASE_ASKS[phase]}",
     )
 
 
@@ -89,8 +150,9 @@ def _build_review_tomorrow(reminder: Reminder, today: date) -> Message | None:
         return None
     if timezone.localdate(session.review_starts_at).isoformat() != reminder.payload["review_on"]:
         return None
+    day = "Today" if timezone.localdate(session.review_starts_at) == today else "Tomorrow"
     return Message(
-        subject=f"Tomorrow: the Well-Architected review of {session.workload.name}",
+        subject=f"{day}: the Well-Architected review of {session.workload.name}",
         template="review_tomorrow",
         context={
             "session": session,
@@ -100,7 +162,7 @@ def _build_review_tomorrow(reminder: Reminder, today: date) -> Message | None:
             "live_path": reverse("reviews:session_live", args=[session.uuid]),
         },
         path=reverse("reviews:session_detail", args=[session.uuid]),
-        summary=f"The review of {session.workload.name} starts tomorrow at "
+        summary=f"The review of {session.workload.name} starts {day.lower()} at "
         f"{timezone.localtime(session.review_starts_at):%H:%M}.",
     )
 
@@ -140,7 +202,12 @@ def _build_analysis_due(reminder: Reminder, today: date) -> Message | None:
     return Message(
         subject=_due_subject(f"The analysis of {session.title}", due_on, late),
         template="analysis_due",
-        context={"session": session, "workload": session.workload, "late": late},
+        context={
+            "session": session,
+            "workload": session.workload,
+            "late": late,
+            "workload_kind": with_article(session.workload.get_workload_type_display().lower()),
+        },
         path=reverse("actions:analysis", args=[session.uuid]),
         summary=f"Prioritise the findings of {session.workload.name} by business impact and "
         "technical effort.",
@@ -202,18 +269,75 @@ def _build_action_due(reminder: Reminder, today: date) -> Message | None:
     )
 
 
+def overdue_for(user_id: int, today: date) -> tuple[list[ActionItem], list[ActionItem]]:
+    """What is overdue for a person now, blocked actions aside: their own actions, and the
+    actions of plans they facilitate overdue for their team's escalation weeks."""
+    overdue = (
+        ActionItem.objects.overdue(today)
+        .exclude(status=ActionItem.Status.BLOCKED)
+        .select_related("workload__team", "owner")
+        .order_by("due_on", "pk")
+    )
+    own = list(overdue.filter(owner_id=user_id))
+    facilitated = overdue.filter(
+        session__participants__user_id=user_id,
+        session__participants__role=ParticipantRole.FACILITATOR,
+    ).exclude(owner_id=user_id)
+    escalated = [
+        action
+        for action in facilitated
+        if ((today - action.due_on).days - 1) // 7 >= action.workload.team.overdue_escalation_weeks
+    ]
+    return own, escalated
+
+
 def _build_action_overdue(reminder: Reminder, today: date) -> Message | None:
-    action = _action(reminder)
-    if action is None or action.due_on is None or not action.is_overdue(today):
+    """The bundle, computed when it is sent: what is overdue for the person then."""
+    own, escalated = overdue_for(reminder.recipient_id, today)
+    if not own and not escalated:
         return None
-    days = (today - action.due_on).days
+    for action in own + escalated:
+        action.days_overdue = (today - action.due_on).days
+    if len(own) == 1 and not escalated:
+        action = own[0]
+        days = action.days_overdue
+        subject = f"Overdue by {days} day{'s' if days != 1 else ''}: {action.title}"
+        path = _action_path(action)
+    else:
+        count = len(own) + len(escalated)
+        subject = f"{count} overdue action{'s' if count != 1 else ''}"
+        mine = reverse("actions:my_actions") + "?filtered=1&due=overdue"
+        path = mine if own else _action_path(escalated[0])
+    titles = ", ".join(a.title for a in own + escalated)
     return Message(
-        subject=f"Overdue by {days} day{'s' if days != 1 else ''}: {action.title}",
+        subject=subject,
         template="action_overdue",
-        context={"action": action, "workload": action.workload, "days": days},
-        path=_action_path(action),
-        summary=f"{action.title} ({action.workload.name}) was due on "
-        f"{action.due_on:%-d %B}: finish it, or move its due date.",
+        context={"own": own, "escalated": escalated},
+        path=path,
+        summary=f"Overdue: {titles}. Finish, mark blocked and say why, or move the due date.",
+    )
+
+
+def _build_actions_blocked(reminder: Reminder, today: date) -> Message | None:
+    blocked = list(
+        ActionItem.objects.filter(
+            status=ActionItem.Status.BLOCKED,
+            session__participants__user_id=reminder.recipient_id,
+            session__participants__role=ParticipantRole.FACILITATOR,
+        )
+        .select_related("workload", "owner")
+        .order_by("due_on", "pk")
+        .distinct()
+    )
+    if not blocked:
+        return None
+    count = len(blocked)
+    return Message(
+        subject=f"{count} action{'s' if count != 1 else ''} blocked on the plans you facilitate",
+        template="actions_blocked",
+        context={"blocked": blocked},
+        path=_action_path(blocked[0]) if count == 1 else reverse("actions:dashboard"),
+        summary="Blocked: " + ", ".join(f"{a.title} ({a.workload.name})" for a in blocked) + ".",
     )
 
 
@@ -226,7 +350,7 @@ def _build_follow_up_digest(reminder: Reminder, today: date) -> Message | None:
     if follow_up is None or follow_up.is_held:
         return None
     session, workload = follow_up.session, follow_up.session.workload
-    if workload.owner_id != reminder.recipient_id:
+    if reminder.recipient_id not in followups.follow_up_series([session.pk])[session.pk]:
         return None
     digest = followups.digest(follow_up, today=today)
     # Keep where each action stands, so next month's digest can tell what moved.
@@ -242,6 +366,26 @@ def _build_follow_up_digest(reminder: Reminder, today: date) -> Message | None:
         },
         path=reverse("actions:followup", args=[follow_up.uuid]),
         summary=f"Follow-up {follow_up.number} of {workload.name} is due: {digest.headline}.",
+    )
+
+
+def _build_follow_up_nudge(reminder: Reminder, today: date) -> Message | None:
+    follow_up = (
+        FollowUp.objects.select_related("session__workload")
+        .filter(pk=reminder.payload["follow_up"])
+        .first()
+    )
+    if follow_up is None or follow_up.is_held:
+        return None
+    session, workload = follow_up.session, follow_up.session.workload
+    late = (today - follow_up.due_on).days
+    return Message(
+        subject=f"Follow-up {follow_up.number} of {workload.name} has not been held",
+        template="follow_up_nudge",
+        context={"follow_up": follow_up, "session": session, "workload": workload, "late": late},
+        path=reverse("actions:followup", args=[follow_up.uuid]),
+        summary=f"Follow-up {follow_up.number} of {workload.name} was due on "
+        f"{follow_up.due_on:%-d %B}: hold it, or finish it with a note.",
     )
 
 
@@ -334,12 +478,35 @@ def _build_follow_up_summary(reminder: Reminder, today: date) -> Message | None:
     )
 
 
+# Occasions whose wording depends on the day ("Due in 7 days"): the weekly digest words
+# them again on the day it is sent.
+DATED_OCCASIONS = {
+    Occasion.PREPARATION,
+    Occasion.REVIEW_TOMORROW,
+    Occasion.ANALYSIS_DUE,
+    Occasion.ACTION_PLAN_DUE,
+    Occasion.ACTION_DUE,
+    Occasion.ACTION_OVERDUE,
+    Occasion.NEXT_REVIEW_DUE,
+    Occasion.RISK_EXPIRING,
+}
+
+
 def _build_weekly_digest(reminder: Reminder, today: date) -> Message | None:
     items = list(
-        notifications.awaiting_digest(user_id=reminder.recipient_id, until=reminder.created_at)
+        notifications.awaiting_digest(
+            user_id=reminder.recipient_id, until=reminder.created_at
+        ).select_related("reminder")
     )
     if not items:
         return None
+    for item in items:
+        if item.reminder is not None and item.occasion in DATED_OCCASIONS:
+            fresh = BUILDERS[item.occasion](item.reminder, today)
+            if fresh is None:
+                item.title = f"{item.title} (no longer applies)"
+            else:
+                item.title, item.body = fresh.subject, fresh.summary
     return Message(
         subject=f"Your week in Pillarwise: {len(items)} update{'s' if len(items) != 1 else ''}",
         template="weekly_digest",
@@ -350,14 +517,17 @@ def _build_weekly_digest(reminder: Reminder, today: date) -> Message | None:
 
 
 BUILDERS: dict[str, Callable[[Reminder, date], Message | None]] = {
+    Occasion.PHASE_START: _build_phase_start,
     Occasion.PREPARATION: _build_preparation,
     Occasion.REVIEW_TOMORROW: _build_review_tomorrow,
     Occasion.ANALYSIS_DUE: _build_analysis_due,
     Occasion.ACTION_PLAN_DUE: _build_action_plan_due,
     Occasion.ACTION_DUE: _build_action_due,
     Occasion.ACTION_OVERDUE: _build_action_overdue,
+    Occasion.ACTIONS_BLOCKED: _build_actions_blocked,
     Occasion.FOLLOW_UP_DIGEST: _build_follow_up_digest,
     Occasion.FOLLOW_UP_SUMMARY: _build_follow_up_summary,
+    Occasion.FOLLOW_UP_NUDGE: _build_follow_up_nudge,
     Occasion.NEXT_REVIEW_DUE: _build_next_review_due,
     Occasion.RISK_EXPIRING: _build_risk_expiring,
     Occasion.WEEKLY_DIGEST: _build_weekly_digest,

@@ -396,14 +396,18 @@ class Occasion(models.TextChoices):
     they hear about it (NotificationPreference). The invitation is sent when someone is
     invited, and the weekly digest collects what people chose to hear about weekly."""
 
+    PHASE_START = "phase_start", "A phase of a review starts"
     PREPARATION = "preparation", "Preparation not done"
     REVIEW_TOMORROW = "review_tomorrow", "The review is tomorrow"
     ANALYSIS_DUE = "analysis_due", "Analysis due"
     ACTION_PLAN_DUE = "action_plan_due", "Action plan due"
     ACTION_DUE = "action_due", "Action due soon"
     ACTION_OVERDUE = "action_overdue", "Action overdue"
+    ACTIONS_BLOCKED = "actions_blocked", "Actions blocked"
+    PLAN_PUBLISHED = "plan_published", "Action plan published"
     FOLLOW_UP_DIGEST = "follow_up_digest", "Monthly follow-up digest"
     FOLLOW_UP_SUMMARY = "follow_up_summary", "Follow-up summary"
+    FOLLOW_UP_NUDGE = "follow_up_nudge", "Follow-up not held"
     NEXT_REVIEW_DUE = "next_review_due", "Next review due"
     RISK_EXPIRING = "risk_expiring", "Risk acceptance expiring"
     WEEKLY_DIGEST = "weekly_digest", "Weekly digest"
@@ -536,6 +540,17 @@ class NotificationPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.occasion}: {self.mode}"
+
+
+class UserPreferences(models.Model):
+    """A person's own settings. The time zone every date is shown and mailed in: empty until
+    the browser tells it at the first sign-in (the server's TIME_ZONE meanwhile)."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="preferences")
+    time_zone = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.time_zone or '-'}"
 
 
 class CalendarFeed(models.Model):

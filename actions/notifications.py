@@ -19,16 +19,28 @@ DEFAULT_MODE = Mode.EMAIL_AND_APP
 # The occasions a person can choose for, in the order the preferences page lists them, with
 # who receives them and when.
 OCCASIONS: dict[str, str] = {
+    Occasion.PHASE_START: "The people who act in a phase, when it starts: preparation to every "
+    "participant but observers; analysis to the raters (workload owner and finance for "
+    "business impact, engineers for technical effort); the action plan to the facilitator and "
+    "the owners.",
     Occasion.PREPARATION: "Participants whose preparation checklist is not done, 7 and 2 days "
-    "before a review.",
-    Occasion.REVIEW_TOMORROW: "Every participant, the day before a review.",
+    "before a review (observers do not prepare).",
+    Occasion.REVIEW_TOMORROW: "Every participant but observers, the day before a review.",
     Occasion.ANALYSIS_DUE: "The facilitator, when the analysis of a review is due.",
     Occasion.ACTION_PLAN_DUE: "The facilitator, when the action plan of a review is due.",
     Occasion.ACTION_DUE: "The owner of an action, 7 days and 1 day before it is due.",
-    Occasion.ACTION_OVERDUE: "The owner of an action, the day after it falls due, then every "
-    "week while it stays overdue and untouched.",
-    Occasion.FOLLOW_UP_DIGEST: "The workload owner, each month a follow-up of the action plan "
-    "is due: open, blocked and overdue actions and the progress since last month.",
+    Occasion.ACTION_OVERDUE: "One email bundling your overdue actions: the day after one falls "
+    "due, then every week while it stays overdue and untouched, paused while it is blocked; "
+    "the facilitator too once one is overdue for the team's number of weeks.",
+    Occasion.ACTIONS_BLOCKED: "The facilitator, each week while actions of their plans are "
+    "blocked.",
+    Occasion.PLAN_PUBLISHED: "The participants of a review (observers too), when its action plan "
+    "is published: the key findings, the actions and their owners.",
+    Occasion.FOLLOW_UP_DIGEST: "The facilitator, the workload owner and the owners of open "
+    "actions, each month a follow-up of the action plan is due: open, blocked and overdue "
+    "actions and the progress since last month.",
+    Occasion.FOLLOW_UP_NUDGE: "The facilitator, a week after a monthly follow-up fell due when "
+    "it has not been held.",
     Occasion.FOLLOW_UP_SUMMARY: "The participants of a review, when a follow-up is finished.",
     Occasion.NEXT_REVIEW_DUE: "The workload owner and the last facilitator, 14 days before the "
     "next review is due and on the day.",
@@ -84,6 +96,22 @@ def notification_for_reminder(
             "url": url[:500],
             "via_digest": via_digest,
             "team_id": team_id,
+        },
+    )
+    return notification
+
+
+@transaction.atomic
+def notification_for_recap(*, user, title: str, url: str, via_digest: bool) -> Notification:
+    """The bell entry of a plan's recap: once per person and plan, however often it is sent."""
+    notification, _ = Notification.objects.get_or_create(
+        user=user,
+        occasion=Occasion.PLAN_PUBLISHED,
+        url=url[:500],
+        title=title[:200],
+        defaults={
+            "body": "The action plan is published: its actions, owners and due dates.",
+            "via_digest": via_digest,
         },
     )
     return notification

@@ -16,15 +16,19 @@ from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from actions import notifications, timezones
 from actions.documents import plan_document_request
 from actions.findings import analysis_findings
 from actions.milestones import long_date, milestone_create
-from actions.models import ActionItem, PlanRecap
+from actions.models import ActionItem, NotificationPreference, Occasion, PlanRecap
 from questionnaires.risk import Risk
+from reviews.cadence import cadence_plan_next
 from reviews.emails import absolute_url, send_email
 from reviews.errors import ServiceError
 from reviews.jobs import error_text, job_claim, job_fail, job_finish, job_queue
 from reviews.models import Milestone, Participant, Phase, ReviewSession
+
+Mode = NotificationPreference.Mode
 
 logger = logging.getLogger("pillarwise.plan")
 
@@ -161,6 +165,8 @@ def plan_publish(*, session: ReviewSession, user) -> Milestone:
     now = timezone.now()
     session.plan_published_at = now
     session.save(update_fields=["plan_published_at"])
+    # The next review is known from now on, not only once this one is closed.
+    cadence_plan_next(workload=session.workload, after=timezone.localdate(now))
     published = Milestone.objects.filter(session=session, kind=Milestone.Kind.PUBLISHED).count()
     name = f"Action plan published {long_date(timezone.localdate(now))}"
     if published:
@@ -188,6 +194,33 @@ def plan_recap_queue(recap: PlanRecap) -> None:
     job_queue(PlanRecap, [recap.pk])
 
 
+def _recap_deliver(recap: PlanRecap) -> None:
+    """One message per recipient, never a shared To:, each in the recipient's time zone, with
+    its bell entry, as the recipient chose for "Action plan published" (off: nothing). Each
+    recipient done is struck off the row, so a retry after a mail error sends only the rest."""
+    context = recap.context
+    subject = f"Action plan published: {context['workload']} ({context['session']})"
+    path = reverse("actions:plan", args=[recap.session.uuid])
+    users = {
+        p.user.email: p.user
+        for p in Participant.objects.filter(session_id=recap.session_id, user__is_active=True)
+        .select_related("user")
+        .order_by("pk")
+    }
+    for email in list(recap.recipients):
+        user = users.get(email)
+        mode = notifications.preference_mode(user.pk, Occasion.PLAN_PUBLISHED) if user else ""
+        if user is not None and mode != Mode.OFF:
+            notifications.notification_for_recap(
+                user=user, title=subject, url=path, via_digest=mode == Mode.WEEKLY_DIGEST
+            )
+        if mode in ("", Mode.EMAIL_AND_APP):
+            with timezone.override(timezones.zone_for(user.pk) if user else None):
+                send_email(to=[email], template="plan_published", context=context, subject=subject)
+        recap.recipients.remove(email)
+        PlanRecap.objects.filter(pk=recap.pk).update(recipients=recap.recipients)
+
+
 def plan_recap_send(*, recap_id: int) -> bool:
     """Send one recap email, at most once per claim of its job row (reviews.jobs), so
     duplicate or late messages do no harm. Mail-server trouble fails this attempt only (the
@@ -196,14 +229,8 @@ def plan_recap_send(*, recap_id: int) -> bool:
     recap = job_claim(PlanRecap, recap_id)
     if recap is None:
         return False
-    context = recap.context
     try:
-        send_email(
-            to=recap.recipients,
-            template="plan_published",
-            context=context,
-            subject=f"Action plan published: {context['workload']} ({context['session']})",
-        )
+        _recap_deliver(recap)
     except (SMTPException, OSError) as exc:
         job_fail(recap, error_text(exc), retry=True)
         return False

@@ -35,7 +35,7 @@ from django.db import IntegrityError, connection, models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from actions import followups, notifications, recipients
+from actions import followups, notifications, recipients, timezones
 from actions.messages import Message, build_message
 from actions.models import NotificationPreference, Occasion, Reminder
 from actions.occasions import Due, due_reminders
@@ -236,7 +236,13 @@ def _email(reminder: Reminder, message: Message) -> None:
 
 
 def _deliver(reminder: Reminder) -> tuple[str, str]:
-    """Deliver a claimed reminder: (status, delivered)."""
+    """Deliver a claimed reminder, written in the recipient's time zone (its dates, its
+    "today", "tomorrow"): (status, delivered)."""
+    with timezone.override(timezones.zone_for(reminder.recipient_id)):
+        return _deliver_here(reminder)
+
+
+def _deliver_here(reminder: Reminder) -> tuple[str, str]:
     user = reminder.recipient
     message = build_message(reminder)
     if message is None or not user.is_active:

@@ -116,6 +116,7 @@ urlpatterns: list = [
     path(
         "notifications/read/", notifications.notifications_read_all, name="notifications_read_all"
     ),
+    path("preferences/time-zone/", notifications.time_zone_set, name="time_zone_set"),
     path(
         "notifications/preferences/",
         notifications.notification_preferences,

@@ -169,6 +169,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Pages in the signed-in person's time zone.
+    "actions.timezones.UserTimeZoneMiddleware",
     # The ways in that need no account answer 429 past RATE_LIMITS (below).
     "reviews.throttling.RateLimitMiddleware",
     # Every page needs a signed-in user unless its view says @login_not_required.

@@ -8,10 +8,15 @@
 - after a major incident: a post-incident review within 2 weeks.
 
 `cadence_for` describes a workload's cadence in words and numbers, `next_review_due` proposes
-the next review (when a review closes, `reviews.sessions` stores it in
-`Workload.next_review_due_on`, which people may edit), `proposed_schedule` looks a few reviews
+the next review, `cadence_plan_next` stores it on the workload (`next_review_due_on`, which
+people may edit, and `next_review_kind`) as soon as a review's action plan is published, when
+a review closes and when a workload is created, so a workload always knows its next review; `proposed_schedule` looks a few reviews
 ahead, `post_incident_start` says when a post-incident review starts, and `cadence_update`
 changes a workload's interval. The phase lengths of one review are here too.
+
+A post-incident review does not reset the periodic clock: it looks at what the incident
+showed, not at every pillar, so the next full (or light) review stays due when the cadence
+says, counted from the last review that was not a post-incident one.
 
 The rules only: `reviews.sessions` imports this module (to plan a session, to propose the
 next review, to schedule a post-incident review), never the other way round.
@@ -150,6 +155,8 @@ def _propose(workload: Workload, history: History, after: date) -> tuple[date, s
     """The next review after the reviews in `history`, never earlier than `after`. With no
     review held yet, the first one is due once a full preparation period has passed."""
     first_possible = after + timedelta(days=PREPARATION_DAYS)
+    # A post-incident review leaves the clock alone (see the module's docstring).
+    history = [(day, kind) for day, kind in history if kind != SessionKind.POST_INCIDENT]
     if workload.environment == Workload.Environment.PREPRODUCTION:
         kinds = {kind for _, kind in history}
         if not kinds & {SessionKind.NEW_DESIGN, SessionKind.NEW_PRODUCTION}:
@@ -179,6 +186,15 @@ def next_review_due(workload: Workload, *, after: date) -> tuple[date, str]:
     """When the next review of `workload` is due, and its kind (a SessionKind value), from
     the cadence and the reviews held so far; never earlier than `after`."""
     return _propose(workload, review_history(workload), after)
+
+
+def cadence_plan_next(*, workload: Workload, after: date) -> Workload:
+    """Store the next review the cadence proposes on the workload: its date and kind."""
+    due_on, kind = next_review_due(workload, after=after)
+    workload.next_review_due_on = due_on
+    workload.next_review_kind = kind
+    workload.save(update_fields=["next_review_due_on", "next_review_kind", "updated_at"])
+    return workload
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ P = FrameworkPillar
 class Team(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=100)
+    # An action overdue this many weeks is escalated to its review's facilitator.
+    overdue_escalation_weeks = models.PositiveSmallIntegerField(default=3)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -132,6 +134,8 @@ class Workload(models.Model):
     # the next review's due date is proposed from it and stays editable.
     review_interval_months = models.PositiveSmallIntegerField(default=12)
     next_review_due_on = models.DateField(null=True, blank=True)
+    # The kind of that next review (a SessionKind value), stored with its date.
+    next_review_kind = models.CharField(max_length=24, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -145,6 +149,10 @@ class Workload(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def next_review_kind_label(self) -> str:
+        return SessionKind(self.next_review_kind).label if self.next_review_kind else ""
 
     def pillar_priority(self) -> list[tuple[str, str, str]]:
         """Every framework pillar in priority order, as (pillar id, label, rank) with rank

@@ -19,7 +19,7 @@ from reviews.cadence import (
     ACTION_PLAN_DAYS,
     ANALYSIS_DAYS,
     PREPARATION_DAYS,
-    next_review_due,
+    cadence_plan_next,
     post_incident_start,
 )
 from reviews.errors import ServiceError
@@ -166,9 +166,7 @@ def session_move(*, session: ReviewSession, user, to_phase: str) -> ReviewSessio
 
 
 def _propose_next_review(workload: Workload, *, after: date) -> None:
-    due_on, _kind = next_review_due(workload, after=after)
-    workload.next_review_due_on = due_on
-    workload.save(update_fields=["next_review_due_on", "updated_at"])
+    cadence_plan_next(workload=workload, after=after)
 
 
 # --- Post-incident reviews ------------------------------------------------------------------
@@ -324,6 +322,9 @@ def risk_counts(session: ReviewSession) -> dict[str, int]:
 
 
 def readiness(session: ReviewSession) -> dict:
+    """Who is ready for the review. Observers only read: they do not prepare, so they are
+    not counted."""
     participants = list(Participant.objects.filter(session=session).select_related("user"))
-    ready = [p for p in participants if p.is_ready]
-    return {"participants": participants, "ready": len(ready), "total": len(participants)}
+    preparing = [p for p in participants if p.role != ParticipantRole.OBSERVER]
+    ready = [p for p in preparing if p.is_ready]
+    return {"participants": participants, "ready": len(ready), "total": len(preparing)}

@@ -12,11 +12,12 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from actions import notifications
+from actions import notifications, timezones
 from actions.forms import NotificationPreferencesForm
 from actions.models import CalendarFeed, Notification, NotificationPreference
 from config.http import SignedInRequest
 from reviews.emails import absolute_url
+from reviews.errors import ServiceError
 
 PAGE_SIZE = 30
 
@@ -101,8 +102,31 @@ def notification_preferences(request: SignedInRequest) -> HttpResponse:
             "feed": feed,
             "feed_url": feed_url,
             "has_email": bool(request.user.email),
+            "time_zone": timezones.zone_name(request.user.pk),
         },
     )
+
+
+@require_POST
+def time_zone_set(request: SignedInRequest) -> HttpResponse:
+    """The person's time zone: the browser's default at the first sign-in (`default=1`,
+    kept when one is stored already; 204, or 400 saying what is wrong), or a choice on the
+    preferences page (a redirect back to it, with what was wrong)."""
+    by_browser = request.POST.get("default") == "1"
+    try:
+        timezones.time_zone_set(
+            user=request.user, name=request.POST.get("time_zone", ""), only_if_unset=by_browser
+        )
+        timezones.remember(request, timezones.zone_name(request.user.pk))
+    except ServiceError as exc:
+        if by_browser:
+            return HttpResponse(f"time_zone: {exc}", status=400, content_type="text/plain")
+        messages.error(request, f"Time zone: {exc}")
+        return redirect("actions:notification_preferences")
+    if by_browser:
+        return HttpResponse(status=204)
+    messages.success(request, "Your time zone is saved.")
+    return redirect("actions:notification_preferences")
 
 
 def feed_path(feed: CalendarFeed) -> str:

@@ -4,10 +4,12 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from config.http import SignedInRequest
 from reviews.access import editable_teams, workload_for_user
+from reviews.cadence import cadence_plan_next
 from reviews.forms import WorkloadForm
 from reviews.models import Membership, Workload, WorkloadType
 
@@ -57,6 +59,7 @@ def workload_create(request: SignedInRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             workload = form.save()
+            cadence_plan_next(workload=workload, after=timezone.localdate())
         messages.success(request, f"Workload “{workload.name}” created.")
         return redirect("reviews:workload_detail", workload.uuid)
     return render(request, "reviews/workload_form.html", {"form": form, "workload": None})
@@ -70,7 +73,11 @@ def workload_edit(request: SignedInRequest, workload_uuid: UUID) -> HttpResponse
     )
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
-            form.save()
+            workload = form.save()
+            if not workload.next_review_due_on or {"environment", "is_critical"} & set(
+                form.changed_data
+            ):
+                cadence_plan_next(workload=workload, after=timezone.localdate())
         messages.success(request, "Workload saved.")
         return redirect("reviews:workload_detail", workload.uuid)
     return render(request, "reviews/workload_form.html", {"form": form, "workload": workload})

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import pytest
 from django.core import mail
 from django.utils import timezone
 
-from actions import reminders
+from actions import occasions, reminders
 from actions.models import ActionItem, Finding, Reminder
 from reviews import sessions
 from reviews.models import Participant, ParticipantRole, Phase, ReviewSession
@@ -99,3 +100,14 @@ def days(start: date, end: date):
     while day <= end:
         yield day
         day += timedelta(days=1)
+
+
+@pytest.fixture
+def without_phase_announcements(monkeypatch):
+    """Leave the phase-start announcements out of the dispatcher, for tests about the other
+    occasions (the announcements have tests of their own and are in the time-travel tests)."""
+    monkeypatch.setattr(
+        occasions,
+        "OCCASIONS",
+        tuple(o for o in occasions.OCCASIONS if o is not occasions._phase_start),
+    )

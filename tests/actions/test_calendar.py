@@ -1,5 +1,6 @@
-"""The private calendar feed: the user's sessions as events, their open actions' due dates as
-to-dos, reached by a secret token that can be reset."""
+"""The private calendar feed: every dated step of the user's reviews as events (sessions,
+preparation start, analysis and plan due, follow-ups, next review, their open actions' due
+dates), reached by a secret token that can be reset."""
 
 from __future__ import annotations
 
@@ -49,18 +50,22 @@ def test_the_feed_holds_my_sessions_and_my_open_actions(client, cast, feed):
 
     cal = parse(fetch(client, feed.token))  # no sign-in: the token is the key
 
-    [event] = cal.walk("VEVENT")
-    assert str(event["uid"]) == f"session-{mine.uuid}@127.0.0.1"
+    events = {str(e["uid"]).split("@")[0]: e for e in cal.walk("VEVENT")}
+    event = events[f"session-{mine.uuid}"]
     assert event.decoded("dtstart") == mine.review_starts_at.replace(microsecond=0)
     assert str(event["organizer"]) == "mailto:alice@example.com"
-    todos = {str(todo["summary"]): todo for todo in cal.walk("VTODO")}
-    assert set(todos) == {"Enable multi-AZ (Checkout)", "Blocked one (Checkout)"}
-    todo = todos["Enable multi-AZ (Checkout)"]
-    assert str(todo["uid"]) == f"action-{open_action.uuid}@127.0.0.1"
-    assert todo.decoded("due") == soon
-    assert str(todo["status"]) == "NEEDS-ACTION" and int(todo["percent-complete"]) == 40
-    assert f"http://127.0.0.1:8000/actions/{open_action.uuid}/" in str(todo["description"])
-    assert "Blocked" in todos["Blocked one (Checkout)"]["categories"].to_ical().decode()
+    assert cal.walk("VTODO") == []
+    actions = {
+        str(e["summary"]): e for e in cal.walk("VEVENT") if str(e["uid"]).startswith("action-")
+    }
+    assert set(actions) == {"Due: Enable multi-AZ (Checkout)", "Due: Blocked one (Checkout)"}
+    due = actions["Due: Enable multi-AZ (Checkout)"]
+    assert str(due["uid"]) == f"action-{open_action.uuid}@127.0.0.1"
+    assert due.decoded("dtstart") == soon and due.decoded("dtend") == soon + timedelta(days=1)
+    assert "Action of Checkout: open, 40% done." in str(due["description"])
+    assert f"http://127.0.0.1:8000/actions/{open_action.uuid}/" in str(due["description"])
+    assert "Blocked" in actions["Due: Blocked one (Checkout)"]["categories"].to_ical().decode()
+    assert b"X-PUBLISHED-TTL:PT1H" in cal.to_ical()
     assert str(cal["x-wr-calname"]) == "Pillarwise"
 
 
@@ -128,17 +133,49 @@ def test_the_feed_query_count_does_not_grow_with_its_size(
         session = make_session(cast, starts=timezone.now() + timedelta(days=n + 1), title=f"R{n}")
         for m in range(3):
             make_action(session, cast.member, title=f"A{n}.{m}", due_on=timezone.localdate())
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(7):
         cal = parse(fetch(client, feed.token))
-    assert len(cal.walk("VEVENT")) == 8 and len(cal.walk("VTODO")) == 24
+    # 8 sessions with 3 dated steps each, 24 actions.
+    assert len(cal.walk("VEVENT")) == 8 * 4 + 24
 
 
 def test_session_events_in_the_feed_match_the_invitation(client, cast, feed):
     session = make_session(cast, starts=timezone.now() + timedelta(days=5))
-    [event] = parse(fetch(client, feed.token)).walk("VEVENT")
+    [event] = [
+        e
+        for e in parse(fetch(client, feed.token)).walk("VEVENT")
+        if e.get("dtstart").params.get("VALUE") != "DATE"
+    ]
     invitation = Calendar.from_ical(
         ical.session_invitation_ics(session, attendee_email="bob@example.com")
     )
     [invited] = invitation.walk("VEVENT")
     assert str(event["uid"]) == str(invited["uid"])
     assert event.decoded("dtstart") == invited.decoded("dtstart")
+
+
+def test_the_feed_holds_every_dated_step_as_all_day_events(client, cast, feed):
+    from datetime import date
+
+    from actions.models import FollowUp
+
+    session = make_session(cast, starts=timezone.now() + timedelta(days=20))
+    FollowUp.objects.create(session=session, number=1, due_on=date(2099, 5, 6))
+    cast.workload.next_review_due_on = date(2099, 9, 15)
+    cast.workload.next_review_kind = "critical_quarterly"
+    cast.workload.save(update_fields=["next_review_due_on", "next_review_kind"])
+    cal = parse(fetch(client, feed.token))
+    days = {
+        str(e["summary"]): e.decoded("dtstart")
+        for e in cal.walk("VEVENT")
+        if e.get("dtstart").params.get("VALUE") == "DATE"
+    }
+    assert days == {
+        "Preparation starts: Checkout review": session.preparation_starts_on,
+        "Analysis due: Checkout review": session.analysis_due_on,
+        "Action plan due: Checkout review": session.action_plan_due_on,
+        "Follow-up 1: Checkout": date(2099, 5, 6),
+        "Next review due: Checkout": date(2099, 9, 15),
+    }
+    [next_review] = [e for e in cal.walk("VEVENT") if "next-review" in str(e["uid"])]
+    assert "Critical workload, quarterly" in str(next_review["description"])

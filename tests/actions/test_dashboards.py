@@ -79,13 +79,26 @@ def test_risk_counts_come_from_the_latest_answered_review(client, review, cast, 
 
 def test_next_review_is_the_next_session_else_the_due_date(cast, lenses):
     cast.workload.next_review_due_on = TODAY() + timedelta(days=200)
-    cast.workload.save(update_fields=["next_review_due_on"])
+    cast.workload.next_review_kind = "monthly_light"
+    cast.workload.save(update_fields=["next_review_due_on", "next_review_kind"])
     (row,) = dashboards.dashboard_rows(cast.member)[0]
     assert row.next_review == cast.workload.next_review_due_on and not row.next_review_is_session
+    assert row.next_review_label == "Monthly light review"
     session = new_session(cast.workload, cast.admin, days=20)
     (row,) = dashboards.dashboard_rows(cast.member)[0]
     assert row.next_review == timezone.localdate(session.review_starts_at)
     assert row.next_review_is_session
+    assert row.next_review_label == session.get_kind_display()
+
+
+def test_the_dashboard_shows_the_next_reviews_date_and_kind(client, cast, lenses):
+    cast.workload.next_review_due_on = TODAY() + timedelta(days=30)
+    cast.workload.next_review_kind = "critical_quarterly"
+    cast.workload.save(update_fields=["next_review_due_on", "next_review_kind"])
+    client.force_login(cast.member)
+    body = client.get(reverse("actions:dashboard")).content.decode()
+    assert f"{cast.workload.next_review_due_on:%-d %b %Y}" in body
+    assert "Critical workload, quarterly · due" in body
 
 
 def test_overdue_actions_are_open_and_past_due(cast):

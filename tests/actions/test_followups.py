@@ -39,14 +39,16 @@ def schedule(day: date) -> int:
 # --- Scheduling ------------------------------------------------------------------------------
 
 
-def test_a_follow_up_is_created_a_week_before_each_monthly_due_date(plan):
+def test_a_follow_up_is_created_a_week_before_each_monthly_due_date_off_weekends(plan):
     assert schedule(date(2027, 4, 28)) == 0
     assert schedule(date(2027, 4, 29)) == 1
     assert schedule(date(2027, 5, 3)) == 0
-    assert schedule(date(2027, 5, 30)) == 1
+    # 6 June 2027 is a Sunday: the follow-up falls on Monday 7 June.
+    assert schedule(date(2027, 5, 30)) == 0
+    assert schedule(date(2027, 5, 31)) == 1
     assert list(FollowUp.objects.values_list("number", "due_on")) == [
         (1, date(2027, 5, 6)),
-        (2, date(2027, 6, 6)),
+        (2, date(2027, 6, 7)),
     ]
 
 
@@ -55,13 +57,15 @@ def test_no_follow_up_once_every_action_is_closed(plan):
     assert schedule(date(2027, 4, 29)) == 0
 
 
-@pytest.mark.parametrize(
-    "change",
-    [{"plan_published_at": None, "phase": Phase.ACTION_PLAN}, {"phase": Phase.CLOSED}],
-)
-def test_no_follow_up_without_a_published_plan_or_once_closed(plan, change):
-    ReviewSession.objects.filter(pk=plan.pk).update(**change)
+def test_no_follow_up_without_a_published_plan(plan):
+    ReviewSession.objects.filter(pk=plan.pk).update(plan_published_at=None, phase=Phase.ACTION_PLAN)
     assert schedule(date(2027, 4, 29)) == 0
+
+
+def test_follow_ups_continue_once_the_review_is_closed_while_actions_are_open(plan):
+    ReviewSession.objects.filter(pk=plan.pk).update(phase=Phase.CLOSED)
+    assert schedule(date(2027, 4, 29)) == 1
+    assert followups.next_follow_up_due_on(plan) == date(2027, 6, 7)
 
 
 def test_months_missed_long_ago_are_not_created_after_the_fact(plan):
@@ -81,7 +85,7 @@ def test_two_schedulers_at_once_create_one_follow_up(plan):
 def test_next_follow_up_due_on(plan):
     assert followups.next_follow_up_due_on(plan) == date(2027, 5, 6)
     schedule(date(2027, 4, 29))
-    assert followups.next_follow_up_due_on(plan) == date(2027, 6, 6)
+    assert followups.next_follow_up_due_on(plan) == date(2027, 6, 7)  # not Sunday 6 June
 
 
 # --- Where the actions stand -----------------------------------------------------------------
@@ -99,9 +103,9 @@ def test_the_digest_groups_actions_and_tells_what_moved(plan, cast):
 
     ActionItem.objects.filter(title="Multi-AZ database").update(status="done", percent_complete=100)
     ActionItem.objects.filter(title="Budget alerts").update(status="blocked", percent_complete=30)
-    schedule(date(2027, 5, 30))
+    schedule(date(2027, 5, 31))
     second = FollowUp.objects.get(number=2)
-    digest = followups.digest(second, today=date(2027, 6, 6))
+    digest = followups.digest(second, today=date(2027, 6, 7))
     assert [a.title for a in digest.done_since] == ["Multi-AZ database"]
     assert [(a.title, before, after) for a, before, after in digest.moved] == [
         ("Budget alerts", 0, 30)

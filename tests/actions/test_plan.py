@@ -358,3 +358,44 @@ def test_the_plan_page_links_the_pdf_versions(client, planned, cast):
     client.force_login(cast.member)
     body = client.get(url("plan", planned.uuid)).content.decode()
     assert body.count(url("plan_documents", planned.uuid)) == 2
+
+
+def test_the_recap_goes_to_each_recipient_alone_with_its_bell_entry(planned, cast):
+    from actions.models import Notification, NotificationPreference
+    from reviews.models import Participant
+
+    Participant.objects.create(session=planned, user=cast.member, role="workload_owner")
+    Participant.objects.create(session=planned, user=cast.viewer, role="observer")
+    NotificationPreference.objects.create(user=cast.viewer, occasion="plan_published", mode="off")
+    NotificationPreference.objects.create(
+        user=cast.member, occasion="plan_published", mode="app_only"
+    )
+    plan.plan_publish(session=planned, user=cast.admin)
+    tasks.send_plan_recap.run(PlanRecap.objects.get().pk)
+    assert [m.to for m in mail.outbox] == [["alice@example.com"]]
+    bell = sorted(
+        Notification.objects.filter(occasion="plan_published").values_list("user__username", "url")
+    )
+    path = reverse("actions:plan", args=[planned.uuid])
+    assert bell == [("alice", path), ("bob", path)]  # vic turned it off
+
+
+def test_the_recap_retried_after_a_mail_error_sends_only_the_rest(planned, cast, monkeypatch):
+    from reviews.models import Participant
+
+    Participant.objects.create(session=planned, user=cast.member, role="workload_owner")
+    plan.plan_publish(session=planned, user=cast.admin)
+    recap = PlanRecap.objects.get()
+    send = plan.send_email
+
+    def second_fails(**kwargs):
+        if kwargs["to"] == ["bob@example.com"]:
+            raise smtplib.SMTPServerDisconnected("gone")
+        send(**kwargs)
+
+    monkeypatch.setattr(plan, "send_email", second_fails)
+    assert plan.plan_recap_send(recap_id=recap.pk) is False
+    monkeypatch.setattr(plan, "send_email", send)
+    PlanRecap.objects.filter(pk=recap.pk).update(next_attempt_at=timezone.now())
+    assert plan.plan_recap_send(recap_id=recap.pk) is True
+    assert [m.to for m in mail.outbox] == [["alice@example.com"], ["bob@example.com"]]

@@ -31,11 +31,13 @@ from tests.actions.cadence_helpers import (
     sent,
     sweep,
     travel,
+    without_phase_announcements,  # noqa: F401 (a fixture)
 )
 
 MONDAY = date(2027, 3, 1)
 
-pytestmark = pytest.mark.usefixtures("lenses")
+# The phase-start announcements are tested on their own (test_phase_announcements.py).
+pytestmark = pytest.mark.usefixtures("lenses", "without_phase_announcements")
 
 
 @pytest.fixture
@@ -147,7 +149,7 @@ def test_action_due_7_days_and_1_day_before_to_its_owner(cast, session):
     assert on(date(2027, 5, 20)) == []
 
 
-def test_overdue_weekly_while_untouched_and_a_change_restarts_the_clock(cast, session):
+def test_overdue_weekly_while_untouched_and_paused_while_blocked(cast, session):
     with travel(date(2027, 5, 1)):
         action = make_action(session, cast.member, due_on=date(2027, 5, 20))
     ReviewSession.objects.filter(pk=session.pk).update(phase=Phase.ACTION_PLAN)
@@ -161,15 +163,56 @@ def test_overdue_weekly_while_untouched_and_a_change_restarts_the_clock(cast, se
         got = [occasion for _, occasion in on(day)]
         if "action_overdue" in got:
             overdue[day] = got.count("action_overdue")
-    # The day after the due date, then weekly; blocked on 5 June restarts the clock.
-    assert overdue == {
-        date(2027, 5, 21): 1,
-        date(2027, 5, 28): 1,
-        date(2027, 6, 4): 1,
-        date(2027, 6, 12): 1,
-        date(2027, 6, 19): 1,
-    }
+    # The day after the due date, then weekly; blocked on 5 June pauses it.
+    assert overdue == {date(2027, 5, 21): 1, date(2027, 5, 28): 1, date(2027, 6, 4): 1}
     assert "Overdue by 1 day:" in mail.outbox[0].subject
+
+
+def test_overdue_actions_come_in_one_email_per_person(cast, session):
+    make_action(session, cast.member, title="Multi-AZ", due_on=date(2027, 5, 20))
+    make_action(session, cast.member, title="Backups", due_on=date(2027, 5, 20))
+    make_action(session, cast.finance, title="Budget alerts", due_on=date(2027, 5, 20))
+    ReviewSession.objects.filter(pk=session.pk).update(phase=Phase.ACTION_PLAN)
+    assert sorted(on(date(2027, 5, 21))) == [("bob", "action_overdue"), ("fay", "action_overdue")]
+    bob = next(m for m in mail.outbox if m.to == [cast.member.email])
+    assert bob.subject == "2 overdue actions"
+    assert "- Multi-AZ (Checkout): due 20 May, 1 day overdue" in bob.body
+    assert "- Backups (Checkout): due 20 May, 1 day overdue" in bob.body
+    # A second action falling overdue later brings one email listing both.
+    make_action(session, cast.finance, title="Tags", due_on=date(2027, 5, 24))
+    assert on(date(2027, 5, 25)) == [("fay", "action_overdue")]
+    assert "- Budget alerts (Checkout): due 20 May, 5 days overdue" in mail.outbox[-1].body
+    assert "- Tags (Checkout): due 24 May, 1 day overdue" in mail.outbox[-1].body
+    assert on(date(2027, 5, 27)) == []
+    # A week after the first: one each again.
+    assert sorted(on(date(2027, 5, 28))) == [("bob", "action_overdue"), ("fay", "action_overdue")]
+
+
+def test_overdue_escalates_to_the_facilitator_after_the_teams_weeks(cast, session):
+    cast.team.overdue_escalation_weeks = 2
+    cast.team.save(update_fields=["overdue_escalation_weeks"])
+    make_action(session, cast.member, title="Multi-AZ", due_on=date(2027, 5, 20))
+    ReviewSession.objects.filter(pk=session.pk).update(phase=Phase.ACTION_PLAN)
+    assert on(date(2027, 5, 21)) == [("bob", "action_overdue")]
+    assert on(date(2027, 5, 28)) == [("bob", "action_overdue")]
+    assert sorted(on(date(2027, 6, 4))) == [("alice", "action_overdue"), ("bob", "action_overdue")]
+    alice = next(m for m in reversed(mail.outbox) if m.to == [cast.admin.email])
+    assert alice.subject == "1 overdue action"
+    assert "Overdue for weeks on the plans you facilitate:" in alice.body
+    assert "- Multi-AZ (Checkout), Bob Member: due 20 May, 15 days overdue" in alice.body
+
+
+def test_blocked_actions_are_told_to_the_facilitator_weekly(cast, session):
+    action = make_action(session, cast.member, title="Multi-AZ", due_on=date(2027, 5, 20))
+    ReviewSession.objects.filter(pk=session.pk).update(phase=Phase.ACTION_PLAN)
+    on(date(2027, 5, 21))
+    ActionItem.objects.filter(pk=action.pk).update(status="blocked")
+    assert on(date(2027, 5, 26)) == [("alice", "actions_blocked")]  # a Wednesday
+    assert "- Multi-AZ (Checkout), Bob Member: due 20 May" in mail.outbox[-1].body
+    assert on(date(2027, 5, 28)) == []  # bob's overdue reminder waits
+    assert on(date(2027, 5, 31)) == [("alice", "actions_blocked")]  # the next week
+    ActionItem.objects.filter(pk=action.pk).update(status="in_progress")
+    assert on(date(2027, 6, 7)) == [("bob", "action_overdue")]
 
 
 def test_an_action_done_after_dispatch_is_not_reminded(cast, session):
@@ -216,14 +259,60 @@ def test_risk_acceptance_expiring_goes_to_who_accepted_it_and_the_owner(cast, se
     assert on(date(2027, 6, 7)) == []
 
 
-def test_follow_up_digest_goes_to_the_workload_owner_when_due(cast, session):
-    make_action(session, cast.admin, due_on=date(2027, 9, 1))
+def test_follow_up_digest_goes_to_the_facilitator_and_the_owners_when_due(cast, session):
+    make_action(session, cast.finance, due_on=date(2027, 9, 1))
+    make_action(session, cast.admin, title="Done already", status=ActionItem.Status.DONE)
     publish(session, on=at(date(2027, 4, 6), 15))
     assert on(date(2027, 5, 5)) == []
-    assert on(date(2027, 5, 6)) == [("bob", "follow_up_digest")]
+    # alice facilitates, bob owns the workload, fay owns the open action.
+    assert sorted(on(date(2027, 5, 6))) == [
+        ("alice", "follow_up_digest"),
+        ("bob", "follow_up_digest"),
+        ("fay", "follow_up_digest"),
+    ]
     body = mail.outbox[-1].body
     assert "Follow-up 1 of the Checkout action plan is due today" in body
     assert "1 open" in body
+
+
+def test_follow_up_digests_go_on_once_the_review_is_closed(cast, session):
+    make_action(session, cast.admin, due_on=date(2027, 9, 1))
+    publish(session, on=at(date(2027, 4, 6), 15))
+    ReviewSession.objects.filter(pk=session.pk).update(phase=Phase.CLOSED)
+    assert sorted(on(date(2027, 5, 6))) == [
+        ("alice", "follow_up_digest"),
+        ("bob", "follow_up_digest"),
+    ]
+
+
+def test_a_follow_up_not_held_nudges_the_facilitator_a_week_later(cast, session):
+    make_action(session, cast.admin, due_on=date(2027, 9, 1))
+    publish(session, on=at(date(2027, 4, 6), 15))
+    on(date(2027, 5, 6))
+    assert on(date(2027, 5, 12)) == []
+    assert on(date(2027, 5, 13)) == [("alice", "follow_up_nudge")]
+    assert mail.outbox[-1].subject == "Follow-up 1 of Checkout has not been held"
+    assert on(date(2027, 5, 14)) == []
+
+
+def test_one_digest_series_per_workload_and_person(cast, session):
+    """A post-incident plan beside the periodic one: each person follows the newest plan
+    that names them, not both."""
+    make_action(session, cast.admin, due_on=date(2027, 9, 1))
+    make_action(session, cast.finance, due_on=date(2027, 9, 1))
+    publish(session, on=at(date(2027, 4, 6), 15))
+    with travel(date(2027, 4, 7)):
+        later = make_session(cast, starts=at(date(2027, 4, 12), 10), title="Post-incident")
+    make_action(later, cast.member, due_on=date(2027, 9, 1))
+    publish(later, on=at(date(2027, 4, 20), 15))
+    # The first plan's follow-up: only fay is not named by the newer plan.
+    assert on(date(2027, 5, 6)) == [("fay", "follow_up_digest")]
+    # (The first plan's follow-up is not held: its facilitator is nudged two weeks on.)
+    assert sorted(on(date(2027, 5, 20))) == [
+        ("alice", "follow_up_digest"),
+        ("alice", "follow_up_nudge"),
+        ("bob", "follow_up_digest"),
+    ]
 
 
 # --- Sending exactly once --------------------------------------------------------------------
@@ -364,7 +453,9 @@ def test_weekly_digest_collects_the_occasions_chosen_for_it(cast, session):
     [digest] = mail.outbox[1:]
     assert digest.to == ["bob@example.com"]
     assert digest.subject == "Your week in Pillarwise: 2 updates"
-    assert "Add a read replica" in digest.body and "Tomorrow: the Well-Architected" in digest.body
+    # Worded on the day it is sent: the review is today, the action due in 6 days.
+    assert "Due in 6 days: Add a read replica" in digest.body
+    assert "Today: the Well-Architected" in digest.body and "Tomorrow" not in digest.body
     assert not Notification.objects.filter(via_digest=True, digested_at__isnull=True).exists()
     with travel(date(2027, 3, 22), 7):
         assert reminders.digests_dispatch() == []  # nothing new to digest
@@ -399,7 +490,10 @@ def test_due_reminders_query_count_does_not_grow_with_the_data(
     with travel(date(2027, 3, 12)), django_assert_max_num_queries(12):
         dues = list(occasions.due_reminders(today=date(2027, 3, 12)))
     assert len([d for d in dues if d.occasion == Occasion.ACTION_DUE]) == 16
-    assert len([d for d in dues if d.occasion == Occasion.ACTION_OVERDUE]) == 20
+    # 20 overdue actions, all bob's: one bundle.
+    assert [d.key for d in dues if d.occasion == Occasion.ACTION_OVERDUE] == [
+        f"action_overdue:{cast.member.pk}:2027-03-12"
+    ]
 
 
 def test_a_dispatcher_that_loses_the_race_creates_and_queues_only_the_rest(

@@ -16,9 +16,15 @@ from django.core.management import call_command
 
 from actions import reminders, tasks
 from actions.models import NotificationPreference, Occasion, Reminder
-from tests.actions.cadence_helpers import at, make_session, travel
+from tests.actions.cadence_helpers import (  # noqa: F401 (a fixture)
+    at,
+    make_session,
+    travel,
+    without_phase_announcements,
+)
 
-pytestmark = pytest.mark.usefixtures("lenses")
+# The phase-start announcements are tested on their own (test_phase_announcements.py).
+pytestmark = pytest.mark.usefixtures("lenses", "without_phase_announcements")
 
 DAY_BEFORE = date(2027, 3, 14)
 
@@ -65,6 +71,7 @@ def test_runs_during_a_mail_outage_use_no_attempt_before_the_backoff_has_passed(
     are, so however often cron runs the command, no attempt is wasted; once the server is
     back, the first run after the backoff sends them."""
     settings.JOB_BACKOFF_SECONDS = 30
+    send_email = reminders.send_email
     monkeypatch.setattr(reminders, "send_email", _fail)
     with travel(DAY_BEFORE, 8):
         assert "2 to retry" in run()
@@ -73,7 +80,7 @@ def test_runs_during_a_mail_outage_use_no_attempt_before_the_backoff_has_passed(
             assert "0 sent" in run()
     assert set(Reminder.objects.values_list("status", "attempts")) == {(Reminder.Status.PENDING, 1)}
 
-    monkeypatch.undo()
+    monkeypatch.setattr(reminders, "send_email", send_email)
     with time_machine.travel(at(DAY_BEFORE, 8) + timedelta(seconds=30), tick=False):
         output = run()
     assert "2 sent" in output and len(mail.outbox) == 2

@@ -28,7 +28,8 @@ def test_a_worker_and_beat_on_redis_deliver_the_reminders(cast, lenses, tmp_path
     messages: list[str] = []
     while time.monotonic() < deadline and worker.process.poll() is None:
         messages = [path.read_text() for path in outbox.iterdir()]
-        if sum(text.count("Subject: Tomorrow:") for text in messages) >= 2:
+        text = "\n".join(messages)
+        if text.count("Subject: Tomorrow:") >= 2 and text.count("Subject: Preparation starts") >= 2:
             break
         time.sleep(0.5)
     log = worker.stop()
@@ -36,7 +37,9 @@ def test_a_worker_and_beat_on_redis_deliver_the_reminders(cast, lenses, tmp_path
     assert mail_text.count("Subject: Tomorrow: the Well-Architected review of Checkout") == 2, log
     assert "To: alice@example.com" in mail_text and "To: bob@example.com" in mail_text
     assert f"/sessions/{session.uuid}/" in mail_text
+    # Preparation started too (the review is tomorrow): announced to both.
+    assert mail_text.count("Subject: Preparation starts for the Checkout review") == 2, log
     assert set(Reminder.objects.values_list("status", flat=True)) == {Reminder.Status.SENT}
-    assert Reminder.objects.count() == 2
-    assert Notification.objects.filter(user__in=[cast.admin, cast.member]).count() == 2
+    assert Reminder.objects.count() == 4
+    assert Notification.objects.filter(user__in=[cast.admin, cast.member]).count() == 4
     assert "actions.tasks.dispatch_reminders" in log and "actions.tasks.send_reminder" in log

@@ -397,3 +397,87 @@ def test_the_cadence_card_has_no_planned_line_without_an_upcoming_review(
         reverse("reviews:workload_detail", args=[cast.workload.uuid])
     ).content.decode()
     assert "<dt>Planned</dt>" not in body
+
+
+# --- The next review, always known -----------------------------------------------------------
+
+
+def test_publishing_the_plan_sets_the_next_review_and_its_kind(cast, lenses):
+    """Not when the review closes: a critical workload's monthly light review is known (and
+    reminded) while its quarterly review is still in follow-up."""
+    from actions import items
+    from actions import plan as action_plan
+
+    workload = cast.workload
+    with travel(date(2027, 3, 1), 9):
+        session = held(
+            workload, date(2027, 3, 15), SessionKind.CRITICAL_QUARTERLY, Phase.ACTION_PLAN
+        )
+        items.action_create(
+            workload=workload,
+            session=session,
+            user=cast.member,
+            title="Multi-AZ",
+            owner=cast.member,
+            due_on=date(2027, 5, 1),
+            measurable_outcome="Failover drill passes",
+        )
+    with travel(date(2027, 4, 5), 9):
+        action_plan.plan_publish(session=session, user=cast.member)
+    workload.refresh_from_db()
+    assert (workload.next_review_due_on, workload.next_review_kind) == (
+        date(2027, 4, 15),
+        SessionKind.MONTHLY_LIGHT,
+    )
+    assert workload.next_review_kind_label == "Monthly light review"
+
+
+def test_a_post_incident_review_does_not_reset_the_periodic_clock(cast, lenses):
+    workload = periodic(cast, 6)
+    held(workload, date(2027, 1, 10), SessionKind.PERIODIC)
+    held(workload, date(2027, 4, 2), SessionKind.POST_INCIDENT)
+    assert cadence.next_review_due(workload, after=date(2027, 4, 20)) == (
+        date(2027, 7, 10),
+        SessionKind.PERIODIC,
+    )
+
+
+def test_a_post_incident_review_leaves_the_critical_light_reviews_in_place(cast, lenses):
+    held(cast.workload, date(2027, 1, 10), SessionKind.CRITICAL_QUARTERLY)
+    held(cast.workload, date(2027, 1, 20), SessionKind.POST_INCIDENT)
+    assert cadence.next_review_due(cast.workload, after=date(2027, 1, 25)) == (
+        date(2027, 2, 10),
+        SessionKind.MONTHLY_LIGHT,
+    )
+
+
+def test_a_new_workload_knows_its_first_review(client, cast, lenses, frozen):
+    client.force_login(cast.member)
+    response = client.post(
+        reverse("reviews:workload_create"),
+        {
+            "team": cast.team.pk,
+            "name": "Payments",
+            "environment": "production",
+            "workload_type": "financial",
+            "is_critical": "on",
+            "owner": cast.member.pk,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    workload = Workload.objects.get(name="Payments")
+    assert (workload.next_review_due_on, workload.next_review_kind) == (
+        date(2027, 3, 15),
+        SessionKind.CRITICAL_QUARTERLY,
+    )
+
+
+def test_the_cadence_card_shows_the_next_reviews_date_and_kind(client, cast, lenses, frozen):
+    cadence.cadence_plan_next(workload=cast.workload, after=TODAY)
+    client.force_login(cast.viewer)
+    body = client.get(
+        reverse("reviews:workload_detail", args=[cast.workload.uuid])
+    ).content.decode()
+    card = body[body.index("cadence-card") :]
+    card = card[: card.index("</section>")]
+    assert "15 Mar 2027" in card and "Critical workload, quarterly" in card

@@ -18,7 +18,7 @@ from actions import documents
 from actions.models import PlanDocument, PlanRecap, Reminder
 from config.celery import app
 from reviews import invitations
-from reviews.models import InvitationEmail
+from reviews.models import InvitationEmail, ReviewSession
 from tests.actions.cadence_helpers import make_session
 from tests.actions.pdf_helpers import pdf_text, plan_session
 from tests.conftest import HTMX, PrivateRedis, SmtpServer, Worker, make_user
@@ -79,8 +79,12 @@ def test_mail_refused_for_several_sweeps_then_accepted_delivers_each_email_once(
 ):
     smtp_server.refuse_first = 3
     env = {**FAST, "EMAIL_URL": smtp_server.url, "REMINDER_DISPATCH_SECONDS": "1"}
-    worker = start_worker(beat=True, env=env)
     session = make_session(cast, starts=timezone.now() + timedelta(days=1))
+    # One email per person: preparation is not announced (it starts tomorrow in this test).
+    ReviewSession.objects.filter(pk=session.pk).update(
+        preparation_starts_on=timezone.localdate() + timedelta(days=1)
+    )
+    worker = start_worker(beat=True, env=env)
     invitations.invitation_create(
         session=session, user=cast.admin, email="new@example.com", role="operations"
     )

@@ -61,9 +61,15 @@ def test_the_calendar_feed_lists_nothing_of_the_team_left(client, cast):
     feed = calendar.calendar_feed_reset(user=cast.member)
     session = make_session(cast, starts=timezone.now() + timedelta(days=5))
     make_action(session, cast.member, title="Alpha's action", due_on=timezone.localdate())
+    # They own the workload too: its next review is in their feed while they are in the team.
+    cast.workload.owner = cast.member
+    cast.workload.next_review_due_on = timezone.localdate() + timedelta(days=90)
+    cast.workload.save(update_fields=["owner", "next_review_due_on"])
     url = reverse("actions:calendar_feed", args=[feed.token])
-    before = Calendar.from_ical(client.get(url).content)
-    assert len(before.walk("VEVENT")) == 1 and len(before.walk("VTODO")) == 1
+    before = client.get(url).content
+    summaries = [str(e["summary"]) for e in Calendar.from_ical(before).walk("VEVENT")]
+    assert any("Alpha's action" in s for s in summaries)
+    assert any(s.startswith("Next review due: Checkout") for s in summaries)
 
     remove(client, cast, cast.member)
 
@@ -71,7 +77,11 @@ def test_the_calendar_feed_lists_nothing_of_the_team_left(client, cast):
     assert after.status_code == 200  # still in another team: the feed stays, empty of Alpha
     cal = Calendar.from_ical(after.content)
     assert cal.walk("VEVENT") == [] and cal.walk("VTODO") == []
-    assert b"Checkout" not in after.content and b"alice@example.com" not in after.content
+    assert (
+        b"Checkout" not in after.content
+        and b"Alpha" not in after.content
+        and b"alice@example.com" not in after.content
+    )
 
 
 def test_the_calendar_feed_of_someone_in_no_team_is_404(client, cast):
