@@ -20,8 +20,8 @@ from django.utils import timezone
 
 from actions import items, milestones
 from actions.models import ActionItem, FollowUp, FollowUpNote, Occasion, Reminder
-from reviews.cadence import add_months
 from reviews.access import team_writes
+from reviews.cadence import add_months
 from reviews.errors import ServiceError
 from reviews.jobs import job_queue
 from reviews.models import Milestone, Participant, Phase, ReviewSession
