@@ -12,3 +12,8 @@ class ActionsConfig(AppConfig):
 
         # Only session bookkeeping: the person's time zone, read once per sign-in.
         user_logged_in.connect(remember_on_sign_in, dispatch_uid="actions.time_zone")
+        from actions.findings import findings_on_phase
+        from reviews.sessions import PHASE_HOOKS
+
+        if findings_on_phase not in PHASE_HOOKS:
+            PHASE_HOOKS.append(findings_on_phase)

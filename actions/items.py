@@ -15,6 +15,7 @@ from django.utils import timezone
 from actions.findings import is_http_url
 from actions.models import ActionChange, ActionComment, ActionItem, Finding
 from questionnaires.models import Choice
+from reviews.access import Right, team_rights, team_writes
 from reviews.errors import ServiceError
 from reviews.models import Membership, ParkingLotItem, ReviewSession, Workload
 
@@ -311,9 +312,9 @@ def action_history(action: ActionItem) -> list[ActionChange]:
 
 def can_edit_action(action: ActionItem, membership: Membership, user) -> bool:
     """Team admins and members edit a workload's actions; an owner edits their own."""
-    if membership.role == Membership.Role.VIEWER:
+    if not team_writes(membership):
         return False
-    return membership.can_edit or action.owner_id == user.pk
+    return team_rights(membership, Right.EDIT_WORK) or action.owner_id == user.pk
 
 
 # --- The parking lot ---------------------------------------------------------------------------------

@@ -365,6 +365,14 @@ class ParkingForm(forms.Form):
     text = forms.CharField(label="Park an item", max_length=500)
 
 
+class ReopenForm(forms.Form):
+    reason = forms.CharField(
+        label="Why reopen the review?",
+        max_length=500,
+        error_messages={"required": "Say why the review is reopened."},
+    )
+
+
 # --- Cadence ---------------------------------------------------------------------------------
 
 

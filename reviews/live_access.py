@@ -20,10 +20,10 @@ _MEMBERSHIP_FIELDS = [f.attname for f in Membership._meta.concrete_fields]
 _PARTICIPANT_FIELDS = [f.attname for f in Participant._meta.concrete_fields]
 
 
-def session_access(user, session_uuid: UUID | str) -> SessionAccess:
+def session_access(user, session_uuid: UUID | str, *, guests: bool = False) -> SessionAccess:
     """The session, the user's membership of its team and their participation, in one
-    query; Http404 when the user is not a member of the session's team (as
-    `reviews.access.session_for_user`)."""
+    query; Http404 as `reviews.access.session_for_user` gives it: outside the team, unless
+    `guests` is set and the user is a guest of this session."""
     if not getattr(user, "is_authenticated", False):
         raise Http404("No such review session.")
     row = (
@@ -43,10 +43,15 @@ def session_access(user, session_uuid: UUID | str) -> SessionAccess:
         .order_by()
         .first()
     )
-    if row is None or row.m__id is None:
+    if row is None:
         raise Http404("No such review session.")
-    membership = Membership(**{name: getattr(row, f"m__{name}") for name in _MEMBERSHIP_FIELDS})
-    membership._state.adding = False
+    membership = None
+    if row.m__id is not None:
+        membership = Membership(**{name: getattr(row, f"m__{name}") for name in _MEMBERSHIP_FIELDS})
+        membership._state.adding = False
+    elif not (guests and row.p__id is not None and row.p__is_guest):
+        # Outside the team: only a guest of this session, on the session's own pages.
+        raise Http404("No such review session.")
     participant = None
     if row.p__id is not None:
         participant = Participant(

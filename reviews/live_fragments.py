@@ -30,6 +30,7 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import close_old_connections, connection, connections, transaction
+from django.db.models import OuterRef, Subquery
 from django.template.loader import render_to_string
 
 from questionnaires import structure
@@ -42,18 +43,16 @@ from reviews.eventkinds import EVERYONE, EventData, EventKind, Swap
 from reviews.events import Send
 from reviews.forms import ApplicabilityForm
 from reviews.models import (
-    ANSWERING_ROLES,
     Answer,
+    Membership,
     NotApplicableReason,
     Participant,
-    ParticipantRole,
     ReviewSession,
 )
 
 logger = logging.getLogger("pillarwise.events")
 
 QUESTION_TEMPLATE = "reviews/question.html"
-NOT_A_PARTICIPANT = ""  # the viewer key of a team member who does not take part
 
 
 def nav_context(session: ReviewSession, question_id: int | None) -> dict:
@@ -94,22 +93,18 @@ def choices_context(answer: Answer, info: QuestionInfo) -> dict:
     }
 
 
-def viewer_key(participant: Participant | None) -> str:
-    """Which rendering of a change a viewer gets: their role in the session."""
-    return participant.role if participant is not None else NOT_A_PARTICIPANT
+def viewer_key(team_role: str | None, session_role: str | None) -> str:
+    """Which rendering of a change a viewer gets: their team role and their role in the
+    session ("member/operations"; "/observer" for a guest, "viewer/" for a team member who
+    takes no part). Both count: a team viewer made facilitator still only reads."""
+    return f"{team_role or ''}/{session_role or ''}"
 
 
-def choices_variant(viewer: str, *, is_live: bool) -> str:
-    """Viewers who see the same choices share a variant."""
-    if viewer == NOT_A_PARTICIPANT:
-        return "reader"
-    if not is_live:
-        return "closed"
-    if viewer == ParticipantRole.FACILITATOR:
-        return "facilitator"
-    if viewer in ANSWERING_ROLES:
-        return "answering"
-    return viewer  # finance, observer: the page says which role only reads
+def _seat_access(session: ReviewSession, viewer: str) -> SessionAccess:
+    team_role, _, session_role = viewer.partition("/")
+    membership = Membership(role=team_role) if team_role else None
+    participant = Participant(session=session, role=session_role) if session_role else None
+    return SessionAccess(session=session, membership=membership, participant=participant)
 
 
 # --- Rendering once per change -------------------------------------------------------------------
@@ -128,24 +123,31 @@ def render_choices(session: ReviewSession, answer: Answer, info: QuestionInfo) -
         "shared": True,
         **choices_context(answer, info),
     }
-    # The seats taken in this session, and team members who take no part (one query).
-    roles = set(Participant.objects.filter(session=session).values_list("role", flat=True))
-    viewers = [NOT_A_PARTICIPANT, *(role for role in ParticipantRole.values if role in roles)]
+    # The seats taken in this session, each with its person's team role (one query), and
+    # team members in each team role who take no part.
+    team_role = Membership.objects.filter(
+        team_id=session.workload.team_id, user_id=OuterRef("user_id")
+    ).values("role")[:1]
+    seats = Participant.objects.filter(session=session).annotate(team_role=Subquery(team_role))
+    viewers = sorted(
+        {viewer_key(role, None) for role in Membership.Role.values}
+        | {viewer_key(t, s) for t, s in seats.values_list("team_role", "role")}
+    )
     html: list[str] = []
-    index: dict[str, int] = {}
+    index: dict[tuple[bool, str, bool], int] = {}
     pick: dict[str, int] = {}
     for viewer in viewers:
-        variant = choices_variant(viewer, is_live=session.is_live)
+        access = _seat_access(session, viewer)
+        can_answer = access.may_answer(info)
+        refusal = access.rights.answer_refusal(info)
+        variant = (can_answer, refusal, access.can_manage)
         if variant not in index:
-            participant = (
-                None if viewer == NOT_A_PARTICIPANT else Participant(session=session, role=viewer)
-            )
-            access = SessionAccess(session=session, membership=None, participant=participant)  # type: ignore[arg-type]
             ctx = {
                 **shared,
                 "access": access,
-                "can_answer": access.can_answer,
-                "is_facilitator": access.is_facilitator,
+                "can_answer": can_answer,
+                "answer_refusal": refusal,
+                "is_facilitator": access.can_manage,
             }
             index[variant] = len(html)
             html.append(render_to_string(f"{QUESTION_TEMPLATE}#choices", ctx).strip())

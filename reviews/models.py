@@ -326,6 +326,8 @@ class PhaseChange(models.Model):
     to_phase = models.CharField(max_length=16, choices=Phase.choices)
     by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     at = models.DateTimeField(auto_now_add=True)
+    # Why the review was reopened (empty for an ordinary move).
+    reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["session", "at", "pk"]
@@ -344,13 +346,6 @@ class ParticipantRole(models.TextChoices):
     OBSERVER = "observer", "Observer"
 
 
-# Roles that may change answers. Finance rates business impact later; observers read.
-ANSWERING_ROLES = frozenset(ParticipantRole.values) - {
-    ParticipantRole.FINANCE,
-    ParticipantRole.OBSERVER,
-}
-
-
 class Participant(models.Model):
     session = models.ForeignKey(
         ReviewSession, on_delete=models.CASCADE, related_name="participants"
@@ -363,6 +358,9 @@ class Participant(models.Model):
     confirmed_attendance = models.BooleanField(default=False)
     # Follow the facilitator's focus on the live page.
     follows_facilitator = models.BooleanField(default=True)
+    # A guest of this one session: invited from outside the team, with no membership. A
+    # member's participation never turns into a guest's when they leave the team.
+    is_guest = models.BooleanField(default=False)
     joined_at = models.DateTimeField(auto_now_add=True)
     # Attendance: whether they had the live page open during the review phase, and the
     # facilitator's own record where they corrected it (None: as presence says).
@@ -379,10 +377,6 @@ class Participant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_role_display()})"
-
-    @property
-    def can_answer(self) -> bool:
-        return self.role in ANSWERING_ROLES
 
     @property
     def has_attended(self) -> bool:

@@ -58,6 +58,7 @@ urlpatterns = [
         "sessions/<uuid:session_uuid>/schedule/", sessions.session_schedule, name="session_schedule"
     ),
     path("sessions/<uuid:session_uuid>/phase/", sessions.session_phase, name="session_phase"),
+    path("sessions/<uuid:session_uuid>/reopen/", sessions.session_reopen, name="session_reopen"),
     path(
         "sessions/<uuid:session_uuid>/checklist/",
         sessions.session_checklist,

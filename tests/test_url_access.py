@@ -126,6 +126,7 @@ OUTSIDER_URLS = {
     "reviews:session_fragment": lambda c, r: [r.uuid, "participants"],
     "reviews:session_schedule": lambda c, r: [r.uuid],
     "reviews:session_phase": lambda c, r: [r.uuid],
+    "reviews:session_reopen": lambda c, r: [r.uuid],
     "reviews:session_checklist": lambda c, r: [r.uuid],
     "reviews:session_budgets": lambda c, r: [r.uuid],
     "reviews:participant_role": lambda c, r: [r.uuid, facilitator_pk(r)],

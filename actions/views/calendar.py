@@ -6,16 +6,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from actions import calendar
 from actions.models import CalendarFeed
-from config.http import HtmxHttpRequest, SignedInRequest
+from config.http import SignedInRequest
 
 
 @login_not_required
-@require_GET
-def calendar_feed(request: HtmxHttpRequest, token: str) -> HttpResponse:
+@require_safe
+def calendar_feed(request: SignedInRequest, token: str) -> HttpResponse:
     feed = calendar.feed_for_token(token)
     if feed is None:
         raise Http404("No such calendar feed.")

@@ -9,7 +9,7 @@ from uuid import UUID
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from actions import dashboards
 from actions.forms import MyActionsFilterForm
@@ -28,7 +28,7 @@ SORT_COLUMNS = [
 ]
 
 
-@require_GET
+@require_safe
 def dashboard(request: SignedInRequest) -> HttpResponse:
     rows, sort = dashboards.dashboard_rows(request.user, sort=request.GET.get("sort", ""))
     memberships = list(Membership.objects.for_user(request.user).select_related("team"))
@@ -73,7 +73,7 @@ def dashboard(request: SignedInRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def my_actions(request: SignedInRequest) -> HttpResponse:
     data = request.GET if "filtered" in request.GET else None
     form = MyActionsFilterForm(data, initial={"status": list(ActionItem.OPEN_STATUSES)})
@@ -103,7 +103,7 @@ def my_actions(request: SignedInRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def cost_findings(request: SignedInRequest) -> HttpResponse:
     memberships = list(Membership.objects.for_user(request.user).select_related("team"))
     team = None

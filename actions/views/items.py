@@ -11,7 +11,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from actions import findings, items
 from actions.forms import ActionForm, CommentForm, PracticeActionForm, ProgressForm, ReassignForm
@@ -19,7 +19,7 @@ from actions.models import ActionItem, Finding
 from actions.views.analysis import _finding_response, finding_for_user
 from config.http import SignedInRequest
 from questionnaires.models import Choice
-from reviews.access import session_for_user
+from reviews.access import session_for_user, team_writes
 from reviews.errors import ServiceError
 from reviews.models import Membership
 
@@ -142,7 +142,7 @@ def action_from_practice(request: SignedInRequest, finding_uuid: UUID) -> HttpRe
     return _finding_response(request, access, finding)
 
 
-@require_GET
+@require_safe
 def action_detail(request: SignedInRequest, action_uuid: UUID) -> HttpResponse:
     action, membership = action_for_user(request.user, action_uuid)
     return render(
@@ -158,7 +158,7 @@ def _detail_context(request, action, membership, *, comment_form=None) -> dict:
         "session": action.session,
         "membership": membership,
         "can_edit": items.can_edit_action(action, membership, request.user),
-        "can_comment": membership.role != Membership.Role.VIEWER,
+        "can_comment": team_writes(membership),
         "comments": action.comments.select_related("author"),
         "history": items.action_history(action),
         "comment_form": comment_form or CommentForm(),
@@ -202,7 +202,7 @@ def action_edit(request: SignedInRequest, action_uuid: UUID) -> HttpResponse:
 @require_POST
 def action_comment(request: SignedInRequest, action_uuid: UUID) -> HttpResponse:
     action, membership = action_for_user(request.user, action_uuid)
-    if membership.role == Membership.Role.VIEWER:
+    if not team_writes(membership):
         raise PermissionDenied("Viewers read actions; they do not comment.")
     form = CommentForm(request.POST)
     if form.is_valid():

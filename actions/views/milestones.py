@@ -7,7 +7,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from actions import charts, items, milestones
 from actions.forms import CompareForm, MilestoneForm
@@ -21,7 +21,7 @@ from reviews.models import Milestone
 PANEL_ACTIONS = 5
 
 
-@require_GET
+@require_safe
 def workload_panel(request: SignedInRequest, workload_uuid: UUID) -> HttpResponse:
     """A fragment of the workload page (htmx); a page of its own without JavaScript."""
     workload, membership = workload_for_user(request.user, workload_uuid)
@@ -83,7 +83,7 @@ def milestone_create(request: SignedInRequest, workload_uuid: UUID) -> HttpRespo
     return redirect("reviews:workload_detail", workload.uuid)
 
 
-@require_GET
+@require_safe
 def milestone_compare(request: SignedInRequest, workload_uuid: UUID) -> HttpResponse:
     workload, _ = workload_for_user(request.user, workload_uuid)
     saved = list(reversed(workload.milestones.select_related("created_by")))

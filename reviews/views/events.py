@@ -20,14 +20,14 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, connections
 from django.http import StreamingHttpResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from config.http import SignedInRequest
 from reviews import events, presence
 from reviews.eventkinds import KINDS
 from reviews.live_access import session_access
 from reviews.live_fragments import viewer_key
-from reviews.models import Participant
+from reviews.models import Membership, Participant
 
 RETRY_MILLISECONDS = 2000
 
@@ -78,18 +78,21 @@ def sse_format(event: events.Event, viewer: str = "") -> str:
 
 def _viewer(session, user) -> str:
     participant = Participant.objects.filter(session=session, user=user).first()
-    return viewer_key(participant)
+    membership = Membership.objects.filter(team_id=session.workload.team_id, user=user).first()
+    return viewer_key(
+        membership.role if membership else None, participant.role if participant else None
+    )
 
 
-@require_GET
+@require_safe
 async def session_events(request: SignedInRequest, session_uuid: UUID) -> StreamingHttpResponse:
     user = await request.auser()
     # Signing in used a database connection in this request's own thread; hand it back to
     # the pool now, or every open stream would hold one for as long as it stays open.
     await sync_to_async(_release_connections)()
-    access = await _in_pool(session_access)(user, session_uuid)
+    access = await _in_pool(session_access)(user, session_uuid, guests=True)
     session = access.session
-    viewer = viewer_key(access.participant)
+    viewer = viewer_key(access.team_role, access.participant.role if access.participant else None)
     raw_last = request.headers.get("Last-Event-ID") or request.GET.get("last", "")
     last_event_id = events.parse_event_id(raw_last) if raw_last else None
 

@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
+from django.db import transaction
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -24,6 +25,7 @@ from questionnaires.differences import compare_lenses
 from questionnaires.forms import LensUploadForm
 from questionnaires.lensfile import LensFileError
 from questionnaires.models import Lens, Question
+from reviews import audit
 from reviews.lenslibrary import (
     ImportTeamMissing,
     import_team_for_user,
@@ -33,6 +35,7 @@ from reviews.lenslibrary import (
     library_names,
     team_library,
 )
+from reviews.models import Team
 
 TEMPLATE = "questionnaires/lens_list.html"
 
@@ -92,9 +95,13 @@ def lens_list(request: SignedInRequest) -> HttpResponse:
         return refused
     upload = form.cleaned_data["file"]
     try:
-        result = services.lens_import(
-            raw=upload.read(), library=library, source_name=upload.name, user=request.user
-        )
+        with transaction.atomic():
+            result = services.lens_import(
+                raw=upload.read(), library=library, source_name=upload.name, user=request.user
+            )
+            team = Team.objects.filter(uuid=library).first()
+            if result.created and team is not None:
+                audit.lens_imported(team=team, actor=request.user, lens=result.lens)
     except LensFileError as exc:
         return _library_response(
             request, form, status=400, errors=exc.errors, warnings=exc.warnings

@@ -5,7 +5,7 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from config.http import SignedInRequest
 from reviews.access import editable_teams, workload_for_user
@@ -14,6 +14,7 @@ from reviews.forms import WorkloadForm
 from reviews.models import Membership, Workload, WorkloadType
 
 
+@require_safe
 def workload_list(request: SignedInRequest) -> HttpResponse:
     workloads = (
         Workload.objects.for_user(request.user)
@@ -83,6 +84,7 @@ def workload_edit(request: SignedInRequest, workload_uuid: UUID) -> HttpResponse
     return render(request, "reviews/workload_form.html", {"form": form, "workload": workload})
 
 
+@require_safe
 def workload_detail(request: SignedInRequest, workload_uuid: UUID) -> HttpResponse:
     workload, membership = workload_for_user(request.user, workload_uuid)
     sessions = workload.sessions.with_risk_counts().order_by("-review_starts_at", "-created_at")

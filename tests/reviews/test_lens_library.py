@@ -203,3 +203,17 @@ def test_the_migration_moves_uploads_to_their_team_when_it_can_be_told():
         ("Bob's", 1, SHARED_LIBRARY),
         ("Nobody's", 1, SHARED_LIBRARY),
     ]
+
+
+def test_an_import_is_in_the_team_audit_log_and_a_refused_one_is_not(client, cast, lenses):
+    from reviews.models import AuditEntry
+
+    client.force_login(cast.member)
+    client.post(reverse("questionnaires:lens_list"), upload(raw(lens())))
+    entry = AuditEntry.objects.get(team=cast.team, action="lens_imported")
+    assert entry.actor == cast.member and "Test lens" in entry.subject
+    assert entry.details["version"] == 1
+    # The same content again imports nothing, and records nothing.
+    client.post(reverse("questionnaires:lens_list"), upload(raw(lens())))
+    client.post(reverse("questionnaires:lens_list"), upload(b"{not json"))
+    assert AuditEntry.objects.filter(action="lens_imported").count() == 1

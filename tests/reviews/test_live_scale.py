@@ -39,10 +39,10 @@ MAX_QUERIES_PER_TOGGLE = 30
 
 
 class Watcher:
-    def __init__(self, client: Client, page: LivePage, participant: Participant | None):
+    def __init__(self, client: Client, page: LivePage, viewer: str):
         self.client = client
         self.page = page
-        self.viewer = viewer_key(participant)
+        self.viewer = viewer
         self.requests = 0
         self.choices_html = ""
 
@@ -68,7 +68,9 @@ def open_page(user, review, question_uuid, participant=None) -> Watcher:
     url = reverse("reviews:question", args=[review.uuid, question_uuid])
     response = client.get(url)
     assert response.status_code == 200
-    return Watcher(client, read_page(response.content.decode()), participant)
+    team_role = Membership.objects.get(team=review.workload.team, user=user).role
+    viewer = viewer_key(team_role, participant.role if participant else None)
+    return Watcher(client, read_page(response.content.decode()), viewer)
 
 
 def seat(review, team, name: str, n: int):
@@ -172,19 +174,25 @@ def test_watchers_in_every_seat_see_what_they_may_do(
     facilitator = open_page(cast.admin, review, question, facilitator_seat)
     event = toggle(actor, review, question, django_capture_on_commit_callbacks)
     swap = event.swaps[f"choices-{question}"]
-    html = {viewer: swap.for_viewer(viewer) for viewer in ["", *ParticipantRole.values]}
-    # Rendered for the seats taken only: a role nobody holds here would re-fetch.
-    assert html.pop(ParticipantRole.NOTE_TAKER) is None
-    assert html.pop(ParticipantRole.WORKLOAD_OWNER) is None
-    assert len(swap.html) == 5  # not a participant, facilitator, answering, finance, observer
+    seats = ["member/", "admin/", *(f"member/{role}" for role in ParticipantRole.values)]
+    html = {viewer: swap.for_viewer(viewer) for viewer in [*seats, "admin/facilitator"]}
+    # Rendered for the seats taken only: a seat nobody holds here would re-fetch.
+    assert html.pop("member/note_taker") is None
+    assert html.pop("member/workload_owner") is None
+    assert html.pop("member/facilitator") is None
+    # Reading (a member, an admin who may run it), answering, facilitating, finance (the cost
+    # pillar only: this question is not one), observing.
+    assert len(swap.html) == 6
     for viewer in html:
         assert f'value="{CHOICE}" checked' in html[viewer]
-    assert f'value="{CHOICE}" checked disabled' not in html["operations"]
-    assert f'value="{CHOICE}" checked disabled' in html["finance"]
-    assert "As finance you follow the answers" in html["finance"]
-    assert "As observer you follow the answers" in html["observer"]
-    assert "You are not a participant of this review" in html[""]
-    assert "Answer blind" in html["facilitator"] and "Answer blind" not in html["operations"]
+    assert f'value="{CHOICE}" checked disabled' not in html["member/operations"]
+    assert html["member/operations"] == html["member/security"]
+    assert f'value="{CHOICE}" checked disabled' in html["member/finance"]
+    assert "As finance you answer the cost optimisation questions only" in html["member/finance"]
+    assert "As observer you follow the answers" in html["member/observer"]
+    assert "You are not a participant of this review" in html["member/"]
+    assert "Answer blind" in html["admin/facilitator"]
+    assert "Answer blind" not in html["member/operations"]
     assert "csrfmiddlewaretoken" not in "".join(html.values())
     facilitator.receive(event)
     assert "Answer blind" in facilitator.choices_html
@@ -208,6 +216,6 @@ def test_a_change_is_rendered_and_published_after_the_response(cast, lenses, set
         time.sleep(0.02)
     (event,) = PUBLISHED[channel]
     assert f'value="{CHOICE}" checked' in event.swaps[f"choices-{question}"].for_viewer(
-        "operations"
+        "member/operations"
     )
     assert "nav-html" in event.swaps
