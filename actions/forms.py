@@ -145,13 +145,11 @@ class ActionForm(forms.Form):
 class ReassignForm(forms.Form):
     """A new owner for an action whose owner left (the workload page)."""
 
-    owner = forms.ModelChoiceField(queryset=None, label="New owner")
+    owner = PersonChoiceField(queryset=None, label="New owner")
 
     def __init__(self, *args, workload, **kwargs):
         super().__init__(*args, **kwargs)
-        owner = self.fields["owner"]
-        owner.queryset = owner_choices(workload)
-        owner.label_from_instance = lambda u: u.get_full_name() or u.username
+        cast(PersonChoiceField, self.fields["owner"]).queryset = owner_choices(workload)
 
 
 class ProgressForm(forms.Form):

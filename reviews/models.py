@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from questionnaires.models import FrameworkPillar
@@ -894,7 +895,7 @@ class VerifiedEmail(models.Model):
     class Meta:
         indexes = [
             # Sign-in by email: the account that proved this address.
-            models.Index(models.functions.Upper("email"), name="verifiedemail_email_idx"),
+            models.Index(Upper("email"), name="verifiedemail_email_idx"),
         ]
 
     def __str__(self) -> str:

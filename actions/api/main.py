@@ -4,8 +4,10 @@ and one shape for every refusal ({"detail", "errors"}), never an HTML page or a 
 from __future__ import annotations
 
 from csp.decorators import csp_update
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import URLPattern
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -46,7 +48,8 @@ api.add_router("/", plan.router)
 # the sign-in, so the site's sign-in redirect does not apply (the docs and schema are open).
 urls = api.urls
 for pattern in urls[0]:
-    pattern.callback.login_required = False
+    if isinstance(pattern, URLPattern):
+        login_not_required(pattern.callback)
 
 
 def _error(request: HttpRequest, detail: str, status: int, errors=(), **extra) -> HttpResponse:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -14,12 +14,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from actions.api import tokens
 from actions.api.forms import TokenForm
 from actions.api.models import ApiToken
+from config.http import SignedInRequest
 from reviews.errors import ServiceError
 
 TEMPLATE = "api/tokens.html"
 
 
-def _token_for_user(request: HttpRequest, token_uuid: UUID) -> ApiToken:
+def _token_for_user(request: SignedInRequest, token_uuid: UUID) -> ApiToken:
     """One of the signed-in person's own tokens; anyone else's is a 404."""
     token = ApiToken.objects.filter(user=request.user, uuid=token_uuid).first()
     if token is None:
@@ -27,7 +28,7 @@ def _token_for_user(request: HttpRequest, token_uuid: UUID) -> ApiToken:
     return token
 
 
-def _context(request: HttpRequest, form: TokenForm, **extra) -> dict:
+def _context(request: SignedInRequest, form: TokenForm, **extra) -> dict:
     return {
         "form": form,
         "tokens": ApiToken.objects.filter(user=request.user),
@@ -38,7 +39,7 @@ def _context(request: HttpRequest, form: TokenForm, **extra) -> dict:
 
 
 @require_http_methods(["GET", "POST"])
-def token_list(request: HttpRequest) -> HttpResponse:
+def token_list(request: SignedInRequest) -> HttpResponse:
     form = TokenForm(request.POST if request.method == "POST" else None)
     created = secret = None
     if request.method == "POST" and form.is_valid():
@@ -62,7 +63,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def token_revoke(request: HttpRequest, token_uuid: UUID) -> HttpResponse:
+def token_revoke(request: SignedInRequest, token_uuid: UUID) -> HttpResponse:
     token = tokens.token_revoke(token=_token_for_user(request, token_uuid))
     if request.htmx:
         return render(request, f"{TEMPLATE}#tokens", _context(request, TokenForm()))

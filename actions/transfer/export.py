@@ -161,32 +161,32 @@ def _session(session: ReviewSession, lenses: _Lenses) -> dict[str, Any]:
             }
         )
     exclusions: dict[int, list] = {}
-    for row in (
+    for excluded in (
         ChoiceNotApplicable.objects.filter(answer__session=session)
         .select_related(CHOICE, "marked_by")
         .order_by("choice__order")
     ):
-        exclusions.setdefault(row.answer_id, []).append(
+        exclusions.setdefault(excluded.answer_id, []).append(
             {
-                **lenses.choice(row.choice),
-                "reason": row.reason,
-                "notes": row.notes,
-                "by": _email(row.marked_by),
+                **lenses.choice(excluded.choice),
+                "reason": excluded.reason,
+                "notes": excluded.notes,
+                "by": _email(excluded.marked_by),
             }
         )
     history: dict[int, list] = {}
-    for row in (
+    for change in (
         AnswerChange.objects.filter(answer__session=session)
         .select_related("user")
         .order_by("at", "pk")
     ):
-        history.setdefault(row.answer_id, []).append(
+        history.setdefault(change.answer_id, []).append(
             {
-                "by": _email(row.user),
-                "at": _when(row.at),
-                "action": row.action,
-                "detail": row.detail,
-                "riskAfter": row.risk_after,
+                "by": _email(change.user),
+                "at": _when(change.at),
+                "action": change.action,
+                "detail": change.detail,
+                "riskAfter": change.risk_after,
             }
         )
     return {

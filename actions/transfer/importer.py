@@ -15,6 +15,7 @@ document is refused with every problem, and nothing is saved.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -202,7 +203,7 @@ def _session(
         SessionLens(session=session, lens=lens, order=i) for i, lens in enumerate(chosen)
     )
     _people(r, data, place, session=session, user=user, report=report)
-    changes = []
+    changes: list[tuple[PhaseChange, datetime | None]] = []
     for where, c in r.objects(data, "phaseChanges", place):
         change = PhaseChange(
             session=session,
@@ -210,11 +211,11 @@ def _session(
             to_phase=r.enum(c, "to", where, Phase.values),
             by=r.person(c, "by", where),
         )
-        change._kept = r.moment(c, "at", where)
-        changes.append(change)
-    keep_times(PhaseChange, PhaseChange.objects.bulk_create(changes), "at")
+        changes.append((change, r.moment(c, "at", where)))
+    PhaseChange.objects.bulk_create(change for change, _ in changes)
+    keep_times(PhaseChange, changes, "at")
     pillars = {(key, q.pillar.ident): q.pillar for key, q in _questions_of(lenses, chosen)}
-    budgets = []
+    budgets: list[PillarBudget] = []
     for where, b in r.objects(data, "budgets", place):
         key = r.text(b, "lens", where, max_length=20, required=True)
         pillar = pillars.get((key, r.text(b, "pillar", where, max_length=100, required=True)))
@@ -302,7 +303,9 @@ def _answers(
     r: Reader, data: dict, place: str, *, session: ReviewSession, lenses: LensMatcher, chosen: list
 ) -> int:
     rows: dict[int, Answer] = {}
-    picks, exclusions, history = [], [], []
+    picks: list[tuple[int, AnswerChoice, datetime | None]] = []
+    exclusions: list[tuple[int, ChoiceNotApplicable]] = []
+    history: list[tuple[int, AnswerChange, datetime | None]] = []
     for where, a in r.objects(data, "answers", place):
         question = lenses.question(a, where)
         if question is None:
@@ -327,8 +330,7 @@ def _answers(
                 r, picked, choice, question, w
             ):
                 pick = AnswerChoice(choice=choice, selected_by=r.person(s, "by", w))
-                pick._kept = r.moment(s, "at", w)
-                picks.append((question.pk, pick))
+                picks.append((question.pk, pick, r.moment(s, "at", w)))
         for w, x in r.objects(a, "choicesNotApplicable", where):
             if (choice := lenses.choice(x, w)) is not None and _once(
                 r, picked, choice, question, w
@@ -351,25 +353,24 @@ def _answers(
                 detail=r.text(h, "detail", w),
                 risk_after=r.enum(h, "riskAfter", w, Risk.values, blank=True),
             )
-            change._kept = r.moment(h, "at", w)
-            history.append((question.pk, change))
+            history.append((question.pk, change, r.moment(h, "at", w)))
     if r.errors:
         return 0
     # Every question of the session's lenses has an answer, as a planned session has.
     for _, question in _questions_of(lenses, chosen):
         rows.setdefault(question.pk, Answer(session=session, question=question))
     Answer.objects.bulk_create(rows.values())
-    for objects in (picks, exclusions, history):
-        for question_id, obj in objects:
-            obj.answer = rows[question_id]
-    for model, objects, when in (
-        (AnswerChoice, picks, "selected_at"),
-        (ChoiceNotApplicable, exclusions, ""),
-        (AnswerChange, history, "at"),
-    ):
-        created = model.objects.bulk_create(obj for _, obj in objects)
-        if when:
-            keep_times(model, created, when)
+    for question_id, pick, _ in picks:
+        pick.answer = rows[question_id]
+    for question_id, excluded in exclusions:
+        excluded.answer = rows[question_id]
+    for question_id, change, _ in history:
+        change.answer = rows[question_id]
+    AnswerChoice.objects.bulk_create(pick for _, pick, _ in picks)
+    keep_times(AnswerChoice, [(pick, at) for _, pick, at in picks], "selected_at")
+    ChoiceNotApplicable.objects.bulk_create(excluded for _, excluded in exclusions)
+    AnswerChange.objects.bulk_create(change for _, change, _ in history)
+    keep_times(AnswerChange, [(change, at) for _, change, at in history], "at")
     return sum(1 for a in rows.values() if a.risk != Risk.UNANSWERED)
 
 
@@ -453,13 +454,13 @@ def _action(
         completed_at=r.moment(a, "completedAt", where),
     )
     created = r.moment(a, "createdAt", where)
-    comments, changes = [], []
+    comments: list[tuple[ActionComment, datetime | None]] = []
+    changes: list[tuple[ActionChange, datetime | None]] = []
     for w, c in r.objects(a, "comments", where):
         comment = ActionComment(
             author=r.person(c, "by", w), body=r.text(c, "body", w, required=True)
         )
-        comment._kept = r.moment(c, "at", w)
-        comments.append(comment)
+        comments.append((comment, r.moment(c, "at", w)))
     for w, h in r.objects(a, "history", where):
         change = ActionChange(
             user=r.person(h, "by", w),
@@ -467,17 +468,20 @@ def _action(
             old_value=r.text(h, "old", w),
             new_value=r.text(h, "new", w),
         )
-        change._kept = r.moment(h, "at", w)
-        changes.append(change)
+        changes.append((change, r.moment(h, "at", w)))
     if r.errors:
         return 0
     action.save()
     if created:
         ActionItem.objects.filter(pk=action.pk).update(created_at=created)
-    for row in comments + changes:
-        row.action = action
-    keep_times(ActionComment, ActionComment.objects.bulk_create(comments), "created_at")
-    keep_times(ActionChange, ActionChange.objects.bulk_create(changes), "at")
+    for comment, _ in comments:
+        comment.action = action
+    for change, _ in changes:
+        change.action = action
+    ActionComment.objects.bulk_create(comment for comment, _ in comments)
+    keep_times(ActionComment, comments, "created_at")
+    ActionChange.objects.bulk_create(change for change, _ in changes)
+    keep_times(ActionChange, changes, "at")
     return 1
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
 from django.db import models
 
@@ -15,6 +16,8 @@ from questionnaires.lensfile import LensFileError, read_lens_file
 from questionnaires.models import BUILTIN_LIBRARY, SHARED_LIBRARY, Choice, Lens, Question
 from questionnaires.services import lens_data, lens_import
 from reviews.models import Membership, Team, Workload
+
+M = TypeVar("M", bound=models.Model)
 
 
 @dataclass
@@ -32,18 +35,20 @@ class ImportReport:
 def fresh_uuid(model: type[models.Model], wanted: uuid.UUID | None) -> uuid.UUID:
     """The document's id when no object here has it yet (a backup restored keeps its links
     and its tracker ids), else a new one."""
-    if wanted is not None and not model.objects.filter(uuid=wanted).exists():
+    if wanted is not None and not model._default_manager.filter(uuid=wanted).exists():
         return wanted
     return uuid.uuid4()
 
 
-def keep_times(model: type[models.Model], rows: list, field_name: str) -> None:
-    """Set the time the document gives on rows just created (their automatic time is now)."""
-    rows = [row for row in rows if getattr(row, "_kept", None) is not None]
-    for row in rows:
-        setattr(row, field_name, row._kept)
-    if rows:
-        model.objects.bulk_update(rows, [field_name], batch_size=500)
+def keep_times(model: type[M], rows: list[tuple[M, datetime | None]], field_name: str) -> None:
+    """Set the time the document gives (paired with each row) on rows just created (their
+    automatic time is now)."""
+    kept = [row for row, at in rows if at is not None]
+    for row, at in rows:
+        if at is not None:
+            setattr(row, field_name, at)
+    if kept:
+        model._default_manager.bulk_update(kept, [field_name], batch_size=500)
 
 
 class LensMatcher:

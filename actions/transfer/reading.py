@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, overload
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -165,6 +165,16 @@ class Reader:
             self.error(f"{place}.{key}", f"expected true or false, found {_kind(value)}")
             return False
         return value
+
+    @overload
+    def integer(
+        self, obj: dict, key: str, place: str, *, low: int, high: int, default: int
+    ) -> int: ...
+
+    @overload
+    def integer(
+        self, obj: dict, key: str, place: str, *, low: int, high: int, default: None = None
+    ) -> int | None: ...
 
     def integer(
         self, obj: dict, key: str, place: str, *, low: int, high: int, default: int | None = None

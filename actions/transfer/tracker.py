@@ -28,7 +28,7 @@ from reviews.models import ReviewSession
 
 ISSUE_TYPE = "Task"
 # Jira's default priorities, from the quadrant: high impact first, low effort before high.
-PRIORITIES = {
+PRIORITIES: dict[str, str] = {
     Finding.Quadrant.QUICK_WIN: "Highest",
     Finding.Quadrant.MAJOR_PROJECT: "High",
     Finding.Quadrant.FILL_IN: "Medium",
@@ -85,7 +85,7 @@ def _description(action: ActionItem, missing: dict[int, list]) -> str:
     if action.measurable_outcome:
         lines += [f"Measurable outcome: {action.measurable_outcome}", ""]
     question = action.finding.question if action.finding else action.question
-    if action.finding:
+    if action.finding and question:
         lines.append(
             f"Finding: {Risk(action.finding.risk).label} in {question.pillar.name}: "
             f"{question.title}"

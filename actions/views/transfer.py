@@ -5,7 +5,7 @@ issue tracker (CSV for Jira's importer, or JSON)."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from django import forms
@@ -55,8 +55,9 @@ class WorkloadImportForm(forms.Form):
 
     def __init__(self, *args: Any, user: AbstractBaseUser, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = editable_teams(user).distinct()
-        self.fields["team"].empty_label = None
+        team = cast(forms.ModelChoiceField, self.fields["team"])
+        team.queryset = editable_teams(user).distinct()
+        team.empty_label = None
 
 
 @require_http_methods(["GET", "POST"])
