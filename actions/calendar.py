@@ -106,6 +106,7 @@ def action_event(action: ActionItem) -> Event:
     ]
     if action.measurable_outcome:
         lines.append(f"Done when: {action.measurable_outcome}")
+    assert action.due_on is not None, "the feed lists dated actions only"
     event = all_day(
         uid=f"action-{action.uuid}",
         day=action.due_on,
@@ -179,6 +180,7 @@ def feed_workloads(user):
 
 def next_review_event(workload: Workload) -> Event:
     kind = SessionKind(workload.next_review_kind).label if workload.next_review_kind else ""
+    assert workload.next_review_due_on is not None, "the feed lists dated reviews only"
     return all_day(
         uid=f"workload-{workload.uuid}-next-review",
         day=workload.next_review_due_on,

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from django.db.models import (
     BooleanField,
+    Case,
     CharField,
     Count,
     DateField,
@@ -23,6 +24,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
@@ -41,6 +43,9 @@ class _DashboardCounts(TypedDict):
     next_session_at: datetime | None
     overdue_count: int
     next_review: date | None
+    next_review_is_session: bool
+    next_review_kind_value: str | None
+    next_review_label: str
 
 
 if TYPE_CHECKING:
@@ -137,6 +142,17 @@ def dashboard_workloads(
                 "next_session_kind", F("next_review_kind"), output_field=CharField()
             ),
         )
+        .annotate(
+            # The kind's display name (SessionKind's labels).
+            next_review_label=Case(
+                *(
+                    When(next_review_kind_value=value, then=Value(str(label)))
+                    for value, label in SessionKind.choices
+                ),
+                default=Value(""),
+                output_field=CharField(),
+            )
+        )
     )
     if sort.lstrip("-") not in DASHBOARD_SORTS:
         sort = DASHBOARD_DEFAULT_SORT
@@ -156,9 +172,6 @@ def dashboard_rows(
     name, whichever the direction) happens here."""
     workloads, sort = dashboard_workloads(user, sort=sort)
     rows = list(workloads)
-    for row in rows:
-        kind = row.next_review_kind_value
-        row.next_review_label = SessionKind(kind).label if kind in SessionKind.values else ""
     if sort.lstrip("-") == "next_review":
         dated = sorted((w for w in rows if w.next_review), key=lambda w: (w.next_review, w.name))
         if sort.startswith("-"):

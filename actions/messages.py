@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from actions import followups, notifications, recipients
 from actions.models import ActionItem, Finding, FollowUp, FollowUpNote, Occasion, Reminder
+from actions.templatetags.due import days_overdue
 from reviews.cadence import cadence_for, next_review_due
 from reviews.models import (
     Participant,
@@ -286,7 +287,7 @@ def overdue_for(user_id: int, today: date) -> tuple[list[ActionItem], list[Actio
     escalated = [
         action
         for action in facilitated
-        if ((today - action.due_on).days - 1) // 7 >= action.workload.team.overdue_escalation_weeks
+        if (days_overdue(action, today) - 1) // 7 >= action.workload.team.overdue_escalation_weeks
     ]
     return own, escalated
 
@@ -296,11 +297,9 @@ def _build_action_overdue(reminder: Reminder, today: date) -> Message | None:
     own, escalated = overdue_for(reminder.recipient_id, today)
     if not own and not escalated:
         return None
-    for action in own + escalated:
-        action.days_overdue = (today - action.due_on).days
     if len(own) == 1 and not escalated:
         action = own[0]
-        days = action.days_overdue
+        days = days_overdue(action, today)
         subject = f"Overdue by {days} day{'s' if days != 1 else ''}: {action.title}"
         path = _action_path(action)
     else:
@@ -312,7 +311,7 @@ def _build_action_overdue(reminder: Reminder, today: date) -> Message | None:
     return Message(
         subject=subject,
         template="action_overdue",
-        context={"own": own, "escalated": escalated},
+        context={"own": own, "escalated": escalated, "today": today},
         path=path,
         summary=f"Overdue: {titles}. Finish, mark blocked and say why, or move the due date.",
     )

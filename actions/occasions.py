@@ -164,7 +164,7 @@ def _analysis_due(today: date) -> Iterator[Due]:
             user_id,
             Occasion.ANALYSIS_DUE,
             f"analysis_due:{session_id}:{user_id}:{due_on}",
-            {"session": session_id, "due_on": due_on.isoformat()},
+            {"session": session_id, "due_on": str(due_on)},
         )
 
 
@@ -180,7 +180,7 @@ def _action_plan_due(today: date) -> Iterator[Due]:
             user_id,
             Occasion.ACTION_PLAN_DUE,
             f"action_plan_due:{session_id}:{user_id}:{due_on}",
-            {"session": session_id, "due_on": due_on.isoformat()},
+            {"session": session_id, "due_on": str(due_on)},
         )
 
 
@@ -192,12 +192,13 @@ def _action_due(today: date) -> Iterator[Due]:
         .values_list("pk", "owner_id", "due_on")
     )
     for action_id, owner_id, due_on in rows:
+        assert due_on is not None  # the range above leaves no undated action
         notice = early if (due_on - today).days > late else late
         yield Due(
             owner_id,
             Occasion.ACTION_DUE,
             f"action_due:{action_id}:{owner_id}:{due_on}:{notice}d",
-            {"action": action_id, "due_on": due_on.isoformat(), "notice": notice},
+            {"action": action_id, "due_on": str(due_on), "notice": notice},
         )
 
 
@@ -238,6 +239,7 @@ def _action_overdue(today: date) -> Iterator[Due]:
     )
     latest: dict[int, date] = {}
     for owner_id, due_on, changed_on, facilitator_id, escalate_after in rows:
+        assert due_on is not None  # overdue() leaves no undated action
         started = _overdue_week_start(today, due_on, changed_on)
         if started is None:
             continue
@@ -339,7 +341,7 @@ def _next_review_due(today: date) -> Iterator[Due]:
                 user_id,
                 Occasion.NEXT_REVIEW_DUE,
                 f"next_review_due:{workload_id}:{user_id}:{due_on}:{when}",
-                {"workload": workload_id, "due_on": due_on.isoformat()},
+                {"workload": workload_id, "due_on": str(due_on)},
             )
 
 
@@ -355,7 +357,7 @@ def _risk_expiring(today: date) -> Iterator[Due]:
                 user_id,
                 Occasion.RISK_EXPIRING,
                 f"risk_expiring:{finding_id}:{user_id}:{until}",
-                {"finding": finding_id, "until": until.isoformat()},
+                {"finding": finding_id, "until": str(until)},
             )
 
 

@@ -79,7 +79,7 @@ class UserTimeZoneMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        name = ""
+        name: str | None = ""
         if user is not None and user.is_authenticated:
             name = request.session.get(SESSION_KEY)
             if name is None:  # signed in before time zones were kept

@@ -263,7 +263,7 @@ def workload_for_user(
     membership = (
         Membership.objects.filter(user=user, team_id=workload.team_id).first() if workload else None
     )
-    if membership is None:
+    if workload is None or membership is None:
         raise Http404("No such workload.")
     if edit and not team_rights(membership, Right.EDIT_WORK):
         raise PermissionDenied("Your role in this team cannot change workloads.")

@@ -257,7 +257,7 @@ def answer_confirm(
     """Confirm an answer marked "look again" (after a lens upgrade) or "from template"."""
     access = session_access(request.user, session_uuid, guests=True)
     answer, info = _answer(access, question_uuid)
-    _require_answering(access)
+    _require_answering(access, info)
     answers.answer_confirm(answer=answer, user=request.user)
     return _done(request, access, info)
 

@@ -77,7 +77,7 @@ def template_create(request: SignedInRequest, session_uuid: UUID) -> HttpRespons
     """Make a template from a finished review."""
     access = session_for_user(request.user, session_uuid)
     session = access.session
-    if not access.membership.can_edit:
+    if not access.can_edit:
         raise PermissionDenied("Your role in this team cannot make review templates.")
     lenses = reviewtemplates.template_lenses(session)
     form = TemplateForm(
