@@ -130,7 +130,8 @@ def test_a_changed_custom_lens_is_imported_into_the_team(cast, lenses):
 
     report = workload_import(team=cast.team, user=cast.admin, document=document)
 
-    lens = Lens.objects.get(name="Data platform", library=str(cast.team.uuid))
+    # The team had version 1 (the original): the changed file becomes its version 2.
+    lens = Lens.objects.get(name="Data platform", library=str(cast.team.uuid), version=2)
     assert report.lenses_imported == [str(lens)]
     assert lens.sessions.get().workload == report.workload
 

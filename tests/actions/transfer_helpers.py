@@ -16,6 +16,7 @@ from actions.items import action_comment_add, action_create, action_update
 from actions.milestones import milestone_create
 from actions.models import Finding
 from questionnaires.services import lens_import
+from reviews.lenslibrary import team_library
 from reviews import sessions
 from reviews.answers import answer_save_notes, answer_set_applicability, answer_set_exact
 from reviews.choices import choice_mark_not_applicable
@@ -59,13 +60,16 @@ CUSTOM_LENS = {
 }
 
 
-def custom_lens():
-    return lens_import(raw=json.dumps(CUSTOM_LENS), source_name="data.json").lens
+def custom_lens(team):
+    """The team's own lens (uploads go into the team's library)."""
+    return lens_import(
+        raw=json.dumps(CUSTOM_LENS), source_name="data.json", library=team_library(team)
+    ).lens
 
 
 def full_workload(cast: Any) -> ReviewSession:
     """The cast's workload, fully reviewed: returns its session."""
-    lens = custom_lens()
+    lens = custom_lens(cast.team)
     review = sessions.session_create(
         workload=cast.workload,
         user=cast.admin,
