@@ -60,7 +60,7 @@ def test_sweep(name: str, world: World, clients: dict[str, Client]) -> None:
         for person in PEOPLE:
             kwargs = fill(pattern, variant, world, person)
             url = reverse(name, kwargs=kwargs)
-            data = body(variant, kwargs)
+            data = body(variant, world, person)
             for method in ("GET", "POST"):
                 expect = expected(variant.url_class, person, method)
                 got = send(clients[person.key], method, url, data)

@@ -75,15 +75,16 @@ def v(url_class: str, label: str = "", data: dict | None = None, **overrides: Va
     return Variant(label, url_class, overrides, data or {})
 
 
-# Body fields: a constant, or computed from the URL's keywords.
-def _url_question(kw: dict[str, Any]) -> str:
-    return str(kw["question_uuid"])
+# Body fields: a constant, or computed from the variant's keyword values (those of the URL
+# and the others it would have, e.g. the question a session-level action is posted from).
+def _url_question(value: Callable[[str], Any]) -> str:
+    return str(value("question_uuid"))
 
 
-def _url_first_choice(kw: dict[str, Any]) -> str:
+def _url_first_choice(value: Callable[[str], Any]) -> str:
     from questionnaires.models import Question
 
-    question = Question.objects.get(uuid=kw["question_uuid"])
+    question = Question.objects.get(uuid=value("question_uuid"))
     return question.choices.order_by("order").first().ident
 
 
@@ -319,8 +320,13 @@ def url_patterns(
             yield Pattern(f"{namespace}{entry.name}", route, keywords)
 
 
-def body(variant: Variant, kwargs: dict[str, Any]) -> dict[str, Any]:
-    return {k: (f(kwargs) if callable(f) else f) for k, f in variant.data.items()}
+def body(variant: Variant, world: World, person: Person) -> dict[str, Any]:
+    values = {**KWARGS, **variant.overrides}
+
+    def value(keyword: str) -> Any:
+        return values[keyword](world, person)
+
+    return {k: (f(value) if callable(f) else f) for k, f in variant.data.items()}
 
 
 def fill(pattern: Pattern, variant: Variant, world: World, person: Person) -> dict[str, Any]:
