@@ -8,6 +8,7 @@ import secrets
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from icalendar import Todo
@@ -15,7 +16,7 @@ from icalendar import Todo
 from actions.models import ActionItem, CalendarFeed
 from reviews import ical
 from reviews.emails import absolute_url
-from reviews.models import ReviewSession
+from reviews.models import Membership, Participant, ReviewSession
 
 TOKEN_BYTES = 32
 # Sessions further back than this are left out of the feed.
@@ -47,11 +48,17 @@ def calendar_feed_reset(*, user) -> CalendarFeed:
 
 
 def feed_for_token(token: str) -> CalendarFeed | None:
+    """The feed of a token, while its person belongs to a team or takes part in a session:
+    someone removed from their last team has nothing to see, and the feed answers 404."""
     if not token or len(token) > 64:
         return None
     return (
         CalendarFeed.objects.select_related("user")
         .filter(token=token, user__is_active=True)
+        .filter(
+            Exists(Membership.objects.filter(user=OuterRef("user")))
+            | Exists(Participant.objects.filter(user=OuterRef("user")))
+        )
         .first()
     )
 
@@ -72,6 +79,7 @@ def feed_sessions(user):
 def feed_actions(user):
     return (
         ActionItem.objects.open()
+        .for_user(user)
         .filter(owner=user, due_on__isnull=False)
         .select_related("workload")
         .order_by("due_on", "pk")

@@ -19,6 +19,7 @@ from actions.charts import MatrixPoint, quadrant_for
 from actions.models import ActionItem, Finding, Rating
 from questionnaires.models import Choice, FrameworkPillar
 from questionnaires.risk import Risk
+from reviews.access import Right
 from reviews.errors import ServiceError
 from reviews.models import (
     Answer,
@@ -55,6 +56,13 @@ def _risky_answers(session: ReviewSession) -> dict[int, tuple[str, int]]:
         "question_id", "risk", "question__pillar__framework_pillar"
     )
     return {qid: (risk, rank.get(pillar, OTHER_PILLAR_RANK)) for qid, risk, pillar in rows}
+
+
+def findings_on_phase(*, session: ReviewSession, left: str) -> None:
+    """The review moved: leaving the answering phases for analysis computes the findings from
+    the answers, which are closed from then on. Opening the analysis page never does."""
+    if left in BEFORE_ANALYSIS and session.phase in WORKING_PHASES:
+        findings_sync(session=session)
 
 
 @transaction.atomic
@@ -345,11 +353,6 @@ def quadrant_counts(infos: list[FindingInfo]) -> list[tuple[str, str, int]]:
 
 # --- Who may do what in the analysis ---------------------------------------------------------------
 
-IMPACT_ROLES = frozenset({ParticipantRole.WORKLOAD_OWNER, ParticipantRole.FINANCE})
-EFFORT_ROLES = frozenset(
-    {ParticipantRole.OPERATIONS, ParticipantRole.SECURITY, ParticipantRole.NOTE_TAKER}
-)
-
 
 @dataclass(frozen=True)
 class AnalysisRights:
@@ -369,13 +372,14 @@ class AnalysisRights:
 
 
 def analysis_rights(access, *, user) -> AnalysisRights:
-    """Ratings: participants who are the workload owner or finance rate business impact;
-    operations, security and the note-taker rate technical effort; the facilitator both.
+    """Ratings (reviews.access, Right.RATE_IMPACT and Right.RATE_EFFORT): the workload owner
+    and finance rate business impact; operations, security and the note-taker rate technical
+    effort; the facilitator both.
     The facilitator (or a team admin standing in) moves findings on the matrix, syncs the
     findings and publishes the plan. Accepting a risk: the facilitator, a team admin or the
     workload's owner. Action items: team admins and members. Observers and team viewers
     read only, and everything is read-only outside analysis, action plan and follow-up."""
-    session, membership, participant = access.session, access.membership, access.participant
+    session, rights = access.session, access.rights
     if session.phase == Phase.CLOSED:
         return AnalysisRights(read_only_reason="This review is closed: its analysis is read-only.")
     if session.phase in BEFORE_ANALYSIS:
@@ -383,25 +387,25 @@ def analysis_rights(access, *, user) -> AnalysisRights:
             read_only_reason="Findings are computed when the review moves to analysis; until "
             "then this page shows what the current answers would give, read-only."
         )
-    if membership.role == Membership.Role.VIEWER:
+    if rights.team_role == Membership.Role.VIEWER:
         return AnalysisRights(
             read_only_reason="You are a viewer in this team: you can read the analysis."
         )
-    if participant is not None and participant.role == ParticipantRole.OBSERVER:
+    if rights.session_role == ParticipantRole.OBSERVER:
         return AnalysisRights(
             read_only_reason="You observe this review: you can read the analysis."
         )
-    role = participant.role if participant else None
     kinds = set()
-    if role in IMPACT_ROLES or role == ParticipantRole.FACILITATOR:
+    if rights.has(Right.RATE_IMPACT):
         kinds.add(Rating.Kind.IMPACT.value)
-    if role in EFFORT_ROLES or role == ParticipantRole.FACILITATOR:
+    if rights.has(Right.RATE_EFFORT):
         kinds.add(Rating.Kind.EFFORT.value)
     return AnalysisRights(
         rate_kinds=frozenset(kinds),
         can_move=access.can_manage,
-        can_accept=access.can_manage or session.workload.owner_id == user.pk,
-        can_create_actions=membership.can_edit,
+        can_accept=access.can_manage
+        or (not access.is_guest and session.workload.owner_id == user.pk),
+        can_create_actions=access.can_edit,
         can_publish=access.can_manage and session.phase == Phase.ACTION_PLAN,
         can_sync=access.can_manage,
     )

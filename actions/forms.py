@@ -140,6 +140,18 @@ class ActionForm(forms.Form):
         }
 
 
+class ReassignForm(forms.Form):
+    """A new owner for an action whose owner left (the workload page)."""
+
+    owner = forms.ModelChoiceField(queryset=None, label="New owner")
+
+    def __init__(self, *args, workload, **kwargs):
+        super().__init__(*args, **kwargs)
+        owner = self.fields["owner"]
+        owner.queryset = owner_choices(workload)
+        owner.label_from_instance = lambda u: u.get_full_name() or u.username
+
+
 class ProgressForm(forms.Form):
     """The inline update on "My actions": status and percent complete."""
 

@@ -9,12 +9,13 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Exists, F, OuterRef, Prefetch
 from django.utils import timezone
 
 from actions.findings import is_http_url
 from actions.models import ActionChange, ActionComment, ActionItem, Finding
 from questionnaires.models import Choice
+from reviews.access import Right, team_rights, team_writes
 from reviews.errors import ServiceError
 from reviews.models import Membership, ParkingLotItem, ReviewSession, Workload
 
@@ -51,6 +52,21 @@ def owner_choices(workload: Workload):
         get_user_model()
         .objects.filter(memberships__team_id=workload.team_id, memberships__role__in=OWNER_ROLES)
         .order_by("first_name", "last_name", "username")
+    )
+
+
+def needing_new_owner(workload: Workload):
+    """The workload's open actions whose owner may no longer own them: they left the team
+    (or now only view it). The workload page flags them for reassignment."""
+    may_own = Membership.objects.filter(
+        team_id=workload.team_id, user=OuterRef("owner"), role__in=OWNER_ROLES
+    )
+    return (
+        ActionItem.objects.filter(workload=workload, owner__isnull=False)
+        .open()
+        .exclude(Exists(may_own))
+        .select_related("owner")
+        .order_by(F("due_on").asc(nulls_last=True), "created_at")
     )
 
 
@@ -296,9 +312,9 @@ def action_history(action: ActionItem) -> list[ActionChange]:
 
 def can_edit_action(action: ActionItem, membership: Membership, user) -> bool:
     """Team admins and members edit a workload's actions; an owner edits their own."""
-    if membership.role == Membership.Role.VIEWER:
+    if not team_writes(membership):
         return False
-    return membership.can_edit or action.owner_id == user.pk
+    return team_rights(membership, Right.EDIT_WORK) or action.owner_id == user.pk
 
 
 # --- The parking lot ---------------------------------------------------------------------------------

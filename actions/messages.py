@@ -11,7 +11,7 @@ from datetime import date
 from django.urls import reverse
 from django.utils import timezone
 
-from actions import followups, notifications
+from actions import followups, notifications, recipients
 from actions.models import ActionItem, Finding, FollowUp, FollowUpNote, Occasion, Reminder
 from reviews.cadence import cadence_for, next_review_due
 from reviews.models import Participant, Phase, ReviewSession, SessionKind, Workload
@@ -366,5 +366,9 @@ BUILDERS: dict[str, Callable[[Reminder, date], Message | None]] = {
 
 def build_message(reminder: Reminder, *, today: date | None = None) -> Message | None:
     """The message for a reminder from the data as it is now; None when it no longer
-    applies (done meanwhile, moved, deleted)."""
-    return BUILDERS[reminder.occasion](reminder, today or timezone.localdate())
+    applies (done meanwhile, moved, deleted) or when its recipient may no longer receive it
+    (they left the team: actions.recipients)."""
+    message = BUILDERS[reminder.occasion](reminder, today or timezone.localdate())
+    if message is not None and not recipients.may_receive(reminder.recipient_id, message):
+        return None
+    return message

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from reviews.jobs import Job, job_index
+from reviews.models import Membership, Participant
 
 User = settings.AUTH_USER_MODEL
 
@@ -445,6 +446,19 @@ class Reminder(Job):
         return f"{self.get_occasion_display()} to {self.recipient_id} ({self.status})"
 
 
+class NotificationQuerySet(models.QuerySet):
+    def visible(self) -> NotificationQuerySet:
+        """Leave out the notifications of a team their person no longer belongs to (nor
+        takes part in a session of, as a guest): leaving a team hides them at once."""
+        member = Membership.objects.filter(
+            team=models.OuterRef("team"), user=models.OuterRef("user")
+        )
+        guest = Participant.objects.filter(
+            session__workload__team=models.OuterRef("team"), user=models.OuterRef("user")
+        )
+        return self.filter(Q(team__isnull=True) | models.Exists(member) | models.Exists(guest))
+
+
 class Notification(models.Model):
     """An in-app notification (the bell), mirroring an email."""
 
@@ -458,11 +472,17 @@ class Notification(models.Model):
     reminder = models.OneToOneField(
         Reminder, null=True, blank=True, on_delete=models.SET_NULL, related_name="notification"
     )
+    # The team whose work it is about (None: about no team's, like the weekly digest).
+    team = models.ForeignKey(
+        "reviews.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     # The person takes this occasion as a weekly digest; digested_at: the digest went out.
     via_digest = models.BooleanField(default=False)
     digested_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -71,7 +71,7 @@ def preferences_update(*, user, modes: dict[str, str]) -> None:
 
 @transaction.atomic
 def notification_for_reminder(
-    *, reminder: Reminder, title: str, body: str, url: str, via_digest: bool
+    *, reminder: Reminder, title: str, body: str, url: str, via_digest: bool, team_id=None
 ) -> Notification:
     """The notification mirroring a reminder: created once, however often it is sent."""
     notification, _ = Notification.objects.get_or_create(
@@ -83,13 +83,14 @@ def notification_for_reminder(
             "body": body,
             "url": url[:500],
             "via_digest": via_digest,
+            "team_id": team_id,
         },
     )
     return notification
 
 
 def unread_count(user) -> int:
-    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+    return Notification.objects.visible().filter(user=user, read_at__isnull=True).count()
 
 
 @transaction.atomic
@@ -103,9 +104,11 @@ def notifications_mark_read(*, user, notification: Notification | None = None) -
 
 def awaiting_digest(*, user_id: int, until) -> QuerySet[Notification]:
     """A user's notifications not yet sent in a weekly digest, created up to `until`."""
-    return Notification.objects.filter(
-        user_id=user_id, via_digest=True, digested_at__isnull=True, created_at__lte=until
-    ).order_by("created_at", "pk")
+    return (
+        Notification.objects.visible()
+        .filter(user_id=user_id, via_digest=True, digested_at__isnull=True, created_at__lte=until)
+        .order_by("created_at", "pk")
+    )
 
 
 def users_awaiting_digest() -> list[int]:

@@ -35,7 +35,7 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from actions import followups, notifications
+from actions import followups, notifications, recipients
 from actions.messages import Message, build_message
 from actions.models import NotificationPreference, Occasion, Reminder
 from actions.occasions import Due, due_reminders
@@ -254,6 +254,7 @@ def _deliver(reminder: Reminder) -> tuple[str, str]:
         body=message.summary,
         url=message.path,
         via_digest=mode == Mode.WEEKLY_DIGEST,
+        team_id=recipients.message_team_id(message),
     )
     if mode == Mode.EMAIL_AND_APP and user.email:
         _email(reminder, message)

@@ -43,6 +43,7 @@ urlpatterns: list = [
     path("sessions/<uuid:session_uuid>/actions/new/", items.action_create, name="action_create"),
     path("actions/<uuid:action_uuid>/", items.action_detail, name="action_detail"),
     path("actions/<uuid:action_uuid>/edit/", items.action_edit, name="action_edit"),
+    path("actions/<uuid:action_uuid>/reassign/", items.action_reassign, name="action_reassign"),
     path("actions/<uuid:action_uuid>/comments/", items.action_comment, name="action_comment"),
     path("actions/<uuid:action_uuid>/progress/", items.action_progress, name="action_progress"),
     path("sessions/<uuid:session_uuid>/plan/", plan.plan, name="plan"),

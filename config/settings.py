@@ -282,6 +282,7 @@ RATE_LIMITS: dict[str, tuple[str, tuple[str, ...]]] = {
     "password_reset": ("10/15m", ("POST",)),
     "password_reset_confirm": ("30/10m", ("GET", "POST")),
     "reviews:invitation_accept": ("30/10m", ("GET", "POST")),
+    "reviews:team_invitation_answer": ("30/10m", ("GET", "POST")),
     "actions:calendar_feed": ("60/10m", ("GET", "HEAD")),
 }
 RATELIMIT_USE_CACHE = "default"

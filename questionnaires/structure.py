@@ -38,6 +38,7 @@ class QuestionInfo:
     lens_name: str
     choices: tuple[ChoiceInfo, ...]
     rules: tuple[tuple[str, str], ...]
+    pillar_ident: str = ""
 
     @property
     def none_idents(self) -> set[str]:
@@ -101,4 +102,5 @@ def question_info(question_id: int) -> QuestionInfo:
             for c in q.choices.all()
         ),
         rules=tuple((r.condition, r.risk) for r in q.risk_rules.all()),
+        pillar_ident=q.pillar.ident,
     )

@@ -6,6 +6,7 @@ from reviews.models import (
     Answer,
     AnswerChange,
     AnswerChoice,
+    AuditEntry,
     BlindPick,
     BlindRound,
     ChoiceNotApplicable,
@@ -21,6 +22,9 @@ from reviews.models import (
     ReviewSession,
     SessionLens,
     Team,
+    TeamInvitation,
+    TeamInvitationEmail,
+    VerifiedEmail,
     Workload,
 )
 
@@ -140,6 +144,50 @@ class InvitationEmailAdmin(JobAdmin):
     list_select_related = ["invitation__session"]
     search_fields = ["invitation__email"]
     raw_id_fields = ["invitation"]
+
+
+@admin.register(TeamInvitation)
+class TeamInvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "team", "role", "sent_at", "expires_at", "accepted_at", "declined_at"]
+    list_filter = ["role"]
+    list_select_related = ["team"]
+    search_fields = ["email", "team__name"]
+    raw_id_fields = ["team", "invited_by", "accepted_by"]
+    readonly_fields = ["uuid", "created_at"]
+
+
+@admin.register(TeamInvitationEmail)
+class TeamInvitationEmailAdmin(JobAdmin):
+    list_display = ["invitation", "status", "attempts", "next_attempt_at", "created_at"]
+    list_filter = ["status", JobStateFilter]
+    list_select_related = ["invitation__team"]
+    search_fields = ["invitation__email"]
+    raw_id_fields = ["invitation"]
+
+
+@admin.register(VerifiedEmail)
+class VerifiedEmailAdmin(admin.ModelAdmin):
+    list_display = ["email", "user", "verified_at"]
+    list_select_related = ["user"]
+    search_fields = ["email", "user__username"]
+    raw_id_fields = ["user"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit log is read here, never written: it records what happened."""
+
+    list_display = ["created_at", "team", "actor_name", "action", "subject"]
+    list_filter = ["action"]
+    list_select_related = ["team"]
+    search_fields = ["subject", "actor_name", "team__name"]
+    raw_id_fields = ["team", "actor"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 # --- Answers ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from django.db import transaction
 from questionnaires.risk import next_selection
 from questionnaires.structure import QuestionInfo, question_info
 from reviews import events
+from reviews.access import require_open
 from reviews.errors import ServiceError
 from reviews.eventkinds import EventKind
 from reviews.models import (
@@ -34,6 +35,7 @@ class NotesConflict(ServiceError):
 def lock_answer(answer: Answer) -> Answer:
     """The answer row, locked for this transaction (annotated like every answer the live
     page works with)."""
+    require_open(answer.session)
     locked = Answer.objects.select_for_update(of=("self",)).with_blind_open().get(pk=answer.pk)
     locked.session = answer.session
     return locked
@@ -159,6 +161,7 @@ def answer_toggle_at(
     changes only its own choice (and "None of these" clears the others, and is cleared by
     them). The live page calls this on every click, so the answer is found, locked and
     checked for a blind round in one query. Raises Answer.DoesNotExist, BlindRoundOpen."""
+    require_open(session)
     info = question_info(question_id)
     if choice_ident not in info.by_ident:
         raise ServiceError(f"“{choice_ident}” is not a choice of this question.")

@@ -2,21 +2,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 
+from reviews.accounts import login_username
+
 
 def account_username(login: str) -> str:
-    """The username an entered login stands for: the account whose username it is, else the
-    account with that email address, else the login as entered."""
-    users = get_user_model().objects
-    if "@" in login and not users.filter(username=login).exists():
-        user = users.filter(email__iexact=login.strip()).order_by("pk").first()
-        if user is not None:
-            return user.get_username()
-    return login
+    """The username an entered login stands for (reviews.accounts.login_username): itself,
+    or the username of the one account that verified that address. A login that stands
+    for no account is returned as entered, which signs nobody in."""
+    return login_username(login) or login
 
 
 class UsernameOrEmailBackend(ModelBackend):
@@ -30,7 +27,10 @@ class UsernameOrEmailBackend(ModelBackend):
         **kwargs: Any,
     ) -> AbstractBaseUser | None:
         if username:
-            username = account_username(username)
+            resolved = login_username(username)
+            if resolved is None:
+                return None
+            username = resolved
         return super().authenticate(request, username=username, password=password, **kwargs)
 
 

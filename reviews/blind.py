@@ -7,11 +7,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from questionnaires.risk import next_selection
 from questionnaires.structure import question_info
 from reviews import events
+from reviews.access import Rights, require_open, session_rights
 from reviews.answers import answer_set_exact
 from reviews.errors import ServiceError
 from reviews.eventkinds import EventKind
@@ -19,6 +21,7 @@ from reviews.models import (
     Answer,
     BlindPick,
     BlindRound,
+    Membership,
     Participant,
     Phase,
     ReviewSession,
@@ -36,9 +39,8 @@ def open_round(session: ReviewSession, question_id: int) -> BlindRound | None:
 
 @transaction.atomic
 def blind_open(*, session: ReviewSession, user, question_id: int) -> BlindRound:
+    require_open(session)
     require_facilitator(session, user)
-    if session.phase not in (Phase.PREPARATION, Phase.REVIEW):
-        raise ServiceError("Blind answering is for the review itself.")
     try:
         with transaction.atomic():
             round_ = BlindRound.objects.create(
@@ -65,9 +67,11 @@ def blind_pick(*, round_: BlindRound, user, choice_ident: str, select: bool) -> 
     """Toggle one choice in the user's private pick (saved at once, so nothing is lost if
     their page refreshes)."""
     round_ = _locked_round(round_)
+    require_open(round_.session)
     if round_.revealed_at or round_.closed_at:
         raise ServiceError("The picks have been revealed: this round no longer takes picks.")
     info = question_info(round_.question_id)
+    session_rights(round_.session, user).require_answer(info)
     if choice_ident not in {c.ident for c in info.choices}:
         raise ServiceError(f"“{choice_ident}” is not a choice of this question.")
     pick, _ = BlindPick.objects.select_for_update().get_or_create(round=round_, user=user)
@@ -83,6 +87,7 @@ def blind_pick(*, round_: BlindRound, user, choice_ident: str, select: bool) -> 
 @transaction.atomic
 def blind_reveal(*, round_: BlindRound, user) -> BlindRound:
     round_ = _locked_round(round_)
+    require_open(round_.session)
     require_facilitator(round_.session, user)
     if round_.closed_at:
         raise ServiceError("This round is over.")
@@ -99,6 +104,7 @@ def blind_reveal(*, round_: BlindRound, user) -> BlindRound:
 def blind_agree(*, round_: BlindRound, user, selected: set[str]) -> BlindRound:
     """Record the agreed answer as the session's answer and close the round."""
     round_ = _locked_round(round_)
+    require_open(round_.session)
     require_facilitator(round_.session, user)
     if not round_.revealed_at or round_.closed_at:
         raise ServiceError("Reveal the picks before recording the agreed answer.")
@@ -117,6 +123,7 @@ def blind_agree(*, round_: BlindRound, user, selected: set[str]) -> BlindRound:
 @transaction.atomic
 def blind_cancel(*, round_: BlindRound, user) -> None:
     round_ = _locked_round(round_)
+    require_open(round_.session)
     require_facilitator(round_.session, user)
     if not round_.closed_at:
         round_.closed_at = timezone.now()
@@ -140,11 +147,22 @@ class BlindView:
 
 
 def blind_view(round_: BlindRound, user) -> BlindView:
+    """Who takes part: everyone who may answer the question (and whoever already picked)."""
     picks = {p.user_id: p for p in BlindPick.objects.filter(round=round_)}
+    info = question_info(round_.question_id)
+    team_role = Membership.objects.filter(
+        team__workloads__sessions=OuterRef("session_id"), user_id=OuterRef("user_id")
+    ).values("role")[:1]
     participants = [
         p
-        for p in Participant.objects.filter(session_id=round_.session_id).select_related("user")
-        if p.can_answer or p.user_id in picks
+        for p in Participant.objects.filter(session_id=round_.session_id)
+        .select_related("user")
+        .annotate(team_role=Subquery(team_role))
+        if (p.team_role is not None or p.is_guest)
+        and (
+            Rights(team_role=p.team_role, session_role=p.role, phase=Phase.REVIEW).may_answer(info)
+            or p.user_id in picks
+        )
     ]
     pickers = [
         {

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from questionnaires.structure import question_info
 from reviews import events
+from reviews.access import require_open
 from reviews.errors import ServiceError
 from reviews.eventkinds import EventKind
 from reviews.models import (
@@ -30,6 +31,7 @@ def focus_set(*, session: ReviewSession, user, question_id: int | None) -> Revie
     """Point everyone who follows at a question (None: stop). The time the focus stays on a
     pillar's questions during the review counts against that pillar's budget."""
     session = ReviewSession.objects.select_for_update(of=("self",)).get(pk=session.pk)
+    require_open(session)
     require_facilitator(session, user)
     if (
         question_id is not None

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model, password_validation
 from django.utils import timezone
 
 from questionnaires.models import Lens
+from reviews import accounts
 from reviews.access import editable_teams
 from reviews.cadence import INTERVAL_MAX_MONTHS, INTERVAL_MIN_MONTHS
 from reviews.models import (
@@ -117,25 +118,11 @@ class TeamForm(forms.ModelForm):
         return self.cleaned_data["name"].strip()
 
 
-class MemberAddForm(forms.Form):
-    who = forms.CharField(
-        label="Username or email", max_length=254, help_text="The person must have an account."
+class TeamInvitationForm(forms.Form):
+    email = forms.EmailField(
+        max_length=254, help_text="They join when they accept the invitation emailed to them."
     )
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
-
-    def __init__(self, *args, team: Team, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.team = team
-
-    def clean_who(self):
-        who = self.cleaned_data["who"].strip()
-        field = "email__iexact" if "@" in who else "username"
-        user = User.objects.filter(**{field: who}).order_by("pk").first()
-        if user is None:
-            raise forms.ValidationError(f"No account matches “{who}”.")
-        if Membership.objects.filter(team=self.team, user=user).exists():
-            raise forms.ValidationError(f"{user.username} is already a member of {self.team}.")
-        return user
 
 
 class MemberRoleForm(forms.Form):
@@ -278,8 +265,7 @@ class NewAccountForm(forms.Form):
     def clean_username(self) -> str:
         username = self.cleaned_data["username"].strip()
         User._meta.get_field("username").run_validators(username)
-        if User.objects.filter(username__iexact=username).exists():
-            raise forms.ValidationError("That username is taken: choose another.")
+        accounts.validate_username(username, email=self.email)
         return username
 
     def clean(self):
@@ -341,6 +327,14 @@ class ChoiceApplicabilityForm(forms.Form):
 
 class ParkingForm(forms.Form):
     text = forms.CharField(label="Park an item", max_length=500)
+
+
+class ReopenForm(forms.Form):
+    reason = forms.CharField(
+        label="Why reopen the review?",
+        max_length=500,
+        error_messages={"required": "Say why the review is reopened."},
+    )
 
 
 # --- Cadence ---------------------------------------------------------------------------------

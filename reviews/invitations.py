@@ -21,7 +21,7 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from reviews import events
+from reviews import accounts, events
 from reviews.emails import absolute_url, build_email
 from reviews.errors import ServiceError
 from reviews.eventkinds import EventKind
@@ -40,12 +40,6 @@ logger = logging.getLogger("pillarwise.invitations")
 
 SALT = "pillarwise.invitation"
 VALID_FOR = timedelta(days=7)
-
-# The team role given to someone who joins the team through an invitation.
-TEAM_ROLE_FOR = {
-    ParticipantRole.OBSERVER: Membership.Role.VIEWER,
-    ParticipantRole.FINANCE: Membership.Role.FINANCE,
-}
 
 
 def invitation_token(invitation: Invitation) -> str:
@@ -202,15 +196,17 @@ def invitation_accept(
         user.set_password(password)
         user.save()
         created = True
+    accounts.email_verified(user=user, email=invitation.email)
     session = invitation.session
-    Membership.objects.get_or_create(
-        team_id=session.workload.team_id,
-        user=user,
-        defaults={"role": TEAM_ROLE_FOR.get(invitation.role, Membership.Role.MEMBER)},
+    # Only a team admin makes someone a member: an invitation to a review brings someone from
+    # outside the team in as a guest of this one review.
+    guest = not Membership.objects.filter(team_id=session.workload.team_id, user=user).exists()
+    participant, made = Participant.objects.get_or_create(
+        session=session, user=user, defaults={"role": invitation.role, "is_guest": guest}
     )
-    participant, _ = Participant.objects.get_or_create(
-        session=session, user=user, defaults={"role": invitation.role}
-    )
+    if not made and participant.is_guest != guest:
+        participant.is_guest = guest
+        participant.save(update_fields=["is_guest"])
     Invitation.objects.filter(pk=invitation.pk).update(accepted_by=user)
     events.publish_on_commit(session.uuid, EventKind.PARTICIPANTS)
     return Accepted(participant=participant, created_user=created)

@@ -318,6 +318,8 @@ class PhaseChange(models.Model):
     to_phase = models.CharField(max_length=16, choices=Phase.choices)
     by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     at = models.DateTimeField(auto_now_add=True)
+    # Why the review was reopened (empty for an ordinary move).
+    reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["session", "at", "pk"]
@@ -336,13 +338,6 @@ class ParticipantRole(models.TextChoices):
     OBSERVER = "observer", "Observer"
 
 
-# Roles that may change answers. Finance rates business impact later; observers read.
-ANSWERING_ROLES = frozenset(ParticipantRole.values) - {
-    ParticipantRole.FINANCE,
-    ParticipantRole.OBSERVER,
-}
-
-
 class Participant(models.Model):
     session = models.ForeignKey(
         ReviewSession, on_delete=models.CASCADE, related_name="participants"
@@ -355,6 +350,9 @@ class Participant(models.Model):
     confirmed_attendance = models.BooleanField(default=False)
     # Follow the facilitator's focus on the live page.
     follows_facilitator = models.BooleanField(default=True)
+    # A guest of this one session: invited from outside the team, with no membership. A
+    # member's participation never turns into a guest's when they leave the team.
+    is_guest = models.BooleanField(default=False)
     joined_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -367,10 +365,6 @@ class Participant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_role_display()})"
-
-    @property
-    def can_answer(self) -> bool:
-        return self.role in ANSWERING_ROLES
 
     @property
     def is_facilitator(self) -> bool:
@@ -736,3 +730,143 @@ class Milestone(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class AuditEntry(models.Model):
+    """Something that changed who is trusted with a team's data: roles, joining, leaving,
+    reopened reviews, imported lenses. Written in the same transaction as the change
+    (reviews/audit.py); only the team's admins read it."""
+
+    class Action(models.TextChoices):
+        ROLE_CHANGED = "role_changed", "changed a role"
+        JOINED = "joined", "joined the team"
+        REMOVED = "removed", "removed from the team"
+        INVITED = "invited", "invited to the team"
+        INVITATION_DECLINED = "declined", "declined the invitation"
+        SESSION_REOPENED = "session_reopened", "reopened a review"
+        LENS_IMPORTED = "lens_imported", "imported a lens"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="audit_entries")
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The actor's name when it was written: the entry outlives the account.
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=24, choices=Action.choices)
+    subject = models.CharField(max_length=300)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # The team page's audit log: a team's entries, newest first.
+            models.Index(fields=["team", "-created_at"], name="audit_team_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_name or 'Pillarwise'} {self.get_action_display()}: {self.subject}"
+
+
+class TeamInvitationQuerySet(models.QuerySet):
+    def pending(self) -> TeamInvitationQuerySet:
+        return self.filter(
+            accepted_at__isnull=True, declined_at__isnull=True, revoked_at__isnull=True
+        )
+
+
+class TeamInvitation(models.Model):
+    """An admin's invitation to join a team with a role. Nobody joins a team without
+    accepting one: the emailed link (signed, single-use, seven days) lets the invitee
+    accept or decline, setting up an account first if they have none."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Membership.Role.choices)
+    invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    declined_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TeamInvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["team", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "email"],
+                condition=models.Q(
+                    accepted_at__isnull=True, declined_at__isnull=True, revoked_at__isnull=True
+                ),
+                name="teaminvitation_one_pending_per_email",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.team}"
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at:
+            return "accepted"
+        if self.declined_at:
+            return "declined"
+        if self.revoked_at:
+            return "withdrawn"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"
+
+
+class TeamInvitationEmail(Job):
+    """The email of a team invitation's link: a job row (reviews.jobs)."""
+
+    TASK = "reviews.tasks.send_team_invitation_email"
+    LEASE = timedelta(minutes=2)
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    invitation = models.OneToOneField(
+        TeamInvitation, on_delete=models.CASCADE, related_name="email_job"
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [job_index("teaminvitationemail_job_idx")]
+
+    def __str__(self) -> str:
+        return f"Team invitation email {self.invitation_id} ({self.status})"
+
+
+class VerifiedEmail(models.Model):
+    """An email address its account has proved it receives: by accepting an emailed
+    invitation or resetting the password through an emailed link. Signing in by email
+    finds only such addresses, so a lookalike username or an unproved address never
+    takes someone else's sign-in."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="verified_email")
+    email = models.EmailField()
+    verified_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # Sign-in by email: the account that proved this address.
+            models.Index(models.functions.Upper("email"), name="verifiedemail_email_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.user})"

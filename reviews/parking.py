@@ -3,10 +3,12 @@ become candidate action items in the analysis."""
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
 from reviews import events
+from reviews.access import Right, require_open, session_rights
 from reviews.errors import ServiceError
 from reviews.eventkinds import EventKind
 from reviews.models import (
@@ -19,6 +21,11 @@ from reviews.models import (
 def parking_add(
     *, session: ReviewSession, user, text: str, question_id: int | None = None
 ) -> ParkingLotItem:
+    """Park an item: whoever may answer, while answers are open."""
+    session = ReviewSession.objects.select_for_update(of=("self",)).get(pk=session.pk)
+    require_open(session)
+    if not session_rights(session, user).has(Right.PARK):
+        raise PermissionDenied("Only those who answer in this review can park items.")
     text = " ".join(text.split())
     if not text:
         raise ServiceError("Write what should be parked.")

@@ -15,6 +15,7 @@ from django.utils import timezone
 from questionnaires.models import Lens, Question
 from questionnaires.risk import Risk
 from reviews import events
+from reviews.access import OPEN_PHASES, Right, session_rights
 from reviews.cadence import (
     ACTION_PLAN_DAYS,
     ANALYSIS_DAYS,
@@ -27,6 +28,7 @@ from reviews.eventkinds import EventKind
 from reviews.models import (
     PHASE_MOVES,
     Answer,
+    BlindRound,
     Participant,
     ParticipantRole,
     Phase,
@@ -116,10 +118,10 @@ def session_move(*, session: ReviewSession, user, to_phase: str) -> ReviewSessio
         .select_related("workload")
         .get(pk=session.pk)
     )
-    if not Participant.objects.filter(
-        session=session, user=user, role=ParticipantRole.FACILITATOR
-    ).exists():
-        raise ServiceError("Only the facilitator can move the review to another phase.")
+    if not session_rights(session, user).has(Right.RUN_SESSION):
+        raise ServiceError(
+            "Only the facilitator or a team admin can move the review to another phase."
+        )
     if to_phase not in Phase.values:
         raise ServiceError(f"“{to_phase}” is not a phase.")
     current, target = Phase(session.phase), Phase(to_phase)
@@ -132,6 +134,8 @@ def session_move(*, session: ReviewSession, user, to_phase: str) -> ReviewSessio
             f"A review in {current.label.lower()} cannot move to {target.label.lower()}; "
             f"it can move to {options}."
         )
+    if target in OPEN_PHASES and current not in OPEN_PHASES:
+        raise ServiceError("Answers are closed: reopen the review, with a reason, to change them.")
     if target == Phase.FOLLOW_UP and session.plan_published_at is None:
         raise ServiceError("Publish the action plan before moving the review to follow-up.")
     now = timezone.now()
@@ -139,6 +143,9 @@ def session_move(*, session: ReviewSession, user, to_phase: str) -> ReviewSessio
     if current == Phase.REVIEW and session.focus_question_id:
         session.stop_focus_clock(now)
         fields += ["focus_question", "focus_since"]
+    if current in OPEN_PHASES and target not in OPEN_PHASES:
+        # Answers close: a blind round left open ends unrevealed, its picks kept.
+        BlindRound.objects.filter(session=session, closed_at__isnull=True).update(closed_at=now)
     if target == Phase.CLOSED:
         session.closed_at = now
         fields.append("closed_at")
@@ -146,8 +153,74 @@ def session_move(*, session: ReviewSession, user, to_phase: str) -> ReviewSessio
     session.phase = to_phase
     session.save(update_fields=fields)
     PhaseChange.objects.create(session=session, from_phase=current, to_phase=target, by=user)
+    _phase_entered(session, current)
     events.publish_on_commit(session.uuid, EventKind.PHASE, phase=to_phase)
     return session
+
+
+# Called (in the move's transaction) with the session and the phase it left, after every phase
+# change. The findings of the analysis register here (actions uses reviews, never the reverse).
+PHASE_HOOKS: list = []
+
+
+def _phase_entered(session: ReviewSession, left: str) -> None:
+    for hook in PHASE_HOOKS:
+        hook(session=session, left=left)
+
+
+REOPEN_REASON_MAX_LENGTH = 500
+
+
+@transaction.atomic
+def session_reopen(*, session: ReviewSession, user, reason: str) -> ReviewSession:
+    """Reopen the review: the phase goes back to review, so answers, blind rounds, focus and
+    the parking lot open again. The facilitator or a team admin, with a reason, recorded in the
+    phase history and the audit log."""
+    session = (
+        ReviewSession.objects.select_for_update(of=("self",))
+        .select_related("workload")
+        .get(pk=session.pk)
+    )
+    if not session_rights(session, user).has(Right.RUN_SESSION):
+        raise ServiceError("Only the facilitator or a team admin can reopen the review.")
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ServiceError("Say why the review is reopened.", field="reason")
+    if len(reason) > REOPEN_REASON_MAX_LENGTH:
+        raise ServiceError(
+            f"Keep the reason to {REOPEN_REASON_MAX_LENGTH} characters ({len(reason)}).",
+            field="reason",
+        )
+    current = Phase(session.phase)
+    if current in OPEN_PHASES:
+        raise ServiceError("The review is open: there is nothing to reopen.")
+    if current == Phase.CLOSED:
+        raise ServiceError("This review is closed: plan a new review instead.")
+    session.phase = Phase.REVIEW
+    session.save(update_fields=["phase"])
+    PhaseChange.objects.create(
+        session=session, from_phase=current, to_phase=Phase.REVIEW, by=user, reason=reason
+    )
+    audit_reopen(session=session, user=user, from_phase=current, reason=reason)
+    _phase_entered(session, current)
+    events.publish_on_commit(session.uuid, EventKind.PHASE, phase=Phase.REVIEW)
+    return session
+
+
+def audit_reopen(*, session: ReviewSession, user, from_phase: str, reason: str) -> None:
+    """Record a reopening in the team's audit log (once the audit log exists, call it here)."""
+
+
+def plain_moves(session: ReviewSession) -> tuple[str, ...]:
+    """The moves the phase buttons offer: going back to answering is a reopening instead."""
+    return tuple(
+        p for p in session.allowed_moves() if session.phase in OPEN_PHASES or p not in OPEN_PHASES
+    )
+
+
+def can_reopen(session: ReviewSession) -> bool:
+    """Whether the phase allows reopening the review (who may: access.Right.RUN_SESSION)."""
+    return session.phase not in OPEN_PHASES and session.phase != Phase.CLOSED
 
 
 def _propose_next_review(workload: Workload, *, after: date) -> None:
@@ -274,9 +347,8 @@ def participant_remove(*, participant: Participant) -> None:
 
 
 def require_facilitator(session: ReviewSession, user) -> None:
-    if not Participant.objects.filter(
-        session=session, user=user, role=ParticipantRole.FACILITATOR
-    ).exists():
+    """Only who runs the session (its facilitator, or a team admin) gets past."""
+    if not session_rights(session, user).has(Right.RUN_SESSION):
         raise ServiceError("Only the facilitator can do this.")
 
 

@@ -31,6 +31,7 @@ urlpatterns = [
         "sessions/<uuid:session_uuid>/schedule/", sessions.session_schedule, name="session_schedule"
     ),
     path("sessions/<uuid:session_uuid>/phase/", sessions.session_phase, name="session_phase"),
+    path("sessions/<uuid:session_uuid>/reopen/", sessions.session_reopen, name="session_reopen"),
     path(
         "sessions/<uuid:session_uuid>/checklist/",
         sessions.session_checklist,
@@ -130,5 +131,15 @@ urlpatterns = [
         "teams/<uuid:team_uuid>/members/<int:member_id>/remove/",
         teams.member_remove,
         name="member_remove",
+    ),
+    path(
+        "teams/<uuid:team_uuid>/invitations/<uuid:invitation_uuid>/revoke/",
+        teams.team_invitation_revoke,
+        name="team_invitation_revoke",
+    ),
+    path(
+        "team-invitations/<str:token>/",
+        teams.team_invitation_answer,
+        name="team_invitation_answer",
     ),
 ]

@@ -31,6 +31,16 @@ def invitation_uuid(review, cast):
     return invitation.uuid
 
 
+def team_invitation_uuid(cast):
+    from django.utils import timezone
+
+    from reviews.models import TeamInvitation
+
+    return TeamInvitation.objects.create(
+        team=cast.team, email="x@example.com", role="viewer", expires_at=timezone.now()
+    ).uuid
+
+
 def parking_uuid(review, cast):
     from reviews.models import ParkingLotItem
 
@@ -82,11 +92,13 @@ OUTSIDER_URLS = {
     "reviews:team_detail": lambda c, r: [c.team.uuid],
     "reviews:member_role": lambda c, r: [c.team.uuid, member_pk(c)],
     "reviews:member_remove": lambda c, r: [c.team.uuid, member_pk(c)],
+    "reviews:team_invitation_revoke": lambda c, r: [c.team.uuid, team_invitation_uuid(c)],
     "reviews:session_detail": lambda c, r: [r.uuid],
     "reviews:session_create": lambda c, r: [c.workload.uuid],
     "reviews:session_fragment": lambda c, r: [r.uuid, "participants"],
     "reviews:session_schedule": lambda c, r: [r.uuid],
     "reviews:session_phase": lambda c, r: [r.uuid],
+    "reviews:session_reopen": lambda c, r: [r.uuid],
     "reviews:session_checklist": lambda c, r: [r.uuid],
     "reviews:session_budgets": lambda c, r: [r.uuid],
     "reviews:participant_role": lambda c, r: [r.uuid, facilitator_pk(r)],
@@ -130,6 +142,7 @@ OUTSIDER_URLS = {
     "actions:action_create": lambda c, r: [r.uuid],
     "actions:action_detail": lambda c, r: [action_uuid(r, c)],
     "actions:action_edit": lambda c, r: [action_uuid(r, c)],
+    "actions:action_reassign": lambda c, r: [action_uuid(r, c)],
     "actions:action_comment": lambda c, r: [action_uuid(r, c)],
     "actions:action_progress": lambda c, r: [action_uuid(r, c)],
     "actions:plan": lambda c, r: [r.uuid],

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django_htmx.http import HttpResponseClientRefresh
 
 from actions import charts, findings, items
@@ -28,7 +28,7 @@ def finding_for_user(user, finding_uuid: UUID) -> tuple[Finding, SessionAccess]:
     )
     if finding is None:
         raise Http404("No such finding.")
-    return finding, session_for_user(user, finding.session.uuid)
+    return finding, session_for_user(user, finding.session.uuid, guests=True)
 
 
 def analysis_context(request: HttpRequest, access: SessionAccess) -> dict:
@@ -56,17 +56,17 @@ def analysis_context(request: HttpRequest, access: SessionAccess) -> dict:
     }
 
 
-@require_GET
+@require_safe
 def analysis(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
-    access = session_for_user(request.user, session_uuid)
-    if access.session.phase in findings.WORKING_PHASES:
-        findings.findings_sync(session=access.session)
+    """Reads only: findings are computed when the review enters analysis (and on an explicit
+    recompute), never by opening the page."""
+    access = session_for_user(request.user, session_uuid, guests=True)
     return render(request, "actions/analysis.html", analysis_context(request, access))
 
 
 @require_POST
 def findings_sync(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
-    access = session_for_user(request.user, session_uuid)
+    access = session_for_user(request.user, session_uuid, guests=True)
     rights = findings.analysis_rights(access, user=request.user)
     if not rights.can_sync:
         raise PermissionDenied(

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.text import slugify
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from actions.aws.export import plan_build
 from actions.aws.importer import (
@@ -22,7 +22,14 @@ from actions.aws.importer import (
     document_parse,
 )
 from questionnaires.models import Lens
-from reviews.access import SessionAccess, editable_teams, session_for_user, team_for_user
+from reviews.access import (
+    Right,
+    SessionAccess,
+    editable_teams,
+    session_for_user,
+    team_for_user,
+    team_rights,
+)
 from reviews.errors import ServiceError
 from reviews.models import Membership, ReviewSession, Team
 
@@ -38,7 +45,7 @@ def _get_session_for_user(request: HttpRequest, session_uuid: UUID) -> SessionAc
 def _get_team_for_user(request: HttpRequest, team_uuid: UUID) -> tuple[Team, Membership]:
     """404 outside the team; 403 for finance members and viewers."""
     team, membership = team_for_user(request.user, team_uuid)
-    if not membership.can_edit:
+    if not team_rights(membership, Right.EDIT_WORK):
         raise PermissionDenied("Only the team's admins and members can import workloads.")
     return team, membership
 
@@ -53,7 +60,7 @@ def _lens_arns(request: HttpRequest, session: ReviewSession) -> dict[str, str]:
     return arns
 
 
-@require_GET
+@require_safe
 def session_aws_export(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
     access = _get_session_for_user(request, session_uuid)
     try:

@@ -9,7 +9,7 @@ from uuid import UUID
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from actions import dashboards
 from actions.forms import MyActionsFilterForm
@@ -27,7 +27,7 @@ SORT_COLUMNS = [
 ]
 
 
-@require_GET
+@require_safe
 def dashboard(request: HttpRequest) -> HttpResponse:
     rows, sort = dashboards.dashboard_rows(request.user, sort=request.GET.get("sort", ""))
     memberships = list(Membership.objects.for_user(request.user).select_related("team"))
@@ -72,7 +72,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def my_actions(request: HttpRequest) -> HttpResponse:
     data = request.GET if "filtered" in request.GET else None
     form = MyActionsFilterForm(data, initial={"status": list(ActionItem.OPEN_STATUSES)})
@@ -102,7 +102,7 @@ def my_actions(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def cost_findings(request: HttpRequest) -> HttpResponse:
     memberships = list(Membership.objects.for_user(request.user).select_related("team"))
     team = None

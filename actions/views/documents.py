@@ -11,7 +11,7 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import reswap, retarget
 
 from actions import documents
@@ -24,7 +24,7 @@ TEMPLATE = "actions/plan_documents.html"
 
 
 def _require_generate(access: SessionAccess) -> None:
-    if not access.membership.can_edit:
+    if not access.can_edit:
         raise PermissionDenied("Only the team's admins and members can generate the PDF.")
 
 
@@ -40,14 +40,14 @@ def _context(access: SessionAccess, **extra) -> dict:
         "workload": access.session.workload,
         "documents": versions,
         "polling": any(document.is_active for document in versions),
-        "can_generate": access.membership.can_edit,
+        "can_generate": access.can_edit,
         **extra,
     }
 
 
 @require_http_methods(["GET", "POST"])
 def plan_documents(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
-    access = session_for_user(request.user, session_uuid)
+    access = session_for_user(request.user, session_uuid, guests=True)
     if request.method == "POST":
         _require_generate(access)
     form = PlanDocumentForm(request.POST if request.method == "POST" else None)
@@ -77,7 +77,7 @@ def plan_documents(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
 def plan_document_retry(
     request: HttpRequest, session_uuid: UUID, document_uuid: UUID
 ) -> HttpResponse:
-    access = session_for_user(request.user, session_uuid)
+    access = session_for_user(request.user, session_uuid, guests=True)
     _require_generate(access)
     document = get_object_or_404(PlanDocument, session=access.session, uuid=document_uuid)
     error = ""
@@ -94,12 +94,12 @@ def plan_document_retry(
     return redirect("actions:plan_documents", access.session.uuid)
 
 
-@require_GET
+@require_safe
 @cache_control(private=True, max_age=0)
 def plan_document_download(
     request: HttpRequest, session_uuid: UUID, document_uuid: UUID
 ) -> FileResponse:
-    access = session_for_user(request.user, session_uuid)
+    access = session_for_user(request.user, session_uuid, guests=True)
     document = get_object_or_404(
         PlanDocument, session=access.session, uuid=document_uuid, status=PlanDocument.Status.DONE
     )

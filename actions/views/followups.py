@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect
 
 from actions import followups
@@ -103,7 +103,7 @@ def _context(follow_up: FollowUp, access: SessionAccess, user, *, finish_form=No
     }
 
 
-@require_GET
+@require_safe
 def session_followup(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
     """The follow-up to hold now: the latest not held yet, else the latest held."""
     access = session_for_user(request.user, session_uuid)
@@ -127,7 +127,7 @@ def session_followup(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def followup(request: HttpRequest, followup_uuid: UUID) -> HttpResponse:
     follow_up, access = followup_for_user(request.user, followup_uuid)
     return render(request, TEMPLATE, _context(follow_up, access, request.user))

@@ -10,14 +10,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from actions import findings, items
-from actions.forms import ActionForm, CommentForm, PracticeActionForm, ProgressForm
+from actions.forms import ActionForm, CommentForm, PracticeActionForm, ProgressForm, ReassignForm
 from actions.models import ActionItem, Finding
 from actions.views.analysis import _finding_response, finding_for_user
 from questionnaires.models import Choice
-from reviews.access import session_for_user
+from reviews.access import session_for_user, team_writes
 from reviews.errors import ServiceError
 from reviews.models import Membership
 
@@ -140,7 +140,7 @@ def action_from_practice(request: HttpRequest, finding_uuid: UUID) -> HttpRespon
     return _finding_response(request, access, finding)
 
 
-@require_GET
+@require_safe
 def action_detail(request: HttpRequest, action_uuid: UUID) -> HttpResponse:
     action, membership = action_for_user(request.user, action_uuid)
     return render(
@@ -156,7 +156,7 @@ def _detail_context(request, action, membership, *, comment_form=None) -> dict:
         "session": action.session,
         "membership": membership,
         "can_edit": items.can_edit_action(action, membership, request.user),
-        "can_comment": membership.role != Membership.Role.VIEWER,
+        "can_comment": team_writes(membership),
         "comments": action.comments.select_related("author"),
         "history": items.action_history(action),
         "comment_form": comment_form or CommentForm(),
@@ -200,7 +200,7 @@ def action_edit(request: HttpRequest, action_uuid: UUID) -> HttpResponse:
 @require_POST
 def action_comment(request: HttpRequest, action_uuid: UUID) -> HttpResponse:
     action, membership = action_for_user(request.user, action_uuid)
-    if membership.role == Membership.Role.VIEWER:
+    if not team_writes(membership):
         raise PermissionDenied("Viewers read actions; they do not comment.")
     form = CommentForm(request.POST)
     if form.is_valid():
@@ -269,3 +269,25 @@ def action_progress(request: HttpRequest, action_uuid: UUID) -> HttpResponse:
     ):
         return redirect(next_url)
     return redirect("actions:action_detail", action.uuid)
+
+
+@require_POST
+def action_reassign(request: HttpRequest, action_uuid: UUID) -> HttpResponse:
+    """Give an action a new owner from the workload page (its "needs a new owner" list):
+    team admins and members."""
+    action, membership = action_for_user(request.user, action_uuid)
+    if not membership.can_edit:
+        raise PermissionDenied("Team admins and members reassign actions.")
+    form = ReassignForm(request.POST, workload=action.workload)
+    if not form.is_valid():
+        messages.error(request, "New owner: choose one of the team's admins, members or finance.")
+    else:
+        owner = form.cleaned_data["owner"]
+        try:
+            items.action_update(action=action, user=request.user, changes={"owner": owner})
+        except ServiceError as exc:
+            messages.error(request, str(exc))
+        else:
+            name = owner.get_full_name() or owner.username
+            messages.success(request, f"“{action.title}” now belongs to {name}.")
+    return redirect("reviews:workload_detail", action.workload.uuid)

@@ -7,9 +7,9 @@ from uuid import UUID
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
-from actions import charts, milestones
+from actions import charts, items, milestones
 from actions.forms import CompareForm, MilestoneForm
 from actions.models import ActionItem
 from questionnaires.risk import Risk
@@ -20,7 +20,7 @@ from reviews.models import Milestone
 PANEL_ACTIONS = 5
 
 
-@require_GET
+@require_safe
 def workload_panel(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
     """A fragment of the workload page (htmx); a page of its own without JavaScript."""
     workload, membership = workload_for_user(request.user, workload_uuid)
@@ -51,6 +51,8 @@ def workload_panel(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
         "open_count": open_actions.count(),
         "overdue_count": open_actions.overdue().count(),
         "upcoming": upcoming,
+        "orphaned": list(items.needing_new_owner(workload)),
+        "owners": list(items.owner_choices(workload)) if membership.can_edit else [],
         "latest_plan_session": workload.sessions.filter(actions__isnull=False)
         .order_by("-created_at")
         .first(),
@@ -80,7 +82,7 @@ def milestone_create(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
     return redirect("reviews:workload_detail", workload.uuid)
 
 
-@require_GET
+@require_safe
 def milestone_compare(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
     workload, _ = workload_for_user(request.user, workload_uuid)
     saved = list(reversed(workload.milestones.select_related("created_by")))

@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from actions import notifications
 from actions.forms import NotificationPreferencesForm
@@ -22,16 +22,16 @@ PAGE_SIZE = 30
 
 def notification_for_user(user, notification_uuid: UUID) -> Notification:
     """One of the user's own notifications; anyone else's is a 404."""
-    notification = Notification.objects.filter(uuid=notification_uuid, user=user).first()
+    notification = Notification.objects.visible().filter(uuid=notification_uuid, user=user).first()
     if notification is None:
         raise Http404("No such notification.")
     return notification
 
 
-@require_GET
+@require_safe
 def notification_list(request: HttpRequest) -> HttpResponse:
     show = "unread" if request.GET.get("show") == "unread" else "all"
-    items = Notification.objects.filter(user=request.user)
+    items = Notification.objects.visible().filter(user=request.user)
     if show == "unread":
         items = items.filter(read_at__isnull=True)
     page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -46,11 +46,13 @@ def notification_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_http_methods(["GET", "HEAD", "POST"])
 def notification_open(request: HttpRequest, notification_uuid: UUID) -> HttpResponse:
-    """Follow a notification to the page it is about, marking it read on the way."""
+    """Follow a notification to the page it is about. Posted (the list's link is a small
+    form), it is marked read on the way; a plain GET only follows it."""
     notification = notification_for_user(request.user, notification_uuid)
-    notifications.notifications_mark_read(user=request.user, notification=notification)
+    if request.method == "POST":
+        notifications.notifications_mark_read(user=request.user, notification=notification)
     target = notification.url or ""
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = ""

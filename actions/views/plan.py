@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from actions import findings
 from actions import plan as action_plan
@@ -19,9 +19,9 @@ from reviews.errors import ServiceError
 from reviews.models import Milestone, Phase
 
 
-@require_GET
+@require_safe
 def plan(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
-    access = session_for_user(request.user, session_uuid)
+    access = session_for_user(request.user, session_uuid, guests=True)
     session = access.session
     rights = findings.analysis_rights(access, user=request.user)
     actions = list(action_plan.plan_actions(session))
@@ -73,7 +73,7 @@ def _publish_blocker(access, rights) -> str:
 
 @require_POST
 def plan_publish(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
-    access = session_for_user(request.user, session_uuid)
+    access = session_for_user(request.user, session_uuid, guests=True)
     rights = findings.analysis_rights(access, user=request.user)
     if not access.can_manage or rights.read_only_reason:
         raise PermissionDenied(_publish_blocker(access, rights) or "You cannot publish this plan.")

@@ -22,6 +22,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from reviews import accounts
 from reviews.throttling import wait_in_words
 
 
@@ -74,4 +75,5 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         # The email proved the account is theirs: no lockout stands in their way, from
         # any address.
         axes_reset(username=form.user.get_username())
+        accounts.email_verified(user=form.user, email=form.user.email)
         return response

@@ -24,7 +24,7 @@ def _get_answer_for_user(
 ) -> tuple[SessionAccess, Answer]:
     """The session's answer to the question, for someone who may change it: 404 outside the
     team or for a question not in the review, 403 for whoever may not answer now."""
-    access = session_for_user(request.user, session_uuid)
+    access = session_for_user(request.user, session_uuid, guests=True)
     question_id = structure.question_id(str(question_uuid))
     answer = (
         Answer.objects.filter(session=access.session, question_id=question_id)
@@ -35,8 +35,7 @@ def _get_answer_for_user(
     if question_id is None or answer is None:
         raise Http404("No such question in this review.")
     answer.session = access.session
-    if not access.can_answer:
-        raise PermissionDenied("You cannot change the answers of this review now.")
+    access.rights.require_answer(structure.question_info(question_id))
     return access, answer
 
 

@@ -5,7 +5,10 @@ what Django itself knows (the URL patterns tried, a suspicious header) stays on 
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404
+from django.utils.html import escape
 from django.views import csrf, defaults
+
+from reviews.access import PhaseClosed
 
 NOT_FOUND = "Not found. Reload the page."
 EXPIRED = "This page has expired. Reload it and try again."
@@ -32,8 +35,13 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """403, or 409 Conflict when the phase has closed what was asked (PhaseClosed)."""
+    status = 409 if isinstance(exception, PhaseClosed) else 403
     if _from_htmx(request):
-        return _reason(_message(exception, "You cannot do that here."), 403)
+        return _reason(_message(exception, "You cannot do that here."), status)
+    if status == 409:
+        text = escape(_message(exception, "The review's phase does not allow this."))
+        return HttpResponse(f"<h1>Conflict</h1><p>{text}</p>", status=409)
     return defaults.permission_denied(request, exception)
 
 

@@ -20,7 +20,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, connections
 from django.http import HttpRequest, StreamingHttpResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from reviews import events, presence
 from reviews.access import session_for_user
@@ -59,13 +59,13 @@ def sse_format(event: events.Event) -> str:
     return "".join(f"{ident}event: {name}\ndata: {data}\n\n" for name in event.sse_names)
 
 
-@require_GET
+@require_safe
 async def session_events(request: HttpRequest, session_uuid: UUID) -> StreamingHttpResponse:
     user = await request.auser()
     # Signing in used a database connection in this request's own thread; hand it back to
     # the pool now, or every open stream would hold one for as long as it stays open.
     await sync_to_async(_release_connections)()
-    access = await _in_pool(session_for_user)(user, session_uuid)
+    access = await _in_pool(session_for_user)(user, session_uuid, guests=True)
     session = access.session
     raw_last = request.headers.get("Last-Event-ID") or request.GET.get("last", "")
     last_event_id = events.parse_event_id(raw_last) if raw_last else None

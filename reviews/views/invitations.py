@@ -13,16 +13,16 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from reviews import invitations
-from reviews.access import session_for_user
+from reviews.access import Right, session_for_user
 from reviews.errors import ServiceError
 from reviews.forms import InvitationForm, NewAccountForm
 from reviews.models import Invitation
 
 
 def _manager(request: HttpRequest, session_uuid: UUID):
-    access = session_for_user(request.user, session_uuid)
-    if not access.can_manage:
-        raise PermissionDenied("Only the facilitator can manage invitations.")
+    access = session_for_user(request.user, session_uuid, guests=True)
+    if not access.has(Right.INVITE):
+        raise PermissionDenied("Only the facilitator or a team admin can manage invitations.")
     return access
 
 

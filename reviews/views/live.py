@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from questionnaires import structure
 from questionnaires.structure import QuestionInfo
@@ -52,15 +52,9 @@ def _answer(access: SessionAccess, question_uuid: UUID) -> tuple[Answer, Questio
     return answer, structure.question_info(answer.question_id)
 
 
-def _require_answering(access: SessionAccess) -> None:
-    if not access.can_answer:
-        if access.participant is None:
-            raise PermissionDenied("Only participants of this review can change answers.")
-        if not access.session.is_live:
-            raise PermissionDenied("Answers are closed: the review has moved past the session.")
-        raise PermissionDenied(
-            f"As {access.participant.get_role_display().lower()} you follow the answers but do not change them."
-        )
+def _require_answering(access: SessionAccess, info: QuestionInfo) -> None:
+    """403 for whoever may not answer this question, 409 once answers are closed."""
+    access.rights.require_answer(info)
 
 
 def _context(
@@ -74,8 +68,10 @@ def _context(
         "workload": session.workload,
         "q": info,
         "answer": answer,
-        "can_answer": access.can_answer,
-        "is_facilitator": access.is_facilitator,
+        "can_answer": access.may_answer(info),
+        "is_facilitator": access.can_manage,
+        "answers_open": access.rights.answers_open,
+        "can_park": access.can_park,
     }
     if parts & {"nav"}:
         outline = live.session_outline(session)
@@ -133,9 +129,10 @@ def _context(
 ALL_PARTS = {"nav", "choices", "notes", "facilitator", "presence", "parking"}
 
 
+@require_safe
 def session_live(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
     """Open the questionnaire: at the facilitator's question, else the first unanswered."""
-    access = session_for_user(request.user, session_uuid)
+    access = session_for_user(request.user, session_uuid, guests=True)
     session = access.session
     question_id = session.focus_question_id
     if question_id is None:
@@ -147,23 +144,23 @@ def session_live(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
     return redirect("reviews:question", session.uuid, structure.question_info(question_id).uuid)
 
 
-@require_GET
+@require_safe
 def question_page(request: HttpRequest, session_uuid: UUID, question_uuid: UUID) -> HttpResponse:
-    access = session_for_user(request.user, session_uuid)
+    access = session_for_user(request.user, session_uuid, guests=True)
     answer, info = _answer(access, question_uuid)
     presence.presence_viewing(session=access.session, user=request.user, question_id=info.id)
     ctx = _context(request, access, answer, info, ALL_PARTS)
-    ctx["editing_notes"] = request.GET.get("edit") == "notes" and access.can_answer
+    ctx["editing_notes"] = request.GET.get("edit") == "notes" and access.may_answer(info)
     return render(request, "reviews/question.html", ctx)
 
 
-@require_GET
+@require_safe
 def question_fragment(
     request: HttpRequest, session_uuid: UUID, question_uuid: UUID, name: str
 ) -> HttpResponse:
     if name not in FRAGMENTS:
         raise Http404("No such fragment.")
-    access = session_for_user(request.user, session_uuid)
+    access = session_for_user(request.user, session_uuid, guests=True)
     answer, info = _answer(access, question_uuid)
     ctx = _context(request, access, answer, info, {name})
     if name == "notes_stale":
@@ -196,12 +193,14 @@ def choice_toggle(
 ) -> HttpResponse:
     """Select (select=1) or unselect (select=0) one choice: an operation, not a whole answer.
     The hottest path of the live page: access, then one transaction."""
-    access = session_for_user(request.user, session_uuid)
-    _require_answering(access)
+    access = session_for_user(request.user, session_uuid, guests=True)
+    question_id = structure.question_id(str(question_uuid))
+    if question_id is None:
+        raise Http404("No such question in this review.")
+    _require_answering(access, structure.question_info(question_id))
     select = request.POST.get("select")
     if select not in ("0", "1"):
         return HttpResponse("Say select=1 or select=0.", status=400, content_type="text/plain")
-    question_id = structure.question_id(str(question_uuid))
     try:
         answers.answer_toggle_at(
             session=access.session,
@@ -225,9 +224,9 @@ def choice_toggle(
 def answer_form(request: HttpRequest, session_uuid: UUID, question_uuid: UUID) -> HttpResponse:
     """The whole choice form, posted without JavaScript: applied as operations (only what the
     person changed from what their page showed)."""
-    access = session_for_user(request.user, session_uuid)
+    access = session_for_user(request.user, session_uuid, guests=True)
     answer, info = _answer(access, question_uuid)
-    _require_answering(access)
+    _require_answering(access, info)
     _refuse_during_blind(answer)
     known = {c.ident for c in info.choices}
     selected = set(request.POST.getlist("selected")) & known
@@ -239,9 +238,9 @@ def answer_form(request: HttpRequest, session_uuid: UUID, question_uuid: UUID) -
 
 @require_POST
 def applicability(request: HttpRequest, session_uuid: UUID, question_uuid: UUID) -> HttpResponse:
-    access = session_for_user(request.user, session_uuid)
+    access = session_for_user(request.user, session_uuid, guests=True)
     answer, info = _answer(access, question_uuid)
-    _require_answering(access)
+    _require_answering(access, info)
     form = ApplicabilityForm(request.POST)
     if not form.is_valid():
         if request.htmx:
@@ -263,9 +262,9 @@ def applicability(request: HttpRequest, session_uuid: UUID, question_uuid: UUID)
 def notes_save(request: HttpRequest, session_uuid: UUID, question_uuid: UUID) -> HttpResponse:
     """Save notes made from revision N. If they changed since, show both texts (a conflict);
     nothing is ever dropped."""
-    access = session_for_user(request.user, session_uuid)
+    access = session_for_user(request.user, session_uuid, guests=True)
     answer, info = _answer(access, question_uuid)
-    _require_answering(access)
+    _require_answering(access, info)
     form = NotesForm(request.POST)
     if not form.is_valid():
         return HttpResponse(
@@ -303,9 +302,9 @@ def notes_save(request: HttpRequest, session_uuid: UUID, question_uuid: UUID) ->
     return _back(access, info)
 
 
-@require_GET
+@require_safe
 def question_history(request: HttpRequest, session_uuid: UUID, question_uuid: UUID) -> HttpResponse:
-    access = session_for_user(request.user, session_uuid)
+    access = session_for_user(request.user, session_uuid, guests=True)
     answer, info = _answer(access, question_uuid)
     ctx = _context(request, access, answer, info, {"history"})
     if request.htmx:
@@ -320,7 +319,7 @@ def _session_post(
     request: HttpRequest, session_uuid: UUID
 ) -> tuple[SessionAccess, Answer, QuestionInfo]:
     """Session-level actions posted from a question page: the question comes in the form."""
-    access = session_for_user(request.user, session_uuid)
+    access = session_for_user(request.user, session_uuid, guests=True)
     try:
         question_uuid = UUID(request.POST.get("question", ""))
     except ValueError:
@@ -333,7 +332,8 @@ def _session_post(
 def focus(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
     """The facilitator brings everyone who follows to this question (or stops, stop=1)."""
     access, answer, info = _session_post(request, session_uuid)
-    if not access.is_facilitator:
+    access.require_open()
+    if not access.can_manage:
         raise PermissionDenied("Only the facilitator sets the focus.")
     target = None if request.POST.get("stop") == "1" else info.id
     access.session = facilitation.focus_set(
@@ -355,8 +355,9 @@ def follow(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
 @require_POST
 def parking_add(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
     access, answer, info = _session_post(request, session_uuid)
-    if access.participant is None:
-        raise PermissionDenied("Only participants can park items.")
+    access.require_open()
+    if not access.can_park:
+        raise PermissionDenied("Only those who answer in this review can park items.")
     form = ParkingForm(request.POST)
     error = None
     if form.is_valid():
@@ -401,15 +402,16 @@ def _round(access: SessionAccess, info: QuestionInfo) -> BlindRound:
 @require_POST
 def blind(request: HttpRequest, session_uuid: UUID, question_uuid: UUID, step: str) -> HttpResponse:
     """open, pick, reveal, agree, cancel."""
-    access = session_for_user(request.user, session_uuid)
+    access = session_for_user(request.user, session_uuid, guests=True)
     answer, info = _answer(access, question_uuid)
-    if step in ("open", "reveal", "agree", "cancel") and not access.is_facilitator:
+    access.require_open()
+    if step in ("open", "reveal", "agree", "cancel") and not access.can_manage:
         raise PermissionDenied("Only the facilitator runs blind rounds.")
     try:
         if step == "open":
             blind_rounds.blind_open(session=access.session, user=request.user, question_id=info.id)
         elif step == "pick":
-            _require_answering(access)
+            _require_answering(access, info)
             select = request.POST.get("select")
             if select not in ("0", "1"):
                 return HttpResponse(

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from reviews import focus, sessions
 from reviews.access import SessionAccess, session_for_user, workload_for_user
@@ -19,6 +19,7 @@ from reviews.forms import (
     ChecklistForm,
     InvitationForm,
     ParticipantRoleForm,
+    ReopenForm,
     SessionCreateForm,
     SessionPlanForm,
 )
@@ -100,7 +101,9 @@ def _detail_context(access: SessionAccess, request: HttpRequest) -> dict:
         "percent": round(100 * answered / total) if total else 0,
         "readiness": sessions.readiness(session),
         "timeline": timeline,
-        "moves": [(p, Phase(p).label) for p in session.allowed_moves()],
+        "moves": [(p, Phase(p).label) for p in sessions.plain_moves(session)],
+        "can_reopen": access.can_manage and sessions.can_reopen(session),
+        "reopen_form": ReopenForm(),
         "phase_changes": session.phase_changes.select_related("by"),
         "invitations": session.invitations.select_related("invited_by").order_by("-created_at"),
         "invite_form": InvitationForm(),
@@ -120,16 +123,18 @@ def _detail_context(access: SessionAccess, request: HttpRequest) -> dict:
     }
 
 
+@require_safe
 def session_detail(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
-    access = session_for_user(request.user, session_uuid)
+    access = session_for_user(request.user, session_uuid, guests=True)
     return render(request, "reviews/session_detail.html", _detail_context(access, request))
 
 
+@require_safe
 def session_fragment(request: HttpRequest, session_uuid: UUID, name: str) -> HttpResponse:
     """Re-fetched pieces of the session page (after a live event)."""
     if name not in ("participants", "progress"):
         raise PermissionDenied("Unknown fragment.")
-    access = session_for_user(request.user, session_uuid)
+    access = session_for_user(request.user, session_uuid, guests=True)
     return render(request, f"reviews/session_detail.html#{name}", _detail_context(access, request))
 
 
@@ -162,7 +167,7 @@ def session_schedule(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
 
 @require_POST
 def session_phase(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
-    access = session_for_user(request.user, session_uuid)
+    access = session_for_user(request.user, session_uuid, guests=True)
     to_phase = request.POST.get("to", "")
     try:
         sessions.session_move(session=access.session, user=request.user, to_phase=to_phase)
@@ -174,8 +179,28 @@ def session_phase(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
 
 
 @require_POST
+def session_reopen(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
+    """Reopen the review (back to the review phase), with a reason."""
+    access = session_for_user(request.user, session_uuid, guests=True)
+    access.require_run("reopen the review")
+    form = ReopenForm(request.POST)
+    if form.is_valid():
+        try:
+            sessions.session_reopen(
+                session=access.session, user=request.user, reason=form.cleaned_data["reason"]
+            )
+        except ServiceError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "The review is open again: answers can change.")
+    else:
+        messages.error(request, f"Reason: {form.errors['reason'][0]}")
+    return redirect("reviews:session_detail", access.session.uuid)
+
+
+@require_POST
 def session_checklist(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
-    access = session_for_user(request.user, session_uuid)
+    access = session_for_user(request.user, session_uuid, guests=True)
     if access.participant is None:
         raise PermissionDenied("Only participants have a preparation checklist.")
     form = ChecklistForm(request.POST)

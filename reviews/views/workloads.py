@@ -4,13 +4,14 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from reviews.access import editable_teams, workload_for_user
 from reviews.forms import WorkloadForm
 from reviews.models import Membership, Workload, WorkloadType
 
 
+@require_safe
 def workload_list(request: HttpRequest) -> HttpResponse:
     workloads = (
         Workload.objects.for_user(request.user)
@@ -75,6 +76,7 @@ def workload_edit(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
     return render(request, "reviews/workload_form.html", {"form": form, "workload": workload})
 
 
+@require_safe
 def workload_detail(request: HttpRequest, workload_uuid: UUID) -> HttpResponse:
     workload, membership = workload_for_user(request.user, workload_uuid)
     sessions = workload.sessions.with_risk_counts().order_by("-review_starts_at", "-created_at")

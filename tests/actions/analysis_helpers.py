@@ -34,7 +34,11 @@ def selection_for(answer: Answer, risk: str) -> set[str]:
 
 
 def set_risk(review: ReviewSession, ident: str, risk: str, user) -> Answer:
+    """Give an answer a risk, as if it had been answered during the review (answers are
+    closed in later phases, so the answer is written in a copy of the session in review)."""
     answer = framework_answer(review, ident)
+    answer.session = ReviewSession.objects.get(pk=review.pk)
+    answer.session.phase = Phase.REVIEW
     answer_set_exact(answer=answer, user=user, selected=selection_for(answer, risk))
     answer.refresh_from_db()
     assert answer.risk == risk, (ident, risk, answer.risk)

@@ -133,11 +133,19 @@ def test_page_lists_findings_in_priority_order_with_the_matrix(client, room, cas
     assert 'id="move-' not in body, "only the facilitator places findings"
 
 
-def test_opening_the_page_in_analysis_syncs_the_findings(client, review, cast):
+def test_opening_the_page_does_not_compute_findings(client, review, cast):
     set_risk(review, "priorities", "HIGH", cast.admin)
     move_to(review, Phase.ANALYSIS)
     client.force_login(cast.viewer)
     assert client.get(url("analysis", review.uuid)).status_code == 200
+    assert not Finding.objects.filter(session=review).exists()
+
+
+def test_moving_the_review_to_analysis_computes_the_findings(client, review, cast):
+    set_risk(review, "priorities", "HIGH", cast.admin)
+    move_to(review, Phase.REVIEW)
+    client.force_login(cast.admin)
+    client.post(reverse("reviews:session_phase", args=[review.uuid]), {"to": Phase.ANALYSIS})
     assert Finding.objects.filter(session=review).count() == 1
 
 
@@ -176,6 +184,7 @@ def test_the_page_query_count_does_not_grow_with_findings(
     idents += ["performing-architecture", "compute-hardware", "govern-usage", "sus_user"]
     for ident in idents:
         set_risk(review, ident, "HIGH" if ident != "sus_user" else "MEDIUM", cast.admin)
+    findings.findings_sync(session=review)
     for finding in findings.findings_ordered(review):
         findings.rating_set(finding=finding, user=cast.admin, kind="impact", value=3)
     with django_assert_max_num_queries(18):

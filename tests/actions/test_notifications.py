@@ -99,13 +99,32 @@ def test_the_list_is_paginated_with_a_flat_query_count(client, cast, django_asse
     assert "Page 2 of 3" in body and "Newer" in body and "Older" in body
 
 
-def test_opening_a_notification_marks_it_read_and_goes_to_its_page(client, cast):
+def test_opening_a_notification_by_post_marks_it_read_and_goes_to_its_page(client, cast):
+    [notification] = notify(cast.member, url="/workloads/")
+    client.force_login(cast.member)
+    response = client.post(reverse("actions:notification_open", args=[notification.uuid]))
+    assert response.status_code == 302 and response["Location"] == "/workloads/"
+    notification.refresh_from_db()
+    assert notification.read_at is not None
+
+
+def test_following_a_notification_by_get_leaves_it_unread(client, cast):
     [notification] = notify(cast.member, url="/workloads/")
     client.force_login(cast.member)
     response = client.get(reverse("actions:notification_open", args=[notification.uuid]))
     assert response.status_code == 302 and response["Location"] == "/workloads/"
     notification.refresh_from_db()
-    assert notification.read_at is not None
+    assert notification.read_at is None
+
+
+def test_the_list_opens_notifications_by_post(client, cast):
+    [notification] = notify(cast.member, url="/workloads/")
+    client.force_login(cast.member)
+    body = client.get(reverse("actions:notifications")).content.decode()
+    opener = reverse("actions:notification_open", args=[notification.uuid])
+    assert f'method="post" action="{opener}"' in body
+    notification.refresh_from_db()
+    assert notification.read_at is None
 
 
 def test_opening_never_redirects_off_site(client, cast):
@@ -179,7 +198,7 @@ def test_wrong_methods_on_one_notification(client, cast):
     [notification] = notify(cast.member)
     client.force_login(cast.member)
     assert (
-        client.post(reverse("actions:notification_open", args=[notification.uuid])).status_code
+        client.put(reverse("actions:notification_open", args=[notification.uuid])).status_code
         == 405
     )
     assert (

@@ -4,11 +4,13 @@ but the login page needs a signed-in user."""
 import pytest
 from django.urls import reverse
 
+from reviews import accounts
 from tests.conftest import PASSWORD
 
 
 @pytest.mark.parametrize("login", ["bob", "bob@example.com", "BOB@example.com"])
-def test_sign_in_with_username_or_email(client, cast, login):
+def test_sign_in_with_username_or_verified_email(client, cast, login):
+    accounts.email_verified(user=cast.member, email=cast.member.email)
     response = client.post(reverse("login"), {"username": login, "password": PASSWORD})
     assert response.status_code == 302 and response["Location"] == reverse("home")
     assert client.get(reverse("reviews:workload_list")).status_code == 200

@@ -230,7 +230,7 @@ def test_answers_are_closed_after_the_review(client, answering, review, answer):
     review.save(update_fields=["phase"])
     client.force_login(answering.member)
     response = client.post(url(review, answer), {"status": "not_applicable", "reason": "other"})
-    assert response.status_code == 403 and marks(answer) == {}
+    assert response.status_code == 409 and marks(answer) == {}
 
 
 def test_an_answering_participant_gets_the_control(client, answering, review, answer):

@@ -39,7 +39,7 @@ def test_answers_closed_says_so(client, cast, review, toggle_url):
     review.save(update_fields=["phase"])
     client.force_login(cast.member)
     response = client.post(toggle_url, {"select": "1"}, **HTMX)
-    assert response.status_code == 403
+    assert response.status_code == 409
     assert reason(response) == "Answers are closed: the review has moved past the session."
 
 

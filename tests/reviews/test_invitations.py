@@ -80,8 +80,9 @@ def test_new_user_sets_a_password_and_joins(client, invitation, review, cast):
     assert user.email == "new.person@example.com" and user.check_password(
         "a long enough passphrase"
     )
-    assert Participant.objects.get(session=review, user=user).role == "operations"
-    assert Membership.objects.get(team=cast.team, user=user).role == "member"
+    participant = Participant.objects.get(session=review, user=user)
+    assert participant.role == "operations" and participant.is_guest
+    assert not Membership.objects.filter(team=cast.team, user=user).exists()  # a guest
     assert (
         client.get(reverse("reviews:session_detail", args=[review.uuid])).status_code == 200
     )  # signed in
@@ -112,7 +113,7 @@ def test_existing_user_signs_in_then_just_joins(
     assert "Join as observer" in client.get(url).content.decode()
     assert client.post(url).status_code == 302
     assert Participant.objects.get(session=review, user=carol).role == "observer"
-    assert Membership.objects.get(team=cast.team, user=carol).role == "viewer"
+    assert not Membership.objects.filter(team=cast.team, user=carol).exists()  # a guest
 
 
 def test_a_link_works_once(client, invitation):

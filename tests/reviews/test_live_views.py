@@ -133,7 +133,7 @@ def test_answers_close_after_the_review(client, people, review, answer):
     assert "Answers are closed" in client.get(q_url("question", review, answer)).content.decode()
     assert (
         client.post(q_url("choice_toggle", review, answer, HIGH0), {"select": "1"}).status_code
-        == 403
+        == 409
     )
 
 
@@ -259,8 +259,11 @@ def test_follow_toggle_is_saved(client, people, review, answer):
 
 
 def test_parking_lot_add_validate_and_dismiss(client, people, review, answer):
-    client.force_login(people.viewer)
     url = reverse("reviews:parking_add", args=[review.uuid])
+    client.force_login(people.viewer)  # observes: writes nothing
+    response = client.post(url, {"question": answer.question.uuid, "text": "Look"}, **HX)
+    assert response.status_code == 403 and not ParkingLotItem.objects.exists()
+    client.force_login(people.finance)
     response = client.post(url, {"question": answer.question.uuid, "text": "   "}, **HX)
     assert response.status_code == 400
     assert response.content.decode() == "Parking lot: This field is required."

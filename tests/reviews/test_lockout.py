@@ -18,6 +18,7 @@ from django.contrib.auth import SESSION_KEY
 from django.test import Client
 from django.urls import reverse
 
+from reviews import accounts
 from tests.conftest import PASSWORD, ROOT, at, travel
 
 DAY = date(2027, 3, 1)
@@ -97,6 +98,7 @@ def test_the_lockout_is_per_account_and_address(cast):
 
 
 def test_username_and_email_share_one_count(cast):
+    accounts.email_verified(user=cast.member, email=cast.member.email)
     client = Client(REMOTE_ADDR="192.0.2.1")
     for login in ("bob", "bob@example.com", "BOB@example.com", "bob", "Bob@Example.com"):
         sign_in(client, login, "wrong password")
