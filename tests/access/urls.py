@@ -167,6 +167,13 @@ URLS: dict[str, list[Variant]] = {
     "questionnaires:lens_export": [v("personal page")],
     # The team, its workloads.
     "reviews:team_detail": [v("team page, admin writes")],
+    "reviews:team_invitation_revoke": [
+        v("team admin", invitation_uuid=lambda w, p: w.team_invitation.uuid)
+    ],
+    "reviews:team_invitation_answer": [
+        v("invitation link", "valid token", token=lambda w, p: w.team_invitation_token),
+        v("invitation link (bad token)", "bad token"),
+    ],
     "reviews:member_role": [v("team admin")],
     "reviews:member_remove": [v("team admin")],
     "reviews:workload_detail": [
@@ -207,6 +214,9 @@ URLS: dict[str, list[Variant]] = {
     # Running the session.
     "reviews:session_schedule": [v("session schedule")],
     "reviews:session_phase": [v("run the session")],
+    "reviews:session_reopen": [
+        v("run the session", data={"reason": "Swept."}, session_uuid=lambda w, p: w.closed.uuid)
+    ],
     "reviews:session_budgets": [v("run the session")],
     "reviews:participant_role": [v("run the session")],
     "reviews:participant_remove": [v("run the session")],
@@ -287,6 +297,7 @@ URLS: dict[str, list[Variant]] = {
     "actions:action_create": [v("session editors form", session_uuid=lambda w, p: w.closed.uuid)],
     "actions:action_detail": [v("action page")],
     "actions:action_edit": [v("action edit")],
+    "actions:action_reassign": [v("session editors write")],
     "actions:action_comment": [v("action comment")],
     "actions:action_progress": [v("action write")],
 }

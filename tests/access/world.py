@@ -25,7 +25,7 @@ from actions.models import (
     PlanDocument,
 )
 from questionnaires.models import Lens
-from reviews import blind, invitations, sessions
+from reviews import blind, invitations, sessions, team_invitations
 from reviews.models import (
     Answer,
     Invitation,
@@ -119,6 +119,8 @@ class World:
     spare_membership: Membership
     invitation: Invitation
     invitation_token: str
+    team_invitation: Any
+    team_invitation_token: str
     parking_item: ParkingLotItem
     closed_parking_item: ParkingLotItem
     finding: Finding
@@ -189,8 +191,12 @@ def build_world() -> World:
     for session in (review, closed):
         for person in PEOPLE:
             if person.session_role:
+                # A guest's place, as accepting a session invitation from outside the team
+                # makes it.
                 Participant.objects.update_or_create(
-                    session=session, user=users[person.key], defaults={"role": person.session_role}
+                    session=session,
+                    user=users[person.key],
+                    defaults={"role": person.session_role, "is_guest": person.is_guest},
                 )
     spare_participant = Participant.objects.create(
         session=review, user=spare, role=ParticipantRole.OBSERVER
@@ -219,6 +225,9 @@ def build_world() -> World:
 
     invitation = invitations.invitation_create(
         session=review, user=facilitator, email="newcomer@example.com", role="observer"
+    )
+    team_invitation = team_invitations.team_invitation_create(
+        team=team, user=facilitator, email="joiner@example.com", role="member"
     )
     parking_item = ParkingLotItem.objects.create(
         session=review, text="Talk about DR", created_by=spare
@@ -273,6 +282,8 @@ def build_world() -> World:
         spare_membership=spare_membership,
         invitation=invitation,
         invitation_token=invitations.invitation_token(invitation),
+        team_invitation=team_invitation,
+        team_invitation_token=team_invitations.team_invitation_token(team_invitation),
         parking_item=parking_item,
         closed_parking_item=closed_parking_item,
         finding=finding,
