@@ -154,7 +154,8 @@ def editor_form(p: Person, method: str) -> Expect:
     nothing to choose, and nothing is written."""
     if is_editor(p):
         return _no(PAGE) if method == "GET" else _ok()
-    return _no({200, 403} if method == "GET" else {200, 400, 403})
+    # Refused, or sent back (a redirect with a message) to where they came from.
+    return _no({200, 302, 403} if method == "GET" else {200, 302, 400, 403})
 
 
 def lens_check(p: Person, method: str) -> Expect:
@@ -182,14 +183,15 @@ def team_page_or_admin(p: Person, method: str) -> Expect:
 
 
 def run(p: Person, method: str, *, closed: bool = False) -> Expect:
+    refused = {403, 404} if p.is_guest else {403}
     if p.team_role == "admin" and p.session_role == "observer":
         # A team admin runs any session, and an observer never writes: the model says both.
         return _no(PHASE_LOCK | {403}) if closed else _ok(OK_WRITE | {403})
     if may_run(p):
         return _no(PHASE_LOCK) if closed else _ok()
     if run_open(p):
-        return _no({403} | PHASE_LOCK) if closed else _ok(OK_WRITE | {403})
-    return _no({403} | (PHASE_LOCK if closed else set()))
+        return _no(refused | PHASE_LOCK) if closed else _ok(OK_WRITE | refused)
+    return _no(refused | (PHASE_LOCK if closed else set()))
 
 
 def run_closed(p: Person, method: str) -> Expect:
@@ -204,7 +206,9 @@ def workload_run(p: Person, method: str) -> Expect:
 
 def schedule(p: Person, method: str) -> Expect:
     if method == "GET":
-        return _no(PAGE) if may_run(p) else _no({200, 403})
+        if may_run(p):
+            return _no(PAGE)
+        return _no({200, 403, 404} if p.is_guest else {200, 403})
     return run(p, method)
 
 
@@ -216,8 +220,8 @@ def session_edit(p: Person, method: str) -> Expect:
     """Team admins and members, in a session: an observer of it never writes (the model says
     both for a team admin or member who observes)."""
     answer = team_edit(p, method)
-    if p.session_role == "observer" and answer.may_write:
-        return Expect(answer.statuses | {403}, True)
+    if p.session_role == "observer" and is_editor(p):
+        return Expect(answer.statuses | {403}, answer.may_write)
     return answer
 
 
@@ -349,8 +353,11 @@ CLASSES: dict[str, Rule] = {
     "personal page": _signed_in(GET, page),
     "personal write": _signed_in(POST, personal_write),
     "personal form": _signed_in(BOTH, personal_write),
-    "own notification": _signed_in(GET, lambda p, m: _no({200, 302})),
-    "someone else's page": _signed_in(GET, not_found),
+    # Opening (GET) leaves it unread; a POST to the same link marks it read and opens it.
+    "own notification": _signed_in(
+        BOTH, lambda p, m: _no({200, 302}) if m == "GET" else _ok({200, 302})
+    ),
+    "someone else's notification": _signed_in(BOTH, not_found),
     "someone else's write": _signed_in(POST, not_found),
     "create in a team": _signed_in(BOTH, editor_form),
     "lens check": _signed_in(POST, lens_check),

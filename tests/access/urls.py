@@ -133,7 +133,7 @@ URLS: dict[str, list[Variant]] = {
     "actions:notification_open": [
         v("own notification", "own"),
         v(
-            "someone else's page",
+            "someone else's notification",
             "someone else's",
             notification_uuid=lambda w, p: w.notifications["spare"].uuid,
         ),
@@ -213,7 +213,7 @@ URLS: dict[str, list[Variant]] = {
     "actions:followup": [v("session page, guests open")],
     # Running the session.
     "reviews:session_schedule": [v("session schedule")],
-    "reviews:session_phase": [v("run the session")],
+    "reviews:session_phase": [v("run the session", data={"to": "analysis"})],
     "reviews:session_reopen": [
         v("run the session", data={"reason": "Swept."}, session_uuid=lambda w, p: w.closed.uuid)
     ],
@@ -228,7 +228,7 @@ URLS: dict[str, list[Variant]] = {
         v("run the session (closed)", "analysis phase", AT_QUESTION, **CLOSED),
     ],
     "reviews:parking_dismiss": [v("run the session", data=AT_QUESTION)],
-    "actions:parking_dismiss": [v("run the session", item_uuid=CLOSED_ITEM)],
+    "actions:parking_dismiss": [v("session editors write", item_uuid=CLOSED_ITEM)],
     "actions:plan_publish": [v("run the session", session_uuid=lambda w, p: w.closed.uuid)],
     "actions:findings_sync": [v("run the session", session_uuid=lambda w, p: w.closed.uuid)],
     "actions:finding_move": [v("run the session")],
