@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from actions import items, milestones
 from actions.models import ActionItem, FollowUp, FollowUpNote, Occasion, Reminder
+from reviews.access import team_writes
 from reviews.cadence import add_months
 from reviews.errors import ServiceError
 from reviews.jobs import job_queue
@@ -192,6 +193,8 @@ def digest_snapshot(*, follow_up: FollowUp, snapshot: dict) -> None:
 
 def can_update(access, action: ActionItem, user) -> bool:
     """The action's owner, the facilitator (or a team admin), and whoever may edit actions."""
+    if not team_writes(access.membership) and not access.can_manage:
+        return False  # team viewers and guests read
     return (
         access.can_manage
         or action.owner_id == user.pk

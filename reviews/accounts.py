@@ -24,8 +24,9 @@ def looks_like_email(name: str) -> bool:
 def username_problem(username: str, *, email: str, user=None) -> str | None:
     """Why `username` may not be used by an account with address `email` (`user`: the
     account itself when it exists), or None."""
-    users = get_user_model().objects.exclude(pk=user.pk) if user is not None else None
-    users = users if users is not None else get_user_model().objects.all()
+    users = get_user_model().objects.all()
+    if user is not None:
+        users = users.exclude(pk=user.pk)
     if users.filter(username__iexact=username).exists():
         return "That username is taken: choose another."
     if looks_like_email(username):

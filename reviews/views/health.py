@@ -7,11 +7,11 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_GET
 
 
 @login_not_required
-@require_safe
+@require_GET
 def healthz(request: HttpRequest) -> HttpResponse:
     """Liveness for load balancers and the benchmark's baseline: no database, no session."""
     return HttpResponse("ok", content_type="text/plain")
@@ -44,7 +44,7 @@ def _redis_state() -> str:
 
 
 @login_not_required
-@require_safe
+@require_GET
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
     """Readiness: 503 when the database cannot be reached, 200 otherwise. Redis is reported,

@@ -69,6 +69,7 @@ def _context(
         "q": info,
         "answer": answer,
         "can_answer": access.may_answer(info),
+        "answer_refusal": access.rights.answer_refusal(info),
         "is_facilitator": access.can_manage,
         "answers_open": access.rights.answers_open,
         "can_park": access.can_park,

@@ -2,6 +2,7 @@
 
 import pytest
 
+from reviews import accounts
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -11,6 +12,7 @@ def test_sign_in_through_the_login_page(live, cast):
     page = live.page(cast.outsider)
     page.context.clear_cookies()
     page.goto(f"{live.url}/login/")
+    accounts.email_verified(user=cast.member, email=cast.member.email)
     page.fill("#id_username", "bob@example.com")
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")

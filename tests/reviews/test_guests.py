@@ -107,9 +107,10 @@ def test_a_guest_sees_nothing_else_of_the_team(client, guest, cast, review, othe
         assert response.status_code in (200, 404), name
         assert workload_url not in response.content.decode(), name
     # The session's own page does not link into the team's pages.
-    page = client.get(reverse("reviews:session_detail", args=[review.uuid])).content.decode()
-    assert reverse("reviews:workload_detail", args=[cast.workload.uuid]) not in page
-    assert reverse("actions:action_create", args=[review.uuid]) not in page
+    for name in ("reviews:session_detail", "actions:analysis", "actions:plan"):
+        page = client.get(reverse(name, args=[review.uuid])).content.decode()
+        assert workload_url not in page, name
+        assert reverse("actions:action_create", args=[review.uuid]) not in page, name
     assert client.get(reverse("actions:action_create", args=[review.uuid])).status_code == 404
 
 

@@ -19,10 +19,10 @@ from kombu.exceptions import OperationalError as BrokerError
 from actions.models import Occasion, PlanDocument, PlanRecap, Reminder
 from reviews import invitations, jobs
 from reviews.jobs import JobStatus, job_claim, job_fail, job_finish, job_sweep
-from reviews.models import Invitation, InvitationEmail
+from reviews.models import Invitation, InvitationEmail, TeamInvitationEmail
 from tests.conftest import make_user, require_postgres
 
-JOB_MODELS = {PlanDocument, PlanRecap, Reminder, InvitationEmail}
+JOB_MODELS = {PlanDocument, PlanRecap, Reminder, InvitationEmail, TeamInvitationEmail}
 Status = Reminder.Status
 
 
@@ -53,7 +53,7 @@ def row(job: Reminder) -> Reminder:
 # --- The job models and their tasks ----------------------------------------------------------
 
 
-def test_the_four_jobs_use_the_mechanism():
+def test_the_five_jobs_use_the_mechanism():
     assert set(jobs.job_models()) == JOB_MODELS
 
 

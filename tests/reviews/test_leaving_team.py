@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
@@ -188,3 +189,21 @@ def test_reassigning_is_for_admins_and_members_to_people_of_the_team(client, cas
     orphan.refresh_from_db()
     assert orphan.owner == cast.viewer
     assert ActionItem.objects.filter(owner=cast.outsider).count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_live_stream_is_refused_once_removed(asgi_server, cast):
+    import httpx
+
+    session = make_session(cast, starts=timezone.now() + timedelta(days=1))  # bob takes part
+    url = asgi_server + reverse("reviews:session_events", args=[session.uuid])
+    bob = Client()
+    bob.force_login(cast.member)
+    cookies = {"sessionid": bob.cookies["sessionid"].value}
+    with httpx.Client(timeout=10, cookies=cookies) as http, http.stream("GET", url) as stream:
+        assert stream.status_code == 200
+    teams.membership_remove(
+        membership=Membership.objects.get(team=cast.team, user=cast.member), actor=cast.admin
+    )
+    with httpx.Client(timeout=10, cookies=cookies) as http:
+        assert http.get(url).status_code == 404

@@ -340,3 +340,105 @@ def test_wrong_methods(client, people, review, answer):
     assert client.post(q_url("question_fragment", review, answer, "nav")).status_code == 405
     assert client.get(reverse("reviews:focus", args=[review.uuid])).status_code == 405
     assert client.post(reverse("reviews:session_events", args=[review.uuid])).status_code == 405
+
+
+# --- Who answers what (issue 10, points 3 and 4) ------------------------------------------------
+
+
+@pytest.fixture
+def cost_answer(review):
+    """The review's answer to the framework's first cost optimisation question."""
+    return (
+        review.answers.filter(
+            question__pillar__ident="costOptimization", question__pillar__lens__is_framework=True
+        )
+        .select_related("question")
+        .order_by("question__order")
+        .first()
+    )
+
+
+def first_choice(answer):
+    return answer.question.choices.filter(is_none_of_these=False).order_by("order").first().ident
+
+
+def test_finance_answers_the_cost_pillar(client, people, review, cost_answer):
+    client.force_login(people.finance)
+    choice = first_choice(cost_answer)
+    response = client.post(
+        q_url("choice_toggle", review, cost_answer, choice), {"select": "1"}, **HX
+    )
+    assert response.status_code == 204
+    assert cost_answer.selections.filter(choice__ident=choice).exists()
+    page = client.get(q_url("question", review, cost_answer)).content.decode()
+    assert f'value="{choice}" checked' in page  # answerable: the checkbox is live
+    assert f'value="{choice}" checked disabled' not in page
+
+
+def test_finance_is_refused_outside_the_cost_pillar_and_told_why(client, people, review, answer):
+    client.force_login(people.finance)
+    response = client.post(q_url("choice_toggle", review, answer, HIGH0), {"select": "1"}, **HX)
+    assert response.status_code == 403
+    assert (
+        response.content.decode() == "As finance you answer the cost optimisation questions only."
+    )
+    assert not answer.selections.exists()
+
+
+@pytest.mark.parametrize("role", ["facilitator", "workload_owner"])
+def test_a_team_viewer_never_answers_even_as_facilitator_or_owner(
+    client, cast, review, answer, role
+):
+    Participant.objects.create(session=review, user=cast.viewer, role=role)
+    client.force_login(cast.viewer)
+    for url, data in (
+        (q_url("choice_toggle", review, answer, HIGH0), {"select": "1"}),
+        (q_url("answer_form", review, answer), {"selected": [HIGH0]}),
+        (q_url("notes_save", review, answer), {"text": "x", "revision": "0"}),
+        (
+            reverse("reviews:parking_add", args=[review.uuid]),
+            {"question": answer.question.uuid, "text": "x"},
+        ),
+        (reverse("reviews:focus", args=[review.uuid]), {"question": answer.question.uuid}),
+        (q_url("blind", review, answer, "open"), {}),
+    ):
+        assert client.post(url, data, **HX).status_code == 403, url
+    assert not answer.selections.exists() and not answer.changes.exists()
+    assert not ParkingLotItem.objects.exists() and not BlindRound.objects.exists()
+    review.refresh_from_db()
+    assert review.focus_question_id is None
+
+
+def test_finance_takes_part_in_blind_rounds_on_cost_questions(client, people, review, cost_answer):
+    blind = lambda step: q_url("blind", review, cost_answer, step)  # noqa: E731
+    choice = first_choice(cost_answer)
+    client.force_login(people.admin)
+    client.post(blind("open"), **HX)
+    client.force_login(people.finance)
+    assert client.post(blind("pick"), {"choice": choice, "select": "1"}, **HX).status_code == 204
+    page = client.get(q_url("question_fragment", review, cost_answer, "choices"), **HX)
+    assert "Fay Finance" in page.content.decode()
+    client.force_login(people.admin)
+    client.post(blind("reveal"), **HX)
+    revealed = client.get(q_url("question_fragment", review, cost_answer, "choices"), **HX)
+    assert '<th class="num">Fay Finance</th>' in revealed.content.decode()  # her pick counts
+
+
+def test_finance_is_left_out_of_blind_rounds_on_other_pillars(client, people, review, answer):
+    blind = lambda step: q_url("blind", review, answer, step)  # noqa: E731
+    client.force_login(people.admin)
+    client.post(blind("open"), **HX)
+    client.force_login(people.finance)
+    response = client.post(blind("pick"), {"choice": HIGH0, "select": "1"}, **HX)
+    assert response.status_code == 403
+    assert not BlindRound.objects.get(session=review).picks.exists()
+    page = client.get(q_url("question_fragment", review, answer, "choices"), **HX)
+    assert "Fay Finance" not in page.content.decode()
+
+
+@pytest.mark.parametrize("name", ["question", "question_history", "question_fragment"], ids=str)
+def test_read_views_refuse_post(client, people, review, answer, name):
+    client.force_login(people.member)
+    extra = ["nav"] if name == "question_fragment" else []
+    assert client.post(q_url(name, review, answer, *extra)).status_code == 405
+    assert client.head(q_url(name, review, answer, *extra)).status_code == 200

@@ -246,3 +246,23 @@ def test_plan_dates_follow_the_seeds():
         "analysis_due_on": date(2026, 3, 17),
         "action_plan_due_on": date(2026, 3, 31),
     }
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("reviews:session_detail", lambda c, r: [r.uuid]),
+        ("reviews:session_fragment", lambda c, r: [r.uuid, "participants"]),
+        ("reviews:session_live", lambda c, r: [r.uuid]),
+        ("reviews:workload_list", lambda c, r: []),
+        ("reviews:workload_detail", lambda c, r: [c.workload.uuid]),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_read_views_answer_get_and_head_only(client, cast, review, name, args):
+    client.force_login(cast.admin)
+    url = reverse(name, args=args(cast, review))
+    before = ReviewSession.objects.get(pk=review.pk).phase
+    assert client.post(url, {"to": "review"}).status_code == 405
+    assert client.head(url).status_code in (200, 302)
+    assert ReviewSession.objects.get(pk=review.pk).phase == before
