@@ -26,14 +26,14 @@ def lens_upgrade(request: SignedInRequest, session_uuid: UUID, lens_uuid: UUID) 
     base = next((sl.lens for sl in session_lens), None)
     if base is None:
         raise Http404("This review does not use that lens.")
+    if request.method == "POST" and not access.can_manage:
+        raise PermissionDenied("Only the facilitator or a team admin upgrades a lens.")
     target = newer_version(base)
     if target is None:
         messages.info(request, f"{base} is the newest version of its lens.")
         return redirect("reviews:session_detail", session.uuid)
     refusal = lensupgrade.upgrade_refusal(session)
     if request.method == "POST":
-        if not access.can_manage:
-            raise PermissionDenied("Only the facilitator or a team admin upgrades a lens.")
         try:
             done = lensupgrade.review_lens_upgrade(session=session, user=request.user, lens=base)
         except ServiceError as exc:

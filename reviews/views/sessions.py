@@ -176,6 +176,7 @@ def session_schedule(request: SignedInRequest, session_uuid: UUID) -> HttpRespon
 @require_POST
 def session_phase(request: SignedInRequest, session_uuid: UUID) -> HttpResponse:
     access = session_for_user(request.user, session_uuid, guests=True)
+    access.require_run("move the review to another phase")
     to_phase = request.POST.get("to", "")
     try:
         sessions.session_move(session=access.session, user=request.user, to_phase=to_phase)

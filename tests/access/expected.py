@@ -198,12 +198,6 @@ def run_closed(p: Person, method: str) -> Expect:
     return run(p, method, closed=True)
 
 
-def workload_run(p: Person, method: str) -> Expect:
-    """Milestones (running the session), asked at the workload: team admins, and team
-    members who facilitate."""
-    return _ok() if may_run(p) else _no({403})
-
-
 def schedule(p: Person, method: str) -> Expect:
     if method == "GET":
         if may_run(p):
@@ -267,6 +261,20 @@ def own_participation(p: Person, method: str) -> Expect:
         # for the checklist unless it is read as a preference.
         return _ok(OK_WRITE | {403})
     return _ok()
+
+
+def page_or_upgrade(p: Person, method: str) -> Expect:
+    if method == "GET":
+        return _no({200, 302})
+    return run(p, method)
+
+
+def team_editor_form(p: Person, method: str) -> Expect:
+    """Something the team's editors (admins and members) make from a session, whatever their
+    seat in it (a review template): the others are refused."""
+    if not is_editor(p):
+        return _no({403})
+    return _no({200, 302}) if method == "GET" else _ok()
 
 
 def rate_impact(p: Person, method: str) -> Expect:
@@ -368,10 +376,20 @@ CLASSES: dict[str, Rule] = {
     "team edit": _signed_in(BOTH, _team(team_edit)),
     "team edit (POST)": _signed_in(POST, _team(team_edit)),
     "team admin": _signed_in(POST, _team(team_admin)),
-    "workload run": _signed_in(POST, _team(workload_run)),
     "other team's page": _signed_in(GET, not_found),
     # One review session.
     "session page": _signed_in(GET, _session(page)),
+    # Pages of a session that reach into the team's work (its tracker export, its lenses):
+    # a guest sees the session only.
+    "session page (team only)": _signed_in(GET, _session(page, guests="no")),
+    # Upgrading a lens: the difference page, or back to the session when the review's lens
+    # is the newest (as in the sweep's world); the upgrade itself is running the session.
+    "lens upgrade": _signed_in(BOTH, _session(page_or_upgrade, guests="no")),
+    "session editors form (team only)": _signed_in(BOTH, _session(team_editor_form, guests="no")),
+    "bearer API": lambda p, m: _no({401} if m == "GET" else {401, 405}),
+    "nothing here": lambda p, m: _no({404}),
+    # Served by django-ninja, which answers any method with the schema; it writes nothing.
+    "API schema": lambda p, m: _no({200} if m == "GET" else {200, 405}),
     "session redirect": _signed_in(GET, _session(redirect_page)),
     "session page, guests open": _signed_in(GET, _session(page, guests="open")),
     "session redirect, guests open": _signed_in(GET, _session(redirect_page, guests="open")),

@@ -90,6 +90,8 @@ def test_csrf_is_enforced(world: World):
     client.force_login(world.user(person))
     refused = {}
     for name, pattern in PATTERNS.items():
+        if name.startswith("api-v1:"):
+            continue  # the REST API takes bearer tokens, never cookies: nothing to forge
         url = reverse(name, kwargs=fill(pattern, URLS[name][0], world, person))
         got = send(client, "POST", url)
         if got.status != 403 or got.writes:

@@ -57,6 +57,10 @@ KWARGS: dict[str, Value] = {
     "notification_uuid": lambda w, p: w.notifications[p.key if not p.anonymous else "spare"].uuid,
     "followup_uuid": lambda w, p: w.follow_up.uuid,
     "lens_uuid": lambda w, p: w.lens.uuid,
+    "template_uuid": lambda w, p: w.extra["template"].uuid,
+    "token_uuid": lambda w, p: w.extra["token"].uuid,
+    # The REST API's own paths (bearer tokens; the sweep's people carry none).
+    "milestone_uuid": lambda w, p: w.milestone.uuid,
 }
 
 
@@ -110,8 +114,47 @@ AT_QUESTION = {"question": _url_question}  # session-level actions say from whic
 PICK = {"select": "1", "choice": _url_first_choice}
 
 
+# The REST API: it answers bearer tokens only (tests/api/ sweeps it with tokens, an
+# outsider's 404 on every operation of its schema); signed in by a session cookie, every
+# person of the sweep gets 401, or 405 for a method the operation does not take.
+API_OPERATIONS = [
+    "action_detail",
+    "action_list",
+    "action_update",
+    "answer_detail",
+    "answer_list",
+    "answer_update",
+    "finding_detail",
+    "finding_list",
+    "milestone_detail",
+    "milestone_list",
+    "session_detail",
+    "session_list",
+    "session_risk_counts",
+    "workload_detail",
+    "workload_list",
+]
+
 # Every URL name: its variants (a class and the keywords that differ from KWARGS).
 URLS: dict[str, list[Variant]] = {
+    **{f"api-v1:{name}": [v("bearer API")] for name in API_OPERATIONS},
+    "api-v1:api-root": [v("nothing here")],
+    "api-v1:openapi-json": [v("API schema")],
+    "api-v1:openapi-view": [v("API schema")],
+    "api:tokens": [v("personal form")],
+    "api:token_revoke": [v("someone else's write")],
+    "actions:time_zone_set": [v("personal write")],
+    "actions:workload_import": [v("create in a team")],
+    "actions:workload_export": [v("team page")],
+    "actions:tracker_csv": [v("session page (team only)")],
+    "actions:tracker_json": [v("session page (team only)")],
+    "actions:lens_upgrade": [v("lens upgrade")],
+    "reviews:answer_confirm": _answer_variants(),
+    "reviews:participant_attended": [v("run the session")],
+    "reviews:template_list": [v("team page")],
+    "reviews:template_detail": [v("team page")],
+    "reviews:template_delete": [v("team edit (POST)")],
+    "reviews:template_create": [v("session editors form (team only)")],
     # Signing in and out, passwords, health.
     "login": [v("public form")],
     "logout": [v("sign out")],
@@ -186,7 +229,9 @@ URLS: dict[str, list[Variant]] = {
     "reviews:session_create": [v("team edit")],
     "actions:workload_panel": [v("team page")],
     "actions:milestone_compare": [v("team page")],
-    "actions:milestone_create": [v("workload run")],
+    # A milestone is the workload's (its trend, its comparisons), not one session's: the
+    # workload's editors save one.
+    "actions:milestone_create": [v("team edit (POST)")],
     # One session: its pages.
     "reviews:session_detail": [
         v("session page"),

@@ -15,6 +15,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from actions import findings, milestones
+from actions.api.tokens import token_create
 from actions.calendar import new_token
 from actions.models import (
     ActionItem,
@@ -36,6 +37,7 @@ from reviews.models import (
     ParticipantRole,
     Phase,
     ReviewSession,
+    ReviewTemplate,
     Team,
     Workload,
     WorkloadType,
@@ -262,6 +264,15 @@ def build_world() -> World:
         for key, user in [*users.items(), ("spare", spare)]
     }
     feed = CalendarFeed.objects.create(user=facilitator, token=new_token())
+    framework = Lens.objects.latest_versions().get(is_framework=True)
+    extra = {
+        # A review template of the team, and an API token of the spare member (so that
+        # everyone in the sweep meets someone else's token).
+        "template": ReviewTemplate.objects.create(
+            team=team, name="Platform answers", lens=framework, created_by=facilitator
+        ),
+        "token": token_create(user=spare, name="sweep", scope="read")[0],
+    }
     return World(
         team=team,
         workload=workload,
@@ -293,5 +304,6 @@ def build_world() -> World:
         follow_up=follow_up,
         notifications=notifications,
         feed=feed,
-        lens=Lens.objects.latest_versions().get(is_framework=True),
+        lens=framework,
+        extra=extra,
     )

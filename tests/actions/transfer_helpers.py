@@ -16,11 +16,11 @@ from actions.items import action_comment_add, action_create, action_update
 from actions.milestones import milestone_create
 from actions.models import Finding
 from questionnaires.services import lens_import
-from reviews.lenslibrary import team_library
 from reviews import sessions
 from reviews.answers import answer_save_notes, answer_set_applicability, answer_set_exact
 from reviews.choices import choice_mark_not_applicable
 from reviews.invitations import invitation_create
+from reviews.lenslibrary import team_library
 from reviews.models import Answer, ParkingLotItem, ReviewSession
 from tests.actions.analysis_helpers import join, move_to, set_risk
 
