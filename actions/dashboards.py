@@ -7,9 +7,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 from uuid import UUID
 
+from django.contrib.auth.models import User
 from django.db.models import (
     BooleanField,
     Case,
@@ -32,7 +33,7 @@ from django.utils import timezone
 from actions.models import ActionItem, ActionItemQuerySet, Finding
 from questionnaires.models import FrameworkPillar
 from questionnaires.risk import Risk
-from reviews.models import Answer, Phase, ReviewSession, SessionKind, Workload
+from reviews.models import Answer, Phase, ReviewSession, SessionKind, Team, Workload
 
 
 class _DashboardCounts(TypedDict):
@@ -68,7 +69,7 @@ def _latest_answered_session(field: str) -> Subquery:
     )
 
 
-def _risk_count(risk: str):
+def _risk_count(risk: str) -> Coalesce:
     return Coalesce(
         Subquery(
             Answer.objects.filter(session_id=OuterRef("latest_session_id"), risk=risk)
@@ -95,7 +96,7 @@ DASHBOARD_DEFAULT_SORT = "-high"
 
 
 def dashboard_workloads(
-    user, *, sort: str = DASHBOARD_DEFAULT_SORT
+    user: User, *, sort: str = DASHBOARD_DEFAULT_SORT
 ) -> tuple[QuerySet[DashboardWorkload], str]:
     """The workloads of the user's teams, each annotated with the high and medium risk
     counts of its latest answered session, the start of its next session and its overdue
@@ -166,7 +167,7 @@ def dashboard_workloads(
 
 
 def dashboard_rows(
-    user, *, sort: str = DASHBOARD_DEFAULT_SORT
+    user: User, *, sort: str = DASHBOARD_DEFAULT_SORT
 ) -> tuple[list[DashboardWorkload], str]:
     """dashboard_workloads as a list; sorting by the next review (undated ones last, by
     name, whichever the direction) happens here."""
@@ -188,7 +189,7 @@ MY_DUE_FILTERS = {
 }
 
 
-def my_actions(user, *, statuses: Iterable[str] = (), due: str = "") -> ActionItemQuerySet:
+def my_actions(user: User, *, statuses: Iterable[str] = (), due: str = "") -> ActionItemQuerySet:
     """The actions the user owns across the workloads of their teams, soonest due first.
     statuses: keep only these (all when empty); due: one of MY_DUE_FILTERS."""
     today = timezone.localdate()
@@ -217,7 +218,9 @@ def my_actions(user, *, statuses: Iterable[str] = (), due: str = "") -> ActionIt
 COST = FrameworkPillar.COST
 
 
-def _latest_session_with_findings_ids(user, team=None) -> QuerySet:
+def _latest_session_with_findings_ids(
+    user: User, team: Team | None = None
+) -> QuerySet[Workload, dict[str, Any]]:
     """Per workload of the user's teams, its most recent session that has findings."""
     workloads = Workload.objects.for_user(user)
     if team is not None:
@@ -228,7 +231,10 @@ def _latest_session_with_findings_ids(user, team=None) -> QuerySet:
         .order_by(F("review_starts_at").desc(nulls_last=True), "-created_at")
         .values("pk")[:1]
     )
-    return workloads.annotate(latest=latest).exclude(latest=None).values("latest")
+    ids: QuerySet[Workload, dict[str, Any]] = (
+        workloads.annotate(latest=latest).exclude(latest=None).values("latest")
+    )
+    return ids
 
 
 @dataclass
@@ -241,7 +247,7 @@ class CostOverview:
     totals: dict[str, Decimal]
 
 
-def cost_overview(user, *, team=None) -> CostOverview:
+def cost_overview(user: User, *, team: Team | None = None) -> CostOverview:
     """Every cost-optimisation finding (open, in each workload's latest session with
     findings) and every cost action (on a cost question, or with a monthly saving) across
     the user's teams, with estimated monthly savings totalled per workload and per status,

@@ -13,6 +13,7 @@ The limits of the generation live here, with the rows they govern.
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import OperationalError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -38,7 +39,7 @@ Status = PlanDocument.Status
 
 @transaction.atomic
 def plan_document_request(
-    *, session: ReviewSession, user, paper: str = PlanDocument.Paper.A4
+    *, session: ReviewSession, user: User, paper: str = PlanDocument.Paper.A4
 ) -> PlanDocument:
     """Add the session's next version of the action plan, pending, and queue its generation
     once this transaction commits. Earlier versions stay as they are."""

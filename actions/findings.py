@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from urllib.parse import urlsplit
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Case, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, When
 from django.utils import timezone
@@ -19,7 +20,7 @@ from actions.charts import MatrixPoint, quadrant_for
 from actions.models import ActionItem, Finding, Rating
 from questionnaires.models import Choice, FrameworkPillar
 from questionnaires.risk import Risk
-from reviews.access import Right
+from reviews.access import Right, SessionAccess
 from reviews.errors import ServiceError
 from reviews.models import (
     Answer,
@@ -239,7 +240,9 @@ def is_http_url(url: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
-def missing_practices(session: ReviewSession, question_ids: Iterable[int]) -> dict[int, list]:
+def missing_practices(
+    session: ReviewSession, question_ids: Iterable[int]
+) -> dict[int, list[Choice]]:
     """question id -> its choices neither selected nor marked not applicable in the session
     (never "None of these")."""
     question_ids = list(question_ids)
@@ -277,7 +280,7 @@ class FindingInfo:
 
 
 def analysis_findings(
-    session: ReviewSession, *, user=None, saved: bool = True
+    session: ReviewSession, *, user: User | None = None, saved: bool = True
 ) -> list[FindingInfo]:
     """The session's open findings in priority order, with ratings, position, missing best
     practices and actions. saved=False gives the unsaved preview (before the analysis).
@@ -375,7 +378,7 @@ class AnalysisRights:
         return bool(self.rate_kinds)
 
 
-def analysis_rights(access, *, user) -> AnalysisRights:
+def analysis_rights(access: SessionAccess, *, user: User) -> AnalysisRights:
     """Ratings (reviews.access, Right.RATE_IMPACT and Right.RATE_EFFORT): the workload owner
     and finance rate business impact; operations, security and the note-taker rate technical
     effort; the facilitator both.
@@ -424,7 +427,7 @@ def _check_scale(value: int | None, what: str) -> None:
 
 
 @transaction.atomic
-def rating_set(*, finding: Finding, user, kind: str, value: int | None) -> Rating | None:
+def rating_set(*, finding: Finding, user: User, kind: str, value: int | None) -> Rating | None:
     """Record one person's rating of a finding (1 to 5), or remove it (value None)."""
     if kind not in Rating.Kind.values:
         raise ServiceError(f"“{kind}” is not a kind of rating.")
@@ -439,7 +442,9 @@ def rating_set(*, finding: Finding, user, kind: str, value: int | None) -> Ratin
 
 
 @transaction.atomic
-def finding_move(*, finding: Finding, user, impact: int | None, effort: int | None) -> Finding:
+def finding_move(
+    *, finding: Finding, user: User, impact: int | None, effort: int | None
+) -> Finding:
     """Place a finding on the matrix by hand; None on an axis follows the ratings again."""
     _check_scale(impact, "Business impact")
     _check_scale(effort, "Technical effort")
@@ -452,7 +457,7 @@ ACCEPTANCE_MAX_DAYS = 3 * 366
 
 
 @transaction.atomic
-def finding_accept(*, finding: Finding, user, reason: str, until: date | None) -> Finding:
+def finding_accept(*, finding: Finding, user: User, reason: str, until: date | None) -> Finding:
     """Accept a finding as a risk instead of acting on it: who, why, and until when (the
     acceptance is reviewed then)."""
     reason = (reason or "").strip()
@@ -481,7 +486,7 @@ def finding_accept(*, finding: Finding, user, reason: str, until: date | None) -
 
 
 @transaction.atomic
-def finding_revoke_acceptance(*, finding: Finding, user) -> Finding:
+def finding_revoke_acceptance(*, finding: Finding, user: User) -> Finding:
     finding.accepted_by, finding.accepted_at = None, None
     finding.accepted_reason, finding.accepted_until = "", None
     finding.save(

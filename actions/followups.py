@@ -16,14 +16,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from actions import items, milestones
 from actions.models import ActionItem, FollowUp, FollowUpNote, Occasion, Reminder
-from reviews.access import team_writes
+from reviews.access import SessionAccess, team_writes
 from reviews.cadence import add_months
 from reviews.errors import ServiceError
 from reviews.jobs import job_queue
@@ -169,7 +171,7 @@ class Digest:
     since: date | None
     # True: `since` is the previous follow-up's due date; False: the plan's publication.
     since_previous: bool = False
-    snapshot: dict[str, list] = field(default_factory=dict)
+    snapshot: dict[str, list[Any]] = field(default_factory=dict)
 
     @property
     def attention(self) -> list[ActionItem]:
@@ -247,7 +249,7 @@ def digest(follow_up: FollowUp, *, today: date, actions: list[ActionItem] | None
 
 
 @transaction.atomic
-def digest_snapshot(*, follow_up: FollowUp, snapshot: dict) -> None:
+def digest_snapshot(*, follow_up: FollowUp, snapshot: dict[str, list[Any]]) -> None:
     """Record where the actions stood when the follow-up's digest went out (once)."""
     if not follow_up.snapshot:
         follow_up.snapshot = snapshot
@@ -257,7 +259,7 @@ def digest_snapshot(*, follow_up: FollowUp, snapshot: dict) -> None:
 # --- Holding a follow-up ---------------------------------------------------------------------
 
 
-def can_update(access, action: ActionItem, user) -> bool:
+def can_update(access: SessionAccess, action: ActionItem, user: User) -> bool:
     """The action's owner, the facilitator (or a team admin), and whoever may edit actions."""
     if not team_writes(access.membership) and not access.can_manage:
         return False  # team viewers and guests read
@@ -273,7 +275,7 @@ def followup_record(
     *,
     follow_up: FollowUp,
     action: ActionItem,
-    user,
+    user: User,
     status: str,
     percent_complete: int,
     note: str = "",
@@ -290,7 +292,7 @@ def followup_record(
         raise items.ActionInvalid(
             "note", f"Keep the note to {NOTE_MAX_LENGTH:,} characters ({len(note):,})."
         )
-    changes: dict = {}
+    changes: dict[str, Any] = {}
     if status != action.status:
         changes["status"] = status
     if percent_complete != action.percent_complete:
@@ -311,7 +313,7 @@ def followup_record(
 
 
 @transaction.atomic
-def followup_finish(*, follow_up: FollowUp, user, note: str = "") -> FollowUp:
+def followup_finish(*, follow_up: FollowUp, user: User, note: str = "") -> FollowUp:
     """Finish a follow-up: save a milestone of the workload as it is now, and email a
     summary to the session's participants (queued once the transaction commits)."""
     follow_up = (

@@ -6,15 +6,17 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Prefetch
+from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 
 from actions.findings import is_http_url
-from actions.models import ActionChange, ActionComment, ActionItem, Finding
-from questionnaires.models import Choice
+from actions.models import ActionChange, ActionComment, ActionItem, ActionItemQuerySet, Finding
+from questionnaires.models import Choice, Question
 from reviews.access import Right, team_rights, team_writes
 from reviews.errors import ServiceError
 from reviews.models import Membership, ParkingLotItem, ReviewSession, Workload
@@ -46,7 +48,7 @@ class ActionInvalid(ServiceError):
         self.field = field_name
 
 
-def owner_choices(workload: Workload):
+def owner_choices(workload: Workload) -> QuerySet[User]:
     """Who may own a workload's actions: its team's admins, members and finance people."""
     return (
         get_user_model()
@@ -55,7 +57,7 @@ def owner_choices(workload: Workload):
     )
 
 
-def needing_new_owner(workload: Workload):
+def needing_new_owner(workload: Workload) -> ActionItemQuerySet:
     """The workload's open actions whose owner may no longer own them: they left the team
     (or now only view it). The workload page flags them for reassignment."""
     may_own = Membership.objects.filter(
@@ -70,7 +72,9 @@ def needing_new_owner(workload: Workload):
     )
 
 
-def _clean_action_fields(workload: Workload, fields: dict, *, creating: bool) -> dict:
+def _clean_action_fields(
+    workload: Workload, fields: dict[str, Any], *, creating: bool
+) -> dict[str, Any]:
     unknown = set(fields) - set(ACTION_FIELDS)
     if unknown:
         raise ServiceError(f"Unknown action field(s): {', '.join(sorted(unknown))}.")
@@ -134,24 +138,26 @@ def _clean_action_fields(workload: Workload, fields: dict, *, creating: bool) ->
     return cleaned
 
 
-def _display(name: str, value) -> str:
+def _display(name: str, value: Any) -> str:
     """How a value reads in an action's history."""
     if value is None or value == "":
         return ""
     if name == "owner":
-        return value.get_full_name() or value.username
+        owner: User = value
+        return owner.get_full_name() or owner.username
     if name == "status":
         return ActionItem.Status(value).label
     if name == "effort":
         return ActionItem.Effort(value).label
     if name == "due_on":
-        return value.isoformat()
+        due_on: date = value
+        return due_on.isoformat()
     if name == "percent_complete":
         return f"{value}%"
     return str(value)
 
 
-def _apply_done_rules(action: ActionItem, changes: dict) -> dict:
+def _apply_done_rules(action: ActionItem, changes: dict[str, Any]) -> dict[str, Any]:
     """Done means complete: percent 100 and a completion time; any other status clears it."""
     status = changes.get("status", action.status)
     if status == ActionItem.Status.DONE:
@@ -163,13 +169,13 @@ def _apply_done_rules(action: ActionItem, changes: dict) -> dict:
 def action_create(
     *,
     workload: Workload,
-    user,
+    user: User,
     session: ReviewSession | None = None,
     finding: Finding | None = None,
-    question=None,
+    question: Question | None = None,
     choice: Choice | None = None,
     parking_item: ParkingLotItem | None = None,
-    **fields,
+    **fields: Any,
 ) -> ActionItem:
     """Create an action item on a workload, optionally from a session, a finding, one of
     its missing best practices, or a parking-lot item. Fields as on ActionItem."""
@@ -214,7 +220,7 @@ def default_due_on(session: ReviewSession | None) -> date | None:
 
 @transaction.atomic
 def action_create_from_practice(
-    *, finding: Finding, choice: Choice, user
+    *, finding: Finding, choice: Choice, user: User
 ) -> tuple[ActionItem, bool]:
     """One click per missing best practice: an action titled after the practice, described
     by its improvement text, linked to the finding, question and choice. Clicking again
@@ -250,7 +256,7 @@ def action_create_from_practice(
 
 
 @transaction.atomic
-def action_update(*, action: ActionItem, user, changes: dict) -> ActionItem:
+def action_update(*, action: ActionItem, user: User, changes: dict[str, Any]) -> ActionItem:
     """Change an action item's fields, recording one history row per field that changed
     (who, when, old -> new). Becoming done sets percent complete to 100 and the completion
     time; any other status clears the completion time. Unchanged fields record nothing."""
@@ -296,7 +302,7 @@ COMMENT_MAX_LENGTH = 5000
 
 
 @transaction.atomic
-def action_comment_add(*, action: ActionItem, user, body: str) -> ActionComment:
+def action_comment_add(*, action: ActionItem, user: User, body: str) -> ActionComment:
     body = (body or "").replace("\r\n", "\n").strip()
     if not body:
         raise ActionInvalid("body", "Write something to comment.")
@@ -310,7 +316,7 @@ def action_history(action: ActionItem) -> list[ActionChange]:
     return list(action.changes.select_related("user").order_by("-at", "-pk"))
 
 
-def can_edit_action(action: ActionItem, membership: Membership, user) -> bool:
+def can_edit_action(action: ActionItem, membership: Membership | None, user: User) -> bool:
     """Team admins and members edit a workload's actions; an owner edits their own."""
     if not team_writes(membership):
         return False
@@ -337,7 +343,7 @@ def parking_candidates(session: ReviewSession) -> list[ParkingLotItem]:
 
 
 @transaction.atomic
-def parking_item_to_action(*, item: ParkingLotItem, user) -> tuple[ActionItem, bool]:
+def parking_item_to_action(*, item: ParkingLotItem, user: User) -> tuple[ActionItem, bool]:
     """Turn a parking-lot item into an action (once: again gives back the same action)."""
     item = (
         ParkingLotItem.objects.select_for_update(of=("self",))
@@ -365,7 +371,7 @@ def parking_item_to_action(*, item: ParkingLotItem, user) -> tuple[ActionItem, b
 
 
 @transaction.atomic
-def parking_item_dismiss(*, item: ParkingLotItem, user) -> ParkingLotItem:
+def parking_item_dismiss(*, item: ParkingLotItem, user: User) -> ParkingLotItem:
     if item.dismissed_at is None:
         item.dismissed_at = timezone.now()
         item.save(update_fields=["dismissed_at"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.urls import reverse
 from django.utils import timezone
@@ -29,7 +30,7 @@ from reviews.models import (
 class Message:
     subject: str
     template: str  # emails/<template>.txt and .html
-    context: dict
+    context: dict[str, Any]
     path: str  # the page to act on
     summary: str  # one line for the in-app notification
 

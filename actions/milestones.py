@@ -7,7 +7,9 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Subquery
 from django.utils import dateformat, timezone
@@ -39,11 +41,11 @@ def latest_answered_session(workload: Workload) -> ReviewSession | None:
     )
 
 
-def snapshot_build(workload: Workload, session: ReviewSession | None) -> dict:
+def snapshot_build(workload: Workload, session: ReviewSession | None) -> dict[str, Any]:
     """A plain copy (JSON) of the session's answers, the risk counts per pillar and the
     workload's actions, as they are now."""
     answers = []
-    pillars: dict[str, dict] = {}
+    pillars: dict[str, dict[str, Any]] = {}
     if session is not None:
         lens_order = dict(
             SessionLens.objects.filter(session=session).values_list("lens_id", "order")
@@ -124,7 +126,12 @@ def snapshot_build(workload: Workload, session: ReviewSession | None) -> dict:
 
 @transaction.atomic
 def milestone_create(
-    *, workload: Workload, session: ReviewSession | None = None, user, kind: str, name: str = ""
+    *,
+    workload: Workload,
+    session: ReviewSession | None = None,
+    user: User,
+    kind: str,
+    name: str = "",
 ) -> Milestone:
     """Freeze the workload as it is now: the answers of `session` (or, when None, of its
     most recent session with answers), risk counts per pillar and its actions."""
@@ -149,7 +156,7 @@ def milestone_create(
 def milestone_trend(milestones: Iterable[Milestone]) -> list[tuple[str, dict[str, int]]]:
     """(label, counts of HIGH and MEDIUM) per milestone, oldest first, for the trend chart."""
     series = []
-    seen: Counter = Counter()
+    seen: Counter[str] = Counter()
     for m in sorted(milestones, key=lambda m: m.created_at):
         totals = m.snapshot.get("totals", {})
         label = dateformat.format(timezone.localtime(m.created_at), "j M y")
@@ -255,7 +262,7 @@ def milestone_compare(a: Milestone, b: Milestone) -> Comparison:
     )
 
 
-def _status_counts(actions: list[dict]) -> list[tuple[str, int]]:
+def _status_counts(actions: list[dict[str, Any]]) -> list[tuple[str, int]]:
     counts = Counter(a["status"] for a in actions)
     return [(label, counts[value]) for value, label in ActionItem.Status.choices if counts[value]]
 

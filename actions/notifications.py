@@ -7,6 +7,9 @@ digest instead of each email, or nothing at all.
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -49,7 +52,7 @@ OCCASIONS: dict[str, str] = {
 }
 
 
-def preferences_for(user) -> dict[str, str]:
+def preferences_for(user: User) -> dict[str, str]:
     """Each occasion's mode for a user (the default where they have not chosen)."""
     chosen = dict(NotificationPreference.objects.filter(user=user).values_list("occasion", "mode"))
     return {occasion: chosen.get(occasion, DEFAULT_MODE) for occasion in OCCASIONS}
@@ -65,7 +68,7 @@ def preference_mode(user_id: int, occasion: str) -> str:
 
 
 @transaction.atomic
-def preferences_update(*, user, modes: dict[str, str]) -> None:
+def preferences_update(*, user: User, modes: dict[str, str]) -> None:
     """Store the user's choice for each occasion given (one statement)."""
     unknown = set(modes) - set(OCCASIONS)
     if unknown:
@@ -83,7 +86,13 @@ def preferences_update(*, user, modes: dict[str, str]) -> None:
 
 @transaction.atomic
 def notification_for_reminder(
-    *, reminder: Reminder, title: str, body: str, url: str, via_digest: bool, team_id=None
+    *,
+    reminder: Reminder,
+    title: str,
+    body: str,
+    url: str,
+    via_digest: bool,
+    team_id: int | None = None,
 ) -> Notification:
     """The notification mirroring a reminder: created once, however often it is sent."""
     notification, _ = Notification.objects.get_or_create(
@@ -102,7 +111,7 @@ def notification_for_reminder(
 
 
 @transaction.atomic
-def notification_for_recap(*, user, title: str, url: str, via_digest: bool) -> Notification:
+def notification_for_recap(*, user: User, title: str, url: str, via_digest: bool) -> Notification:
     """The bell entry of a plan's recap: once per person and plan, however often it is sent."""
     notification, _ = Notification.objects.get_or_create(
         user=user,
@@ -117,12 +126,12 @@ def notification_for_recap(*, user, title: str, url: str, via_digest: bool) -> N
     return notification
 
 
-def unread_count(user) -> int:
+def unread_count(user: User) -> int:
     return Notification.objects.visible().filter(user=user, read_at__isnull=True).count()
 
 
 @transaction.atomic
-def notifications_mark_read(*, user, notification: Notification | None = None) -> int:
+def notifications_mark_read(*, user: User, notification: Notification | None = None) -> int:
     """Mark one notification, or all of a user's notifications, as read."""
     unread = Notification.objects.filter(user=user, read_at__isnull=True)
     if notification is not None:
@@ -130,7 +139,7 @@ def notifications_mark_read(*, user, notification: Notification | None = None) -
     return unread.update(read_at=timezone.now())
 
 
-def awaiting_digest(*, user_id: int, until) -> QuerySet[Notification]:
+def awaiting_digest(*, user_id: int, until: datetime) -> QuerySet[Notification]:
     """A user's notifications not yet sent in a weekly digest, created up to `until`."""
     return (
         Notification.objects.visible()
@@ -149,5 +158,5 @@ def users_awaiting_digest() -> list[int]:
 
 
 @transaction.atomic
-def digest_mark_sent(*, user_id: int, until) -> int:
+def digest_mark_sent(*, user_id: int, until: datetime) -> int:
     return awaiting_digest(user_id=user_id, until=until).update(digested_at=timezone.now())

@@ -40,6 +40,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.db.models.functions import TruncDate
@@ -69,7 +70,7 @@ class Due:
     recipient_id: int
     occasion: str
     key: str
-    payload: dict
+    payload: dict[str, Any]
 
 
 # Who acts in each phase a start is announced for (see the module's docstring).

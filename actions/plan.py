@@ -10,7 +10,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from smtplib import SMTPException
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.urls import reverse
@@ -88,11 +90,13 @@ def next_follow_up_on(published: date) -> date:
     return date(year, month, min(published.day, calendar.monthrange(year, month)[1]))
 
 
-def _person(user) -> str:
+def _person(user: User | None) -> str:
     return (user.get_full_name() or user.username) if user else ""
 
 
-def recap_context(session: ReviewSession, *, published_on: date) -> tuple[dict, list[str]]:
+def recap_context(
+    session: ReviewSession, *, published_on: date
+) -> tuple[dict[str, Any], list[str]]:
     """The recap email's content (JSON, frozen at publication) and its recipients."""
     participants = list(
         Participant.objects.filter(session=session).select_related("user").order_by("role")
@@ -142,7 +146,7 @@ def recap_context(session: ReviewSession, *, published_on: date) -> tuple[dict, 
 
 
 @transaction.atomic
-def plan_publish(*, session: ReviewSession, user) -> Milestone:
+def plan_publish(*, session: ReviewSession, user: User) -> Milestone:
     """Publish the action plan: only in the action-plan phase and only when every action
     has an owner, a due date and a measurable outcome. Records the publication time, saves
     a milestone, asks for the PDF and queues the recap email to the participants.

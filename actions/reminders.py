@@ -27,10 +27,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from smtplib import SMTPException
+from typing import TypeVar
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, models, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -62,7 +65,10 @@ class Sweep:
     queued: list[int] = field(default_factory=list)
 
 
-def _chunks(items: list, size: int | None = None):
+T = TypeVar("T")
+
+
+def _chunks(items: list[T], size: int | None = None) -> Iterator[list[T]]:
     """The list in pieces small enough for one statement's parameters (SQLite: 999)."""
     size = size or connection.features.max_query_params or len(items) or 1
     for start in range(0, len(items), size):
@@ -314,7 +320,7 @@ def reminders_send_pending(*, ids: list[int] | None = None) -> list[Reminder]:
     return done
 
 
-def describe(reminder: Reminder | Due, recipient=None) -> str:
+def describe(reminder: Reminder | Due, recipient: User | None = None) -> str:
     """One line for the command's output."""
     occasion = Occasion(reminder.occasion).label
     who = recipient or getattr(reminder, "recipient", None)

@@ -195,7 +195,7 @@ def _store_pillars(lens: Lens, pillars: list[PillarData]) -> None:
 
 def lens_load(lens: Lens) -> Lens:
     """The lens with its whole tree prefetched (pillars, questions, choices, rules)."""
-    return (
+    loaded: Lens = (
         Lens.objects.filter(pk=lens.pk)
         .prefetch_related(
             Prefetch(
@@ -205,6 +205,7 @@ def lens_load(lens: Lens) -> Lens:
         )
         .get()
     )
+    return loaded
 
 
 def lens_data(lens: Lens, *, loaded: bool = False) -> LensData:

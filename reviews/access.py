@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 from uuid import UUID
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404
 
 from reviews.models import (
@@ -25,6 +28,9 @@ from reviews.models import (
     Team,
     Workload,
 )
+
+if TYPE_CHECKING:
+    from questionnaires.structure import QuestionInfo
 
 TeamRole = Membership.Role
 SessionRole = ParticipantRole
@@ -181,7 +187,7 @@ class Rights:
             ident=ident, name=name
         )
 
-    def may_answer(self, question=None) -> bool:
+    def may_answer(self, question: QuestionInfo | None = None) -> bool:
         """Change answers (of `question`, a QuestionInfo, when given) now."""
         if not self.has(Right.ANSWER):
             return False
@@ -189,7 +195,7 @@ class Rights:
             return True
         return is_cost_pillar(ident=question.pillar_ident, name=question.pillar_name)
 
-    def answer_refusal(self, question=None) -> str:
+    def answer_refusal(self, question: QuestionInfo | None = None) -> str:
         """Why they may not change this answer ("" when they may)."""
         if self.may_answer(question):
             return ""
@@ -204,7 +210,7 @@ class Rights:
             return ANSWERS_CLOSED
         return "As finance you answer the cost optimisation questions only."
 
-    def require_answer(self, question=None) -> None:
+    def require_answer(self, question: QuestionInfo | None = None) -> None:
         """Raise PhaseClosed (409) or PermissionDenied (403) unless they may answer."""
         reason = self.answer_refusal(question)
         if reason == ANSWERS_CLOSED:
@@ -223,7 +229,7 @@ def rights_for(
     )
 
 
-def session_rights(session: ReviewSession, user) -> Rights:
+def session_rights(session: ReviewSession, user: User) -> Rights:
     """A person's rights in a session, for services that check again (two queries)."""
     membership = (
         Membership.objects.filter(user=user, team__workloads=session.workload_id).order_by().first()
@@ -245,7 +251,7 @@ def team_writes(membership: Membership | None) -> bool:
     return membership is not None and membership.role != TeamRole.VIEWER
 
 
-def team_for_user(user, team_uuid: UUID, *, admin: bool = False) -> tuple[Team, Membership]:
+def team_for_user(user: User, team_uuid: UUID, *, admin: bool = False) -> tuple[Team, Membership]:
     membership = (
         Membership.objects.select_related("team").filter(user=user, team__uuid=team_uuid).first()
     )
@@ -257,7 +263,7 @@ def team_for_user(user, team_uuid: UUID, *, admin: bool = False) -> tuple[Team, 
 
 
 def workload_for_user(
-    user, workload_uuid: UUID, *, edit: bool = False
+    user: User, workload_uuid: UUID, *, edit: bool = False
 ) -> tuple[Workload, Membership]:
     workload = Workload.objects.select_related("team", "owner").filter(uuid=workload_uuid).first()
     membership = (
@@ -270,7 +276,7 @@ def workload_for_user(
     return workload, membership
 
 
-def editable_teams(user):
+def editable_teams(user: User) -> QuerySet[Team]:
     return Team.objects.filter(
         memberships__user=user, memberships__role__in=sorted(RULES[Right.EDIT_WORK].team)
     )
@@ -318,7 +324,7 @@ class SessionAccess:
         """Change some answers now (which pillars: may_answer)."""
         return self.rights.may_answer()
 
-    def may_answer(self, question=None) -> bool:
+    def may_answer(self, question: QuestionInfo | None = None) -> bool:
         return self.rights.may_answer(question)
 
     @property
@@ -344,7 +350,7 @@ class SessionAccess:
             raise PhaseClosed(ANSWERS_CLOSED)
 
 
-def session_for_user(user, session_uuid: UUID, *, guests: bool = False) -> SessionAccess:
+def session_for_user(user: User, session_uuid: UUID, *, guests: bool = False) -> SessionAccess:
     """The session, the user's membership of its team, and their participation. Three
     simple queries: the live page calls this on every click, and simple queries are the
     cheapest to build. A guest of the session (a participant without a membership) gets in

@@ -5,6 +5,7 @@ answer's history and published to the live pages once it commits."""
 
 from __future__ import annotations
 
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from questionnaires.risk import next_selection
@@ -36,7 +37,9 @@ def lock_answer(answer: Answer) -> Answer:
     """The answer row, locked for this transaction (annotated like every answer the live
     page works with)."""
     require_open(answer.session)
-    locked = Answer.objects.select_for_update(of=("self",)).with_blind_open().get(pk=answer.pk)
+    locked: Answer = (
+        Answer.objects.select_for_update(of=("self",)).with_blind_open().get(pk=answer.pk)
+    )
     locked.session = answer.session
     return locked
 
@@ -44,7 +47,7 @@ def lock_answer(answer: Answer) -> Answer:
 class BlindRoundOpen(ServiceError):
     """The question is being answered blind: the shared answer waits for the agreed one."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__("A blind round is open on this question: pick in the round instead.")
 
 
@@ -69,7 +72,11 @@ def not_applicable_marks(answer: Answer, info: QuestionInfo) -> dict[str, int]:
 
 
 def save_risk(
-    answer: Answer, user, selected: set[str], info: QuestionInfo, excluded: set[str] | None = None
+    answer: Answer,
+    user: User,
+    selected: set[str],
+    info: QuestionInfo,
+    excluded: set[str] | None = None,
 ) -> None:
     """Recompute and save the risk; `excluded` (the not-applicable best practices) is read
     when not given."""
@@ -91,7 +98,7 @@ def save_risk(
 
 
 def _apply(
-    answer: Answer, user, target: set[str], current: dict[str, int], info: QuestionInfo
+    answer: Answer, user: User, target: set[str], current: dict[str, int], info: QuestionInfo
 ) -> None:
     """Make the stored selection (`current`, read under the answer's row lock) equal
     `target`, recompute the risk and record one history row per choice added or removed."""
@@ -141,7 +148,7 @@ def _apply(
     publish_answer(answer)
 
 
-def answer_toggle(*, answer: Answer, user, choice_ident: str, select: bool) -> Answer:
+def answer_toggle(*, answer: Answer, user: User, choice_ident: str, select: bool) -> Answer:
     """Select or unselect one choice of an answer (see answer_toggle_at)."""
     return answer_toggle_at(
         session=answer.session,
@@ -154,7 +161,7 @@ def answer_toggle(*, answer: Answer, user, choice_ident: str, select: bool) -> A
 
 @transaction.atomic
 def answer_toggle_at(
-    *, session: ReviewSession, question_id: int, user, choice_ident: str, select: bool
+    *, session: ReviewSession, question_id: int, user: User, choice_ident: str, select: bool
 ) -> Answer:
     """Select or unselect one choice of a session's answer to a question. Two people
     toggling different choices of one question at the same moment both win: each operation
@@ -165,7 +172,7 @@ def answer_toggle_at(
     info = question_info(question_id)
     if choice_ident not in info.by_ident:
         raise ServiceError(f"“{choice_ident}” is not a choice of this question.")
-    answer = (
+    answer: Answer = (
         Answer.objects.select_for_update(of=("self",))
         .with_blind_open()
         .get(session=session, question_id=question_id)
@@ -180,7 +187,7 @@ def answer_toggle_at(
 
 
 @transaction.atomic
-def answer_update(*, answer: Answer, user, selected: set[str], shown: set[str]) -> Answer:
+def answer_update(*, answer: Answer, user: User, selected: set[str], shown: set[str]) -> Answer:
     """Apply a whole-form answer (the no-JavaScript form) as operations: only the choices
     the person changed from what their form showed are selected or unselected, so changes
     others made meanwhile to other choices stay."""
@@ -197,7 +204,7 @@ def answer_update(*, answer: Answer, user, selected: set[str], shown: set[str]) 
 
 
 @transaction.atomic
-def answer_set_exact(*, answer: Answer, user, selected: set[str]) -> Answer:
+def answer_set_exact(*, answer: Answer, user: User, selected: set[str]) -> Answer:
     """Set the selection to exactly `selected` (the agreed answer after a blind round)."""
     info = question_info(answer.question_id)
     nones = info.none_idents
@@ -213,7 +220,7 @@ def answer_set_exact(*, answer: Answer, user, selected: set[str]) -> Answer:
 
 @transaction.atomic
 def answer_set_applicability(
-    *, answer: Answer, user, not_applicable: bool, reason: str = ""
+    *, answer: Answer, user: User, not_applicable: bool, reason: str = ""
 ) -> Answer:
     """Mark a question as not applicable (with a reason) or applicable again. The choices
     stay stored either way; the risk is NOT_APPLICABLE while it does not apply."""
@@ -243,7 +250,7 @@ NOTES_MAX_LENGTH = 10_000
 
 
 @transaction.atomic
-def answer_save_notes(*, answer: Answer, user, text: str, base_revision: int) -> Answer:
+def answer_save_notes(*, answer: Answer, user: User, text: str, base_revision: int) -> Answer:
     """Save the notes if they have not changed since `base_revision` was loaded; otherwise
     raise NotesConflict carrying both texts. Nothing is ever dropped silently."""
     answer = lock_answer(answer)
@@ -274,7 +281,7 @@ def selected_idents(answer: Answer) -> set[str]:
 
 
 @transaction.atomic
-def answer_confirm(*, answer: Answer, user) -> Answer:
+def answer_confirm(*, answer: Answer, user: User) -> Answer:
     """Confirm an answer as it stands: it was carried over to a newer lens version whose
     choices changed ("look again"), or pre-filled from a review template. Clears both marks
     and records who confirmed it; confirming an unmarked answer changes nothing."""

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
@@ -39,7 +40,7 @@ def open_round(session: ReviewSession, question_id: int) -> BlindRound | None:
 
 
 @transaction.atomic
-def blind_open(*, session: ReviewSession, user, question_id: int) -> BlindRound:
+def blind_open(*, session: ReviewSession, user: User, question_id: int) -> BlindRound:
     require_open(session)
     require_facilitator(session, user)
     try:
@@ -64,7 +65,7 @@ def _locked_round(round_: BlindRound) -> BlindRound:
 
 
 @transaction.atomic
-def blind_pick(*, round_: BlindRound, user, choice_ident: str, select: bool) -> BlindPick:
+def blind_pick(*, round_: BlindRound, user: User, choice_ident: str, select: bool) -> BlindPick:
     """Toggle one choice in the user's private pick (saved at once, so nothing is lost if
     their page refreshes)."""
     round_ = _locked_round(round_)
@@ -86,7 +87,7 @@ def blind_pick(*, round_: BlindRound, user, choice_ident: str, select: bool) -> 
 
 
 @transaction.atomic
-def blind_reveal(*, round_: BlindRound, user) -> BlindRound:
+def blind_reveal(*, round_: BlindRound, user: User) -> BlindRound:
     round_ = _locked_round(round_)
     require_open(round_.session)
     require_facilitator(round_.session, user)
@@ -102,7 +103,7 @@ def blind_reveal(*, round_: BlindRound, user) -> BlindRound:
 
 
 @transaction.atomic
-def blind_agree(*, round_: BlindRound, user, selected: set[str]) -> BlindRound:
+def blind_agree(*, round_: BlindRound, user: User, selected: set[str]) -> BlindRound:
     """Record the agreed answer as the session's answer and close the round."""
     round_ = _locked_round(round_)
     require_open(round_.session)
@@ -122,7 +123,7 @@ def blind_agree(*, round_: BlindRound, user, selected: set[str]) -> BlindRound:
 
 
 @transaction.atomic
-def blind_cancel(*, round_: BlindRound, user) -> None:
+def blind_cancel(*, round_: BlindRound, user: User) -> None:
     round_ = _locked_round(round_)
     require_open(round_.session)
     require_facilitator(round_.session, user)
@@ -141,13 +142,13 @@ class BlindView:
     round: BlindRound
     revealed: bool
     my_pick: set[str]
-    pickers: list[dict]  # every answering participant: name, picked (bool)
-    table: list[dict] = field(default_factory=list)  # after reveal: one row per choice
+    pickers: list[dict[str, Any]]  # every answering participant: name, picked (bool)
+    table: list[dict[str, Any]] = field(default_factory=list)  # after reveal: one row per choice
     agreed_default: set[str] = field(default_factory=set)
-    voters: list[dict] = field(default_factory=list)  # after reveal: who picked, in order
+    voters: list[dict[str, Any]] = field(default_factory=list)  # after reveal: who picked, in order
 
 
-def blind_view(round_: BlindRound, user) -> BlindView:
+def blind_view(round_: BlindRound, user: User) -> BlindView:
     """Who takes part: everyone who may answer the question (and whoever already picked)."""
     picks = {p.user_id: p for p in BlindPick.objects.filter(round=round_)}
     info = question_info(round_.question_id)

@@ -10,6 +10,7 @@ the same live event as the other answer changes.
 
 from __future__ import annotations
 
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from questionnaires.structure import ChoiceInfo, QuestionInfo, question_info
@@ -59,7 +60,7 @@ def _detail(choice: ChoiceInfo, reason: str, notes: str) -> str:
 
 @transaction.atomic
 def choice_mark_not_applicable(
-    *, answer: Answer, user, choice_ident: str, reason: str, notes: str = ""
+    *, answer: Answer, user: User, choice_ident: str, reason: str, notes: str = ""
 ) -> Answer:
     """Mark one best practice of an answer not applicable, with a reason and notes (marking
     it again changes the reason or the notes). A selected choice is unselected."""
@@ -100,7 +101,7 @@ def choice_mark_not_applicable(
 
 
 @transaction.atomic
-def choice_clear_not_applicable(*, answer: Answer, user, choice_ident: str) -> Answer:
+def choice_clear_not_applicable(*, answer: Answer, user: User, choice_ident: str) -> Answer:
     """The best practice applies after all: remove its mark (it is then neither selected nor
     not applicable). Clearing a choice that is not marked changes nothing."""
     info = question_info(answer.question_id)

@@ -354,7 +354,8 @@ class _RedisHub:
                 await asyncio.sleep(RECONNECT_SECONDS)
             finally:
                 with contextlib.suppress(Exception):  # the connection may already be gone
-                    await pubsub.aclose()
+                    # redis-py leaves PubSub.aclose unannotated.
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def _subscribe(self, pubsub: redis.asyncio.client.PubSub) -> None:
         await pubsub.psubscribe(f"{PREFIX}*")

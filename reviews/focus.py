@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import CharField, F, Value
 from django.db.models.expressions import Case, When
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 
 
 @transaction.atomic
-def focus_set(*, session: ReviewSession, user, question_id: int | None) -> ReviewSession:
+def focus_set(*, session: ReviewSession, user: User, question_id: int | None) -> ReviewSession:
     """Point everyone who follows at a question (None: stop). The time the focus stays on a
     pillar's questions during the review counts against that pillar's budget."""
     session = ReviewSession.objects.select_for_update(of=("self",)).get(pk=session.pk)

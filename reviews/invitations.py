@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from smtplib import SMTPException
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
@@ -61,7 +62,7 @@ def invitation_from_token(token: str) -> Invitation:
     """The invitation a link stands for, if the link can still be used."""
     try:
         data = signing.loads(token, salt=SALT)
-        invitation = Invitation.objects.select_related("session__workload__team").get(
+        invitation: Invitation = Invitation.objects.select_related("session__workload__team").get(
             uuid=data["i"]
         )
     except (signing.BadSignature, KeyError, TypeError, ValueError, Invitation.DoesNotExist):
@@ -92,7 +93,7 @@ def _queue_email(invitation: Invitation) -> None:
 
 
 @transaction.atomic
-def invitation_create(*, session: ReviewSession, user, email: str, role: str) -> Invitation:
+def invitation_create(*, session: ReviewSession, user: User, email: str, role: str) -> Invitation:
     email = get_user_model().objects.normalize_email(email.strip()).lower()
     if role not in ParticipantRole.values:
         raise ServiceError("Choose one of the listed roles.")
@@ -167,7 +168,7 @@ def invitation_mode(*, invitation: Invitation, user: User | None) -> str:
 
 @transaction.atomic
 def invitation_accept(
-    *, invitation: Invitation, user=None, new_user: dict | None = None
+    *, invitation: Invitation, user: User | None = None, new_user: dict[str, Any] | None = None
 ) -> Accepted:
     """Accept for a signed-in `user` (whose email must be the invited one) or for a new
     account described by `new_user` (username, first_name, last_name, password). Works once:

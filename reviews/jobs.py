@@ -27,7 +27,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import ClassVar, TypeVar
+from typing import ClassVar, TypeVar, cast
 
 from celery import Task
 from django.apps import apps
@@ -63,16 +63,16 @@ def job_index(name: str) -> models.Index:
     )
 
 
-class JobQuerySet(models.QuerySet):
-    def exhausted(self) -> JobQuerySet:
+class JobQuerySet(models.QuerySet[J]):
+    def exhausted(self) -> JobQuerySet[J]:
         """Failed after using up every attempt."""
         return self.filter(status=JobStatus.FAILED, attempts__gte=F("max_attempts"))
 
-    def retrying(self) -> JobQuerySet:
+    def retrying(self) -> JobQuerySet[J]:
         """Pending after a failed attempt, waiting for the next one."""
         return self.filter(status=JobStatus.PENDING, attempts__gt=0)
 
-    def lease_expired(self, now: datetime) -> JobQuerySet:
+    def lease_expired(self, now: datetime) -> JobQuerySet[J]:
         """Running with no word from the worker within the lease: it probably died."""
         return self.filter(status=JobStatus.RUNNING, lease_expires_at__lte=now)
 
@@ -192,7 +192,7 @@ def job_claim(
     )
     if not claimed:
         return None
-    return model._default_manager.select_related(*select_related).get(pk=pk)
+    return cast(J, model._default_manager.select_related(*select_related).get(pk=pk))
 
 
 def _end(job: Job, values: dict[str, object]) -> bool:

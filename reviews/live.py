@@ -4,6 +4,7 @@ questions' risks, and the questions before and after one."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from questionnaires.risk import Risk
 from reviews.models import (
@@ -18,7 +19,7 @@ class PillarNav:
     id: int
     name: str
     lens_name: str
-    questions: list[dict] = field(default_factory=list)
+    questions: list[dict[str, Any]] = field(default_factory=list)
     answered: int = 0
     high: int = 0
     medium: int = 0
@@ -83,7 +84,9 @@ def session_outline(session: ReviewSession) -> list[PillarNav]:
     return list(pillars.values())
 
 
-def neighbours(outline: list[PillarNav], question_id: int) -> tuple[dict | None, dict | None]:
+def neighbours(
+    outline: list[PillarNav], question_id: int
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     flat = [q for pillar in outline for q in pillar.questions]
     for i, q in enumerate(flat):
         if q["id"] == question_id:

@@ -3,6 +3,7 @@ become candidate action items in the analysis."""
 
 from __future__ import annotations
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
@@ -19,7 +20,7 @@ from reviews.models import (
 
 @transaction.atomic
 def parking_add(
-    *, session: ReviewSession, user, text: str, question_id: int | None = None
+    *, session: ReviewSession, user: User, text: str, question_id: int | None = None
 ) -> ParkingLotItem:
     """Park an item: whoever may answer, while answers are open."""
     session = ReviewSession.objects.select_for_update(of=("self",)).get(pk=session.pk)

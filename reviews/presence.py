@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -22,7 +23,7 @@ from reviews.models import (
 PRESENCE_WINDOW = timedelta(seconds=45)
 
 
-def presence_connect(*, session: ReviewSession, user) -> None:
+def presence_connect(*, session: ReviewSession, user: User) -> None:
     now = timezone.now()
     with transaction.atomic():
         updated = Presence.objects.filter(session=session, user=user).update(
@@ -44,18 +45,18 @@ def presence_connect(*, session: ReviewSession, user) -> None:
     events.publish_on_commit(session.uuid, EventKind.PRESENCE)
 
 
-def presence_disconnect(*, session: ReviewSession, user) -> None:
+def presence_disconnect(*, session: ReviewSession, user: User) -> None:
     Presence.objects.filter(session=session, user=user, streams__gt=0).update(
         streams=F("streams") - 1, last_seen=timezone.now()
     )
     events.publish_on_commit(session.uuid, EventKind.PRESENCE)
 
 
-def presence_heartbeat(*, session: ReviewSession, user) -> None:
+def presence_heartbeat(*, session: ReviewSession, user: User) -> None:
     Presence.objects.filter(session=session, user=user).update(last_seen=timezone.now())
 
 
-def presence_viewing(*, session: ReviewSession, user, question_id: int) -> None:
+def presence_viewing(*, session: ReviewSession, user: User, question_id: int) -> None:
     """Record which question the user has on screen; tell the others if it changed."""
     now = timezone.now()
     rows = Presence.objects.filter(session=session, user=user)

@@ -5,9 +5,11 @@ shown on its page. One transaction each."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -38,6 +40,7 @@ from reviews.models import (
     PhaseChange,
     PillarBudget,
     ReviewSession,
+    ReviewTemplate,
     SessionKind,
     SessionLens,
     Workload,
@@ -45,7 +48,9 @@ from reviews.models import (
 from reviews.reviewtemplates import template_lens_for, template_prefill
 
 
-def plan_dates(review_starts_at: datetime, *, preparation_days: int = PREPARATION_DAYS) -> dict:
+def plan_dates(
+    review_starts_at: datetime, *, preparation_days: int = PREPARATION_DAYS
+) -> dict[str, date]:
     """Each phase's planned dates around the review itself, from the seeds' cadence."""
     review_day = timezone.localdate(review_starts_at)
     analysis = review_day + timedelta(days=ANALYSIS_DAYS)
@@ -60,14 +65,14 @@ def plan_dates(review_starts_at: datetime, *, preparation_days: int = PREPARATIO
 def session_create(
     *,
     workload: Workload,
-    user,
+    user: User,
     title: str,
     kind: str,
     review_starts_at: datetime,
     lenses: Iterable[Lens] = (),
     review_duration_minutes: int = 300,
-    template=None,
-    **dates,
+    template: ReviewTemplate | None = None,
+    **dates: date | None,
 ) -> ReviewSession:
     """Create a review session in preparation, with the framework lens first and the chosen
     lenses after it (each pinned to its current version), an empty answer for every
@@ -126,7 +131,7 @@ def session_create(
 
 
 @transaction.atomic
-def session_move(*, session: ReviewSession, user, to_phase: str) -> ReviewSession:
+def session_move(*, session: ReviewSession, user: User, to_phase: str) -> ReviewSession:
     """Move a review to another phase. Only its facilitator may, only along PHASE_MOVES, and
     follow-up needs a published action plan. Each move is recorded with who and when."""
     session = (
@@ -176,7 +181,7 @@ def session_move(*, session: ReviewSession, user, to_phase: str) -> ReviewSessio
 
 # Called (in the move's transaction) with the session and the phase it left, after every phase
 # change. The findings of the analysis register here (actions uses reviews, never the reverse).
-PHASE_HOOKS: list = []
+PHASE_HOOKS: list[Callable[..., None]] = []
 
 
 def _phase_entered(session: ReviewSession, left: str) -> None:
@@ -188,7 +193,7 @@ REOPEN_REASON_MAX_LENGTH = 500
 
 
 @transaction.atomic
-def session_reopen(*, session: ReviewSession, user, reason: str) -> ReviewSession:
+def session_reopen(*, session: ReviewSession, user: User, reason: str) -> ReviewSession:
     """Reopen the review: the phase goes back to review, so answers, blind rounds, focus and
     the parking lot open again. The facilitator or a team admin, with a reason, recorded in the
     phase history and the audit log."""
@@ -223,7 +228,7 @@ def session_reopen(*, session: ReviewSession, user, reason: str) -> ReviewSessio
     return session
 
 
-def audit_reopen(*, session: ReviewSession, user, from_phase: str, reason: str) -> None:
+def audit_reopen(*, session: ReviewSession, user: User, from_phase: str, reason: str) -> None:
     """Record a reopening in the team's audit log, in the reopening's transaction."""
     audit.record(
         team=session.workload.team_id,
@@ -258,7 +263,9 @@ INCIDENT_SUMMARY_MAX_LENGTH = 100
 
 
 @transaction.atomic
-def incident_record(*, workload: Workload, user, occurred_on: date, summary: str) -> ReviewSession:
+def incident_record(
+    *, workload: Workload, user: User, occurred_on: date, summary: str
+) -> ReviewSession:
     """Record a major incident: schedule a post-incident review within two weeks (see
     post_incident_start), facilitated by `user`, with the workload owner taking part.
     Preparation starts today."""
@@ -292,7 +299,7 @@ def incident_record(*, workload: Workload, user, occurred_on: date, summary: str
 
 
 @transaction.atomic
-def session_update_plan(*, session: ReviewSession, user, **fields) -> ReviewSession:
+def session_update_plan(*, session: ReviewSession, user: User, **fields: Any) -> ReviewSession:
     """Change the title and the planned dates of a session."""
     allowed = {
         "title",
@@ -384,7 +391,7 @@ def participant_remove(*, participant: Participant) -> None:
     participant.delete()
 
 
-def require_facilitator(session: ReviewSession, user) -> None:
+def require_facilitator(session: ReviewSession, user: User) -> None:
     """Only who runs the session (its facilitator, or a team admin) gets past."""
     if not session_rights(session, user).has(Right.RUN_SESSION):
         raise ServiceError("Only the facilitator can do this.")
@@ -403,7 +410,7 @@ def risk_counts(session: ReviewSession) -> dict[str, int]:
     return {risk: counts.get(risk, 0) for risk in Risk.values}
 
 
-def readiness(session: ReviewSession) -> dict:
+def readiness(session: ReviewSession) -> dict[str, Any]:
     """Who is ready for the review. Observers only read: they do not prepare, so they are
     not counted."""
     participants = list(Participant.objects.filter(session=session).select_related("user"))

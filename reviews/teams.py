@@ -13,6 +13,9 @@ What lives in `actions` (reminders, notifications, calendar feeds, "My actions")
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet
 
@@ -28,7 +31,7 @@ from reviews.models import (
 Action = audit.Action
 
 
-def people_in_team(team_id: int) -> QuerySet:
+def people_in_team(team_id: int) -> QuerySet[Membership, dict[str, Any]]:
     """The ids of the users who belong to the team now: who may receive its reminders and
     notifications, own its actions and see its data."""
     return Membership.objects.filter(team_id=team_id).values("user_id")
@@ -41,7 +44,7 @@ def is_in_team(*, user_id: int | None, team_id: int | None) -> bool:
 
 
 @transaction.atomic
-def team_create(*, name: str, user) -> Team:
+def team_create(*, name: str, user: User) -> Team:
     team = Team.objects.create(name=name)
     Membership.objects.create(team=team, user=user, role=Membership.Role.ADMIN)
     audit.record(
@@ -56,7 +59,9 @@ def team_create(*, name: str, user) -> Team:
 
 
 @transaction.atomic
-def membership_change_role(*, membership: Membership, role: str, actor=None) -> Membership:
+def membership_change_role(
+    *, membership: Membership, role: str, actor: User | None = None
+) -> Membership:
     if membership.role == Membership.Role.ADMIN and role != Membership.Role.ADMIN:
         _keep_an_admin(membership)
     before = membership.role
@@ -76,7 +81,7 @@ def membership_change_role(*, membership: Membership, role: str, actor=None) -> 
 
 
 @transaction.atomic
-def membership_remove(*, membership: Membership, actor=None) -> None:
+def membership_remove(*, membership: Membership, actor: User | None = None) -> None:
     """Remove someone from a team, and with it every way into the team's data."""
     if membership.role == Membership.Role.ADMIN:
         _keep_an_admin(membership)

@@ -5,13 +5,14 @@ from uuid import UUID
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404, HttpRequest
+from django.http import Http404
 from ninja import Router
 from ninja.pagination import paginate
 
 from actions.api.auth import require_write
 from actions.api.pagination import CursorPagination
 from actions.api.schemas import ERRORS, AnswerOut, AnswerPatch, ConflictOut
+from config.http import SignedInRequest
 from questionnaires import structure
 from reviews import answers, choices
 from reviews.access import SessionAccess, session_for_user
@@ -29,7 +30,7 @@ def _answers(access: SessionAccess):
     )
 
 
-def _answer_for_user(request: HttpRequest, session_uuid: UUID, question_uuid: UUID):
+def _answer_for_user(request: SignedInRequest, session_uuid: UUID, question_uuid: UUID):
     access = session_for_user(request.user, session_uuid)
     answer = _answers(access).filter(question__uuid=question_uuid).first()
     if answer is None:
@@ -50,14 +51,14 @@ def _in_field(field: str, service, **kwargs):
 
 @router.get("/sessions/{session_uuid}/answers", response={200: list[AnswerOut], **ERRORS})
 @paginate(CursorPagination, key="question__uuid")
-def answer_list(request: HttpRequest, session_uuid: UUID):
+def answer_list(request: SignedInRequest, session_uuid: UUID):
     """Every question of the session's lenses with its answer; the cursor is a question's
     uuid."""
     return _answers(session_for_user(request.user, session_uuid))
 
 
 @router.get("/sessions/{session_uuid}/answers/{question_uuid}", response={200: AnswerOut, **ERRORS})
-def answer_detail(request: HttpRequest, session_uuid: UUID, question_uuid: UUID):
+def answer_detail(request: SignedInRequest, session_uuid: UUID, question_uuid: UUID):
     _, answer = _answer_for_user(request, session_uuid, question_uuid)
     return answer
 
@@ -67,7 +68,7 @@ def answer_detail(request: HttpRequest, session_uuid: UUID, question_uuid: UUID)
     response={200: AnswerOut, 409: ConflictOut, **ERRORS},
 )
 def answer_update(
-    request: HttpRequest, session_uuid: UUID, question_uuid: UUID, payload: AnswerPatch
+    request: SignedInRequest, session_uuid: UUID, question_uuid: UUID, payload: AnswerPatch
 ):
     """Mark the question applicable or not, clear best practices' not-applicable marks,
     select and unselect choices, mark best practices not applicable, save the notes

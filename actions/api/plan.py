@@ -4,7 +4,7 @@ percent complete through the same service and rights as the app (actions/items.p
 from uuid import UUID
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest
+from django.http import Http404
 from ninja import Router
 from ninja.pagination import paginate
 
@@ -13,6 +13,7 @@ from actions.api.auth import require_write
 from actions.api.pagination import CursorPagination
 from actions.api.schemas import ERRORS, ActionOut, ActionPatch, FindingOut
 from actions.models import ActionItem, Finding
+from config.http import SignedInRequest
 from reviews.access import session_for_user, workload_for_user
 from reviews.models import Membership
 
@@ -38,14 +39,14 @@ def _action_for_user(user, action_uuid: UUID) -> tuple[ActionItem, Membership]:
     tags=["findings"],
 )
 @paginate(CursorPagination)
-def finding_list(request: HttpRequest, session_uuid: UUID):
+def finding_list(request: SignedInRequest, session_uuid: UUID):
     """The session's findings: questions answered with a high or medium risk."""
     session = session_for_user(request.user, session_uuid).session
     return Finding.objects.filter(session=session).select_related("session", "question__pillar")
 
 
 @router.get("/findings/{finding_uuid}", response={200: FindingOut, **ERRORS}, tags=["findings"])
-def finding_detail(request: HttpRequest, finding_uuid: UUID):
+def finding_detail(request: SignedInRequest, finding_uuid: UUID):
     finding = (
         Finding.objects.select_related("session", "question__pillar")
         .filter(uuid=finding_uuid)
@@ -66,20 +67,20 @@ def finding_detail(request: HttpRequest, finding_uuid: UUID):
     tags=["actions"],
 )
 @paginate(CursorPagination)
-def action_list(request: HttpRequest, workload_uuid: UUID):
+def action_list(request: SignedInRequest, workload_uuid: UUID):
     """The workload's action items, oldest first."""
     workload, _ = workload_for_user(request.user, workload_uuid)
     return ActionItem.objects.filter(workload=workload).select_related(*ACTION_RELATED)
 
 
 @router.get("/actions/{action_uuid}", response={200: ActionOut, **ERRORS}, tags=["actions"])
-def action_detail(request: HttpRequest, action_uuid: UUID):
+def action_detail(request: SignedInRequest, action_uuid: UUID):
     action, _ = _action_for_user(request.user, action_uuid)
     return action
 
 
 @router.patch("/actions/{action_uuid}", response={200: ActionOut, **ERRORS}, tags=["actions"])
-def action_update(request: HttpRequest, action_uuid: UUID, payload: ActionPatch):
+def action_update(request: SignedInRequest, action_uuid: UUID, payload: ActionPatch):
     """Status and percent complete (done means 100%). Needs a write token, and the rights
     the app gives: team admins and members, and an action's owner for their own."""
     require_write(request)

@@ -9,7 +9,7 @@ from typing import Any, cast
 from uuid import UUID
 
 from django import forms
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -53,7 +53,7 @@ class WorkloadImportForm(forms.Form):
         f"{MAX_DOCUMENT_BYTES // 2**20} MB).",
     )
 
-    def __init__(self, *args: Any, user: AbstractBaseUser, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         team = cast(forms.ModelChoiceField, self.fields["team"])
         team.queryset = editable_teams(user).distinct()

@@ -13,11 +13,12 @@ it sends only comments; when it loses the session it ends, and the page reconnec
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 from uuid import UUID
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import close_old_connections, connections
 from django.http import StreamingHttpResponse
 from django.views.decorators.http import require_safe
@@ -86,7 +87,8 @@ def _viewer(session, user) -> str:
 
 @require_safe
 async def session_events(request: SignedInRequest, session_uuid: UUID) -> StreamingHttpResponse:
-    user = await request.auser()
+    # LoginRequiredMiddleware let only a signed-in user this far.
+    user = cast(User, await request.auser())
     # Signing in used a database connection in this request's own thread; hand it back to
     # the pool now, or every open stream would hold one for as long as it stays open.
     await sync_to_async(_release_connections)()
