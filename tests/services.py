@@ -232,13 +232,11 @@ class EventStreamClient:
                     if "id" in event:
                         self.last_event_id = event["id"]
                     self.events.put(
-                        StreamEvent(
-                            event["event"],
-                            event.get("id", ""),
-                            json.loads(event.get("data", "null")),
-                        )
+                        StreamEvent(event["event"], event.get("id", ""), _data(event.get("data")))
                     )
                 event = {}
+            elif name == "data" and "data" in event:
+                event["data"] += "\n" + value  # HTML sent with an event spans several lines
             elif name in ("event", "id", "data"):
                 event[name] = value
 
@@ -282,3 +280,13 @@ def named(name: str) -> Callable[[StreamEvent], bool]:
 
 def starting(prefix: str) -> Callable[[StreamEvent], bool]:
     return lambda event: event.name.startswith(prefix)
+
+
+def _data(text: str | None) -> Any:
+    """An event's data: JSON, or the HTML of what changed when the event carries it."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text

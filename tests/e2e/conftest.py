@@ -69,3 +69,31 @@ def live(transactional_db, asgi_server, browser):
     yield live
     for context in live.contexts:
         context.close()
+
+
+@pytest.fixture
+def browser_sets_time_zones():
+    """Ask for this to let people start without a time zone, so that the page sends the
+    browser's (the one test of that script does)."""
+
+
+@pytest.fixture(autouse=True)
+def _time_zones_known(request):
+    """Everyone starts with a time zone: otherwise each first page posts the browser's in the
+    background, and that request can still be running on the server while the test's
+    database is emptied."""
+    if "browser_sets_time_zones" in request.fixturenames:
+        yield
+        return
+    from django.contrib.auth.models import User
+    from django.db.models.signals import post_save
+
+    from actions.models import UserPreferences
+
+    def known(sender, instance, created, **kwargs):
+        if created:
+            UserPreferences.objects.get_or_create(user=instance, defaults={"time_zone": "UTC"})
+
+    post_save.connect(known, sender=User, dispatch_uid="e2e-time-zones")
+    yield
+    post_save.disconnect(sender=User, dispatch_uid="e2e-time-zones")

@@ -7,6 +7,7 @@ hold event streams the way browsers do (reconnecting with Last-Event-ID)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from reviews.models import Answer, Participant, ParticipantRole
 from tests.conftest import PASSWORD, require_redis, selected
 from tests.services import (  # noqa: F401 - fixtures
     EventStreamClient,
+    StreamEvent,
     app_server,
     give_server_password,
     named,
@@ -91,6 +93,11 @@ def arrives(stream: EventStreamClient, predicate: Any, timeout: float = 15) -> b
     return True
 
 
+def answered(question) -> Callable[[StreamEvent], bool]:
+    """The answer's event: its choices' HTML (`choices-…`) or the name pages re-fetch on."""
+    return lambda event: event.name in {f"answer-{question}", f"choices-{question}"}
+
+
 def test_redis_stops_and_starts_again_empty(private_redis, app_server, cast, lenses):  # noqa: F811
     require_redis()
     web = app_server(REDIS_URL=private_redis.url, LIVE_HEARTBEAT_SECONDS="2")
@@ -124,7 +131,7 @@ def test_redis_stops_and_starts_again_empty(private_redis, app_server, cast, len
             stream.wait_for(named("presence"))
         assert bob.toggle(page, toggle_url(CHOICES[0])) == 204
         for stream in streams:
-            stream.wait_for(named(f"answer-{question}"))
+            stream.wait_for(answered(question))
 
         private_redis.stop()
         # While Redis is away: the answer is saved, pages and sign-in work.
@@ -154,7 +161,7 @@ def test_redis_stops_and_starts_again_empty(private_redis, app_server, cast, len
         expected["streams resync"] = [True, True]
         alice.toggle(page, toggle_url(CHOICES[2]))
         outcome["streams carry later events"] = [
-            arrives(s, named(f"answer-{question}"), timeout=10) for s in streams
+            arrives(s, answered(question), timeout=10) for s in streams
         ]
         expected["streams carry later events"] = [True, True]
         outcome["every answer kept"] = selected(answer) == set(CHOICES)
