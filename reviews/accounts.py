@@ -17,6 +17,11 @@ from django.utils import timezone
 from reviews.models import VerifiedEmail
 
 
+def normalized_email(email: str) -> str:
+    """An address as invitations and sign-in compare it: trimmed, lower case."""
+    return get_user_model().objects.normalize_email(email.strip()).lower()
+
+
 def looks_like_email(name: str) -> bool:
     return "@" in name
 

@@ -94,7 +94,7 @@ def _queue_email(invitation: Invitation) -> None:
 
 @transaction.atomic
 def invitation_create(*, session: ReviewSession, user: User, email: str, role: str) -> Invitation:
-    email = get_user_model().objects.normalize_email(email.strip()).lower()
+    email = accounts.normalized_email(email)
     if role not in ParticipantRole.values:
         raise ServiceError("Choose one of the listed roles.")
     if Participant.objects.filter(session=session, user__email__iexact=email).exists():

@@ -100,6 +100,11 @@ def viewer_key(team_role: str | None, session_role: str | None) -> str:
     return f"{team_role or ''}/{session_role or ''}"
 
 
+def viewer_of(access: SessionAccess) -> str:
+    """The viewer key of someone's access to the session."""
+    return viewer_key(access.team_role, access.participant.role if access.participant else None)
+
+
 def _seat_access(session: ReviewSession, viewer: str) -> SessionAccess:
     team_role, _, session_role = viewer.partition("/")
     membership = Membership(role=team_role) if team_role else None

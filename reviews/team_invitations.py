@@ -47,15 +47,11 @@ def team_invitation_link(invitation: TeamInvitation) -> str:
     return absolute_url(f"/team-invitations/{team_invitation_token(invitation)}/")
 
 
-def normalized(email: str) -> str:
-    return get_user_model().objects.normalize_email(email.strip()).lower()
-
-
 @transaction.atomic
 def team_invitation_create(*, team: Team, user, email: str, role: str) -> TeamInvitation:
     """Invite `email` to the team with `role`. The refusals name only what the admin can
     see anyway (the team's members and invitations), never whether an account exists."""
-    email = normalized(email)
+    email = accounts.normalized_email(email)
     if role not in Membership.Role.values:
         raise ServiceError("Choose one of the listed roles.")
     if Membership.objects.filter(team=team, user__email__iexact=email).exists():

@@ -20,15 +20,14 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import close_old_connections, connections
-from django.http import StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.views.decorators.http import require_safe
 
 from config.http import SignedInRequest
 from reviews import events, presence
 from reviews.eventkinds import KINDS
 from reviews.live_access import session_access
-from reviews.live_fragments import viewer_key
-from reviews.models import Membership, Participant
+from reviews.live_fragments import viewer_key, viewer_of
 
 RETRY_MILLISECONDS = 2000
 
@@ -78,11 +77,11 @@ def sse_format(event: events.Event, viewer: str = "") -> str:
 
 
 def _viewer(session, user) -> str:
-    participant = Participant.objects.filter(session=session, user=user).first()
-    membership = Membership.objects.filter(team_id=session.workload.team_id, user=user).first()
-    return viewer_key(
-        membership.role if membership else None, participant.role if participant else None
-    )
+    """The viewer's seat read again (one query), after a change of who takes part."""
+    try:
+        return viewer_of(session_access(user, session.uuid, guests=True))
+    except Http404:  # no longer in the team or the session: they read nothing more
+        return viewer_key(None, None)
 
 
 @require_safe
@@ -94,7 +93,7 @@ async def session_events(request: SignedInRequest, session_uuid: UUID) -> Stream
     await sync_to_async(_release_connections)()
     access = await _in_pool(session_access)(user, session_uuid, guests=True)
     session = access.session
-    viewer = viewer_key(access.team_role, access.participant.role if access.participant else None)
+    viewer = viewer_of(access)
     raw_last = request.headers.get("Last-Event-ID") or request.GET.get("last", "")
     last_event_id = events.parse_event_id(raw_last) if raw_last else None
 

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from uuid import UUID
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.http import Http404
 
-from actions.management.commands._aws import user_named
+from actions.management.commands._aws import team_to_import_into
 from actions.transfer.importer import workload_import
 from actions.transfer.reading import MAX_DOCUMENT_BYTES, TransferRefused, document_read
-from reviews.access import team_for_user
 
 
 class Command(BaseCommand):
@@ -28,17 +25,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
-        try:
-            team_uuid = UUID(options["team"])
-        except ValueError:
-            raise CommandError(f"“{options['team']}” is not a team id.") from None
-        user = user_named(options["user"])
-        try:
-            team, membership = team_for_user(user, team_uuid)
-        except Http404:
-            raise CommandError(f"{user} is not in a team {team_uuid}.") from None
-        if not membership.can_edit:
-            raise CommandError(f"{user} cannot import into {team}: only admins and members can.")
+        team, user = team_to_import_into(options["team"], options["user"])
         path = Path(options["file"])
         try:
             if path.stat().st_size > MAX_DOCUMENT_BYTES:

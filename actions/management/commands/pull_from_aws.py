@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.http import Http404
 
 from actions.aws.client import wellarchitected_client
 from actions.aws.export import parse_lens_arns
 from actions.aws.importer import ImportRefused, aws_import
 from actions.aws.pull import aws_fetch
-from actions.management.commands._aws import user_named
-from reviews.access import team_for_user
+from actions.management.commands._aws import team_to_import_into
 from reviews.errors import ServiceError
 
 
@@ -43,17 +39,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
-        try:
-            team_uuid = UUID(options["team"])
-        except ValueError:
-            raise CommandError(f"“{options['team']}” is not a team id.") from None
-        user = user_named(options["user"])
-        try:
-            team, membership = team_for_user(user, team_uuid)
-        except Http404:
-            raise CommandError(f"{user} is not in a team {team_uuid}.") from None
-        if not membership.can_edit:
-            raise CommandError(f"{user} cannot import into {team}: only admins and members can.")
+        team, user = team_to_import_into(options["team"], options["user"])
         try:
             client = wellarchitected_client(
                 region=options["region"], endpoint_url=options["endpoint_url"]
