@@ -17,3 +17,8 @@ class ActionsConfig(AppConfig):
 
         if findings_on_phase not in PHASE_HOOKS:
             PHASE_HOOKS.append(findings_on_phase)
+        from actions.lightreview import open_actions_of
+        from reviews.lightreview import OPEN_ACTION_SOURCES
+
+        if open_actions_of not in OPEN_ACTION_SOURCES:
+            OPEN_ACTION_SOURCES.append(open_actions_of)

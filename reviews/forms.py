@@ -12,6 +12,7 @@ from questionnaires.models import Lens
 from reviews import accounts
 from reviews.access import editable_teams
 from reviews.cadence import INTERVAL_MAX_MONTHS, INTERVAL_MIN_MONTHS
+from reviews.lightreview import HELP_TEXT as LIGHT_REVIEW_HELP
 from reviews.models import (
     Membership,
     NotApplicableReason,
@@ -164,7 +165,11 @@ class DateField(forms.DateField):
 
 class SessionCreateForm(forms.Form):
     title = forms.CharField(max_length=150)
-    kind = forms.ChoiceField(label="Kind of review", choices=SessionKind.choices)
+    kind = forms.ChoiceField(
+        label="Kind of review",
+        choices=SessionKind.choices,
+        help_text=LIGHT_REVIEW_HELP,
+    )
     review_starts_at = DateTimeLocalField(
         label="Review starts", help_text="The live session; it usually takes four to six hours."
     )

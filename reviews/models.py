@@ -252,6 +252,10 @@ class ReviewSession(models.Model):
     focus_since = models.DateTimeField(null=True, blank=True)
     plan_published_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # A light review: the full review whose high risks and open actions it walks through.
+    follows = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -603,6 +607,7 @@ class AnswerChange(models.Model):
         IMPORTED = "imported", "imported the answer from the AWS Well-Architected Tool"
         UPGRADED = "upgraded", "moved the answer to a newer version of its lens"
         TEMPLATE = "template", "pre-filled the answer from a review template"
+        CARRIED = "carried", "pre-filled the answer from the last full review"
         CONFIRMED = "confirmed", "confirmed the answer"
 
     answer = models.ForeignKey(Answer, on_delete=models.CASCADE, related_name="changes")

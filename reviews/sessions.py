@@ -28,6 +28,7 @@ from reviews.cadence import (
 from reviews.errors import ServiceError
 from reviews.eventkinds import EventKind
 from reviews.lenslibrary import team_library
+from reviews.lightreview import light_plan, light_prefill
 from reviews.models import (
     PHASE_MOVES,
     PHASE_ORDER,
@@ -77,10 +78,23 @@ def session_create(
     """Create a review session in preparation, with the framework lens first and the chosen
     lenses after it (each pinned to its current version), an empty answer for every
     question, a time budget per pillar and the creator as facilitator. With a `template`
-    (the team's), its lens is part of the review and its answers are pre-filled."""
-    framework = Lens.objects.filter(is_framework=True).order_by("-version").first()
-    chosen = [framework] if framework else []
-    chosen += [lens for lens in lenses if lens not in chosen]
+    (the team's), its lens is part of the review and its answers are pre-filled.
+
+    A light review (SessionKind.MONTHLY_LIGHT) has a short questionnaire instead, pre-filled
+    from the last full review (see reviews.lightreview); `lenses` do not apply to it."""
+    light = None
+    if kind == SessionKind.MONTHLY_LIGHT:
+        if template is not None:
+            raise ServiceError(
+                "A light review starts from the last review's answers, not from a template.",
+                field="template",
+            )
+        light = light_plan(workload)
+        chosen = light.lenses
+    else:
+        framework = Lens.objects.filter(is_framework=True).order_by("-version").first()
+        chosen = [framework] if framework else []
+        chosen += [lens for lens in lenses if lens not in chosen]
     if template is not None:
         lens = template_lens_for(template, chosen)
         if lens is not None and lens not in chosen:
@@ -100,15 +114,17 @@ def session_create(
         review_starts_at=review_starts_at,
         review_duration_minutes=review_duration_minutes,
         created_by=user,
+        follows=light.follows if light else None,
         **planned,
     )
     SessionLens.objects.bulk_create(
         SessionLens(session=session, lens=lens, order=i) for i, lens in enumerate(chosen)
     )
+    rows = Question.objects.filter(pillar__lens__in=chosen)
+    if light is not None:
+        rows = rows.filter(pk__in=light.question_ids)
     questions = list(
-        Question.objects.filter(pillar__lens__in=chosen)
-        .select_related("pillar")
-        .order_by("pillar__lens_id", "pillar__order", "order")
+        rows.select_related("pillar").order_by("pillar__lens_id", "pillar__order", "order")
     )
     Answer.objects.bulk_create(Answer(session=session, question=q) for q in questions)
     per_pillar: dict[int, int] = {}
@@ -127,6 +143,8 @@ def session_create(
     PhaseChange.objects.create(session=session, from_phase="", to_phase=Phase.PREPARATION, by=user)
     if template is not None:
         template_prefill(session=session, template=template, user=user)
+    if light is not None:
+        light_prefill(session=session, follows=light.follows, user=user)
     return session
 
 
@@ -313,6 +331,13 @@ def session_update_plan(*, session: ReviewSession, user: User, **fields: Any) ->
     unknown = set(fields) - allowed
     if unknown:
         raise ServiceError(f"Cannot change {', '.join(sorted(unknown))} here.")
+    light = SessionKind.MONTHLY_LIGHT
+    if "kind" in fields and (fields["kind"] == light) != (session.kind == light):
+        # A light review's questionnaire is made when it is planned (reviews.lightreview).
+        raise ServiceError(
+            "A review cannot become a light review or stop being one: plan a new review.",
+            field="kind",
+        )
     for name, value in fields.items():
         setattr(session, name, value)
     session.save(update_fields=list(fields))

@@ -21,6 +21,7 @@ from reviews import focus as facilitation
 from reviews.access import SessionAccess
 from reviews.errors import ServiceError
 from reviews.forms import ApplicabilityForm, NotesForm, ParkingForm
+from reviews.lightreview import light_context
 from reviews.live_access import session_access
 from reviews.models import Answer, AnswerChange, BlindRound, ParkingLotItem
 
@@ -141,6 +142,7 @@ def question_page(
     presence.presence_viewing(session=access.session, user=request.user, question_id=info.id)
     ctx = _context(request, access, answer, info, ALL_PARTS)
     ctx["editing_notes"] = request.GET.get("edit") == "notes" and access.may_answer(info)
+    ctx.update(light_context(access.session))
     return render(request, "reviews/question.html", ctx)
 
 

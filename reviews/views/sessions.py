@@ -25,8 +25,12 @@ from reviews.forms import (
     SessionPlanForm,
 )
 from reviews.lenslibrary import lenses_for_team, newer_versions
+from reviews.lightreview import light_context
 from reviews.models import PHASE_ORDER, Participant, Phase, SessionKind
 from reviews.reviewtemplates import templates_of
+
+# A light review goes through a few questions: an hour, not a day.
+LIGHT_REVIEW_MINUTES = 60
 
 
 @require_http_methods(["GET", "POST"])
@@ -35,16 +39,22 @@ def session_create(request: SignedInRequest, workload_uuid: UUID) -> HttpRespons
     initial_start = (timezone.localtime() + timedelta(days=14)).replace(
         hour=9, minute=30, second=0, microsecond=0
     )
-    kind = SessionKind.CRITICAL_QUARTERLY if workload.is_critical else SessionKind.PERIODIC
+    # The cadence's links name the kind of review it proposes (?kind=).
+    kind = request.GET.get("kind", "")
+    if kind not in SessionKind.values:
+        kind = SessionKind.CRITICAL_QUARTERLY if workload.is_critical else SessionKind.PERIODIC
+    initial = {
+        "title": f"{workload.name}: {SessionKind(kind).label.lower()}",
+        "kind": kind,
+        "review_starts_at": initial_start,
+    }
+    if kind == SessionKind.MONTHLY_LIGHT:
+        initial["review_duration_minutes"] = LIGHT_REVIEW_MINUTES
     form = SessionCreateForm(
         request.POST if request.method == "POST" else None,
         lenses=lenses_for_team(workload.team),
         templates=templates_of(workload.team),
-        initial={
-            "title": f"{workload.name}: {SessionKind(kind).label.lower()}",
-            "kind": kind,
-            "review_starts_at": initial_start,
-        },
+        initial=initial,
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -62,7 +72,7 @@ def session_create(request: SignedInRequest, workload_uuid: UUID) -> HttpRespons
                 - timedelta(days=data["preparation_days"]),
             )
         except ServiceError as exc:
-            form.add_error(None, str(exc))
+            exc.add_to(form)
         else:
             messages.success(request, "Review planned. Invite the participants next.")
             return redirect("reviews:session_detail", session.uuid)
@@ -128,6 +138,7 @@ def _detail_context(access: SessionAccess, request: SignedInRequest) -> dict:
         "upgrades": newer_versions(lenses),
         "roles": Participant._meta.get_field("role").choices,
         "parking_count": session.parking_lot.filter(dismissed_at__isnull=True).count(),
+        **light_context(session),
     }
 
 
@@ -167,9 +178,13 @@ def session_schedule(request: SignedInRequest, session_uuid: UUID) -> HttpRespon
         },
     )
     if request.method == "POST" and form.is_valid():
-        sessions.session_update_plan(session=session, user=request.user, **form.cleaned_data)
-        messages.success(request, "Schedule saved.")
-        return redirect("reviews:session_detail", session.uuid)
+        try:
+            sessions.session_update_plan(session=session, user=request.user, **form.cleaned_data)
+        except ServiceError as exc:
+            exc.add_to(form)
+        else:
+            messages.success(request, "Schedule saved.")
+            return redirect("reviews:session_detail", session.uuid)
     return render(request, "reviews/session_schedule.html", {"form": form, "session": session})
 
 
