@@ -410,7 +410,8 @@ def _build_next_review_due(reminder: Reminder, today: date) -> Message | None:
             "kind": SessionKind(kind).label,
             "cadence_path": reverse("reviews:workload_cadence", args=[workload.uuid]),
         },
-        path=reverse("reviews:session_create", args=[workload.uuid]),
+        # The form opens with the kind the cadence proposes (a light review, say).
+        path=f"{reverse('reviews:session_create', args=[workload.uuid])}?kind={kind}",
         summary=f"Schedule the next review of {workload.name}: due on "
         f"{workload.next_review_due_on:%-d %B %Y}.",
     )

@@ -21,6 +21,7 @@ from reviews.models import (
     ChoiceNotApplicable,
     NotApplicableReason,
     ReviewSession,
+    SessionKind,
 )
 
 
@@ -292,7 +293,12 @@ def answer_confirm(*, answer: Answer, user: User) -> Answer:
         text
         for text, marked in (
             ("looked again after the lens upgrade", answer.look_again),
-            ("kept the answer from the template", answer.from_template),
+            (
+                "kept the answer from the last review"
+                if answer.session.kind == SessionKind.MONTHLY_LIGHT
+                else "kept the answer from the template",
+                answer.from_template,
+            ),
         )
         if marked
     ]

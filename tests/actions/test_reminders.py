@@ -19,6 +19,7 @@ from actions.models import (
     Reminder,
 )
 from reviews import jobs
+from reviews.cadence import next_review_due
 from reviews.jobs import job_claim, job_sweep
 from reviews.models import Phase, ReviewSession
 from tests.actions.cadence_helpers import (
@@ -235,6 +236,9 @@ def test_next_review_due_14_days_before_and_on_the_day(cast, session):
         ("alice", "next_review_due"),
         ("bob", "next_review_due"),
     ]
+    # The link opens the form with the kind of review the cadence proposes.
+    _, kind = next_review_due(cast.workload, after=date(2027, 9, 1))
+    assert f"/sessions/new/?kind={kind}" in mail.outbox[-1].body
     assert on(date(2027, 9, 2)) == []
     assert sorted(on(date(2027, 9, 15))) == [
         ("alice", "next_review_due"),

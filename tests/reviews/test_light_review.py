@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from reviews import sessions
+from reviews import answers, sessions
 from reviews.errors import ServiceError
 from reviews.lightreview import NO_FULL_REVIEW, NOTHING_LEFT, last_full_review
 from reviews.models import (
@@ -87,6 +87,18 @@ def test_answers_start_as_the_last_reviews_and_are_marked_until_confirmed(cast, 
     assert framework_answer(light, HIGH).notes == "Quotas are tracked by hand."
     carried = ChoiceNotApplicable.objects.get(answer=framework_answer(light, HIGH))
     assert (carried.choice, carried.notes) == (choice, "Not for us")
+
+
+def test_confirming_a_carried_answer_says_where_it_came_from(cast, followed):
+    light = plan_light(cast)
+    answer = framework_answer(light, HIGH)
+
+    answers.answer_confirm(answer=answer, user=cast.member)
+
+    answer.refresh_from_db()
+    assert not answer.from_template and answer.risk == "HIGH"
+    confirmed = AnswerChange.objects.get(answer=answer, action=AnswerChange.Action.CONFIRMED)
+    assert confirmed.detail == "kept the answer from the last review"
 
 
 def test_the_latest_full_review_is_followed_not_a_light_or_post_incident_one(
