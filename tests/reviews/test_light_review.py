@@ -25,6 +25,7 @@ from reviews.models import (
 from tests.actions.analysis_helpers import analysed, framework_answer, move_to
 from tests.conftest import selected
 from tests.reviews.light_helpers import DONE, HIGH, OPEN, Followed, hold_full_review, plan_light
+from tests.reviews.test_guests import accept_as_new_user
 
 
 @pytest.fixture
@@ -308,6 +309,18 @@ def test_the_live_page_shows_the_actions_beside_the_question(client, cast, follo
     other = framework_answer(light, HIGH).question
     body = client.get(reverse("reviews:question", args=[light.uuid, other.uuid])).content.decode()
     assert followed.open_action.title in body and THIS_QUESTION not in body
+
+
+def test_a_guest_sees_the_open_actions_without_links_to_team_pages(client, cast, followed):
+    light = plan_light(cast)
+    guest = accept_as_new_user(client, light, cast.admin)
+    client.force_login(guest)
+
+    page = client.get(reverse("reviews:session_detail", args=[light.uuid])).content.decode()
+
+    assert followed.open_action.title in page
+    assert reverse("actions:action_detail", args=[followed.open_action.uuid]) not in page
+    assert reverse("reviews:session_detail", args=[followed.review.uuid]) not in page
 
 
 def test_a_full_review_has_no_light_panel(client, cast, review):
