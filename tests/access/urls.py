@@ -345,6 +345,9 @@ URLS: dict[str, list[Variant]] = {
     "actions:action_reassign": [v("session editors write")],
     "actions:action_comment": [v("action comment")],
     "actions:action_progress": [v("action write")],
+    "actions:plan_row": [v("action write")],
+    "actions:plan_bulk": [v("session editors write")],
+    "actions:plan_defaults": [v("session editors write")],
 }
 
 
