@@ -43,7 +43,7 @@ def plan_context(request: SignedInRequest, access: SessionAccess, **extra: Any) 
         timezone.localdate(session.plan_published_at) if session.plan_published_at else None
     )
     editing = {row.action.pk: row for row in extra.pop("rows", [])}
-    can_plan = rights.can_create_actions and actions
+    can_plan = rights.can_create_actions and bool(actions)
     context = {
         "nav": "session",
         "session": session,
