@@ -87,6 +87,21 @@ def _quadrant(action: ActionItem) -> str:
     return finding_position(action.finding).quadrant
 
 
+def plan_row_save(*, action: ActionItem, user: User, changes: dict[str, Any]) -> ActionItem:
+    """Save one row of the table. The row's outcome is a one-line box, which drops the line
+    breaks of an outcome written on the action's page: that outcome, sent back unchanged but
+    for its line breaks, is kept as it was."""
+    changes = dict(changes)
+    sent = changes.get("measurable_outcome")
+    if sent is not None and _one_line(action.measurable_outcome) == _one_line(sent):
+        del changes["measurable_outcome"]
+    return items.action_update(action=action, user=user, changes=changes)
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\r", "").replace("\n", "").strip()
+
+
 @transaction.atomic
 def plan_bulk_update(
     *, session: ReviewSession, user: User, action_uuids: Sequence[UUID], changes: dict[str, Any]

@@ -36,7 +36,7 @@ def plan_row(request: SignedInRequest, action_uuid: UUID) -> HttpResponse:
     form = PlanRowForm(request.POST, workload=action.workload)
     if form.is_valid():
         try:
-            items.action_update(action=action, user=request.user, changes=form.cleaned_data)
+            plantable.plan_row_save(action=action, user=request.user, changes=form.cleaned_data)
         except ServiceError as exc:
             exc.add_to(form)
     access = session_for_user(request.user, action.session.uuid)

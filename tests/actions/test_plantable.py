@@ -40,6 +40,32 @@ def titled(title: str) -> ActionItem:
     return ActionItem.objects.select_related("owner").get(title=title)
 
 
+# --- One row -------------------------------------------------------------------------------------
+
+
+def test_a_row_keeps_an_outcome_written_over_several_lines(planned, cast):
+    action = items.action_update(
+        action=titled("Raise the quotas"),
+        user=cast.admin,
+        changes={"measurable_outcome": "No quota alarm\r\nfor a month"},
+    )
+    # The one-line box sends it back without its line breaks, with a new owner.
+    plantable.plan_row_save(
+        action=action,
+        user=cast.member,
+        changes={"owner": cast.member, "measurable_outcome": "No quota alarmfor a month"},
+    )
+    action = titled("Raise the quotas")
+    assert action.measurable_outcome == "No quota alarm\r\nfor a month"
+    assert action.owner == cast.member
+    assert not ActionChange.objects.filter(user=cast.member, field="measurable_outcome").exists()
+    # A real change of the outcome is saved.
+    plantable.plan_row_save(
+        action=action, user=cast.member, changes={"measurable_outcome": "Alarms silent"}
+    )
+    assert titled("Raise the quotas").measurable_outcome == "Alarms silent"
+
+
 # --- Bulk -----------------------------------------------------------------------------------------
 
 
