@@ -8,6 +8,7 @@ from typing import cast
 
 from django import forms
 from django.core.validators import URLValidator
+from django.utils.text import slugify
 
 from actions.dashboards import MY_DUE_FILTERS
 from actions.followups import NOTE_MAX_LENGTH
@@ -157,6 +158,78 @@ class ProgressForm(forms.Form):
 
     status = forms.ChoiceField(choices=ActionItem.Status.choices)
     percent_complete = forms.IntegerField(label="Percent complete", min_value=0, max_value=100)
+
+
+class PlanRowForm(forms.Form):
+    """One row of the plan table: what the publish gate asks of an action, and its status."""
+
+    owner = PersonChoiceField(queryset=None, required=False, empty_label="— nobody yet —")
+    due_on = forms.DateField(label="Due date", required=False)
+    measurable_outcome = forms.CharField(label="Measurable outcome", required=False)
+    status = forms.ChoiceField(choices=ActionItem.Status.choices)
+
+    def __init__(self, *args, workload, **kwargs):
+        super().__init__(*args, **kwargs)
+        cast(PersonChoiceField, self.fields["owner"]).queryset = owner_choices(workload)
+
+
+class PlanBulkForm(forms.Form):
+    """Several actions of a plan at once: an empty field keeps each action's own value."""
+
+    actions = forms.MultipleChoiceField(
+        label="Selected actions",
+        error_messages={"required": "Select the actions to change."},
+    )
+    owner = PersonChoiceField(queryset=None, required=False, empty_label="— keep —")
+    due_on = forms.DateField(label="Due date", required=False)
+    status = forms.ChoiceField(
+        choices=[("", "— keep —"), *ActionItem.Status.choices], required=False
+    )
+
+    def __init__(self, *args, workload, action_uuids, **kwargs):
+        super().__init__(*args, **kwargs)
+        cast(PersonChoiceField, self.fields["owner"]).queryset = owner_choices(workload)
+        choices = [(str(u), str(u)) for u in action_uuids]
+        cast(forms.MultipleChoiceField, self.fields["actions"]).choices = choices
+
+    def changes(self) -> dict:
+        """The fields to set (those filled in)."""
+        return {
+            name: self.cleaned_data[name]
+            for name in ("owner", "due_on", "status")
+            if self.cleaned_data[name]
+        }
+
+
+class PlanDefaultsForm(forms.Form):
+    """What "Fill in defaults" fills: an owner per pillar (for its actions without one) and
+    the due dates by quadrant (for the actions without one)."""
+
+    due_dates = forms.BooleanField(
+        label="Due dates by quadrant, for the actions without one", required=False
+    )
+
+    def __init__(self, *args, workload, pillars: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pillars = {f"owner-{slugify(name) or 'none'}": name for name in pillars}
+        for field_name, pillar in self.pillars.items():
+            self.fields[field_name] = PersonChoiceField(
+                queryset=owner_choices(workload),
+                required=False,
+                label=pillar,
+                empty_label="— leave as is —",
+            )
+
+    def owners(self) -> dict:
+        """Pillar name -> the owner chosen for its actions without one."""
+        return {
+            pillar: self.cleaned_data[field_name]
+            for field_name, pillar in self.pillars.items()
+            if self.cleaned_data.get(field_name) is not None
+        }
+
+    def pillar_fields(self) -> list:
+        return [self[field_name] for field_name in self.pillars]
 
 
 class CommentForm(forms.Form):

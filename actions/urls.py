@@ -12,6 +12,7 @@ from actions.views import (
     milestones,
     notifications,
     plan,
+    plantable,
     transfer,
 )
 
@@ -74,6 +75,12 @@ urlpatterns: list = [
     path("actions/<uuid:action_uuid>/progress/", items.action_progress, name="action_progress"),
     path("sessions/<uuid:session_uuid>/plan/", plan.plan, name="plan"),
     path("sessions/<uuid:session_uuid>/plan/publish/", plan.plan_publish, name="plan_publish"),
+    # The plan as an editable table: a row, several actions at once, the defaults.
+    path("actions/<uuid:action_uuid>/plan-row/", plantable.plan_row, name="plan_row"),
+    path("sessions/<uuid:session_uuid>/plan/bulk/", plantable.plan_bulk, name="plan_bulk"),
+    path(
+        "sessions/<uuid:session_uuid>/plan/defaults/", plantable.plan_defaults, name="plan_defaults"
+    ),
     # The action-plan PDF: its versions, the download and the retry of a failed one.
     path(
         "sessions/<uuid:session_uuid>/plan/documents/",

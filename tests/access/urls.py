@@ -345,6 +345,10 @@ URLS: dict[str, list[Variant]] = {
     "actions:action_reassign": [v("session editors write")],
     "actions:action_comment": [v("action comment")],
     "actions:action_progress": [v("action write")],
+    "actions:plan_row": [v("action write")],
+    # The plan's bulk change and defaults: its editors, in the phases the plan is open.
+    "actions:plan_bulk": [v("session editors write", session_uuid=lambda w, p: w.closed.uuid)],
+    "actions:plan_defaults": [v("session editors write", session_uuid=lambda w, p: w.closed.uuid)],
 }
 
 

@@ -86,7 +86,8 @@ def test_the_plan_page_lists_what_is_missing(client, planned, cast):
     body = client.get(url("plan", planned.uuid)).content.decode()
     assert "Not ready" in body
     assert "needs an owner, a measurable outcome" in body
-    assert url("action_edit", gap.uuid) in body
+    # Each gap links to its row of the table, where it is fixed.
+    assert f'href="#action-{gap.uuid}"' in body and f'id="action-{gap.uuid}"' in body
     assert "The facilitator or a team admin publishes the plan." in body
 
 
