@@ -17,3 +17,10 @@ class ActionsConfig(AppConfig):
 
         if findings_on_phase not in PHASE_HOOKS:
             PHASE_HOOKS.append(findings_on_phase)
+        # The bell (and the email, as each person chose) for what reviews tells people.
+        from actions import messages, notice_messages, notices
+        from reviews.notices import NOTICE_HOOKS
+
+        messages.BUILDERS.update(notice_messages.BUILDERS)
+        if notices.on_notice not in NOTICE_HOOKS:
+            NOTICE_HOOKS.append(notices.on_notice)
