@@ -55,8 +55,8 @@ def _build_session_invited(reminder: Reminder, today: date) -> Message | None:
         .filter(pk=reminder.payload["invitation"], expires_at__gt=timezone.now())
         .first()
     )
-    if invitation is None:
-        return None
+    if invitation is None or invitation.nonce != reminder.payload.get("nonce", invitation.nonce):
+        return None  # used, withdrawn, expired, or sent again with a new link
     session = invitation.session
     return Message(
         subject=f"You are invited to the {session.workload.name} review",

@@ -123,10 +123,22 @@ def invitation_create(*, session: ReviewSession, user: User, email: str, role: s
     except IntegrityError:
         raise ServiceError(f"{email} has already been invited.") from None
     _queue_email(invitation)
-    account = accounts.account_for_email(email)
-    if account is not None:
-        notify(NoticeKind.SESSION_INVITED, [account.pk], by_id=user.pk, invitation=invitation.pk)
+    _notify_account(invitation, by_id=user.pk)
     return invitation
+
+
+def _notify_account(invitation: Invitation, *, by_id: int | None) -> None:
+    """A bell entry for the account that verified the invited address, if there is one: one
+    per link (a resent link has its own, the old one stops working)."""
+    account = accounts.account_for_email(invitation.email)
+    if account is not None:
+        notify(
+            NoticeKind.SESSION_INVITED,
+            [account.pk],
+            by_id=by_id,
+            invitation=invitation.pk,
+            nonce=invitation.nonce,
+        )
 
 
 @transaction.atomic
@@ -140,6 +152,7 @@ def invitation_resend(*, invitation: Invitation) -> Invitation:
     invitation.sent_at = None
     invitation.save(update_fields=["nonce", "expires_at", "sent_at"])
     _queue_email(invitation)
+    _notify_account(invitation, by_id=invitation.invited_by_id)
     return invitation
 
 

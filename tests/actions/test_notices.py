@@ -3,7 +3,7 @@ a review or a team with an existing account; each settable in preferences."""
 
 import pytest
 from django.core import mail
-from django.urls import reverse
+from django.urls import resolve, reverse
 
 from actions import items, notifications
 from actions.models import Notification, Occasion
@@ -20,6 +20,13 @@ def sent(django_capture_on_commit_callbacks):
             return fn(**kwargs)
 
     return run
+
+
+def opens(url):
+    """The invitation a bell entry's link opens (its token is signed with the time)."""
+    match = resolve(url)
+    assert match.view_name == "reviews:invitation_accept"
+    return invitations.invitation_from_token(match.kwargs["token"])
 
 
 def bells(user, occasion):
@@ -70,9 +77,7 @@ def test_an_invitation_to_a_review_reaches_the_bell_of_the_verified_account(cast
         session=review, user=cast.admin, email="nina@example.com", role="operations",
     )  # fmt: skip
     [bell] = bells(nina, Occasion.SESSION_INVITED)
-    assert bell.url == reverse(
-        "reviews:invitation_accept", args=[invitations.invitation_token(invitation)]
-    )
+    assert opens(bell.url) == invitation
     assert "Alice Admin invited you to “Checkout review”" in bell.body
     # One email: the invitation's own, with its link; the bell adds none.
     assert [m.to for m in mail.outbox] == [["nina@example.com"]]
@@ -110,3 +115,17 @@ def test_each_new_kind_is_on_the_preferences_page(client, cast):
     ):
         assert occasion in notifications.OCCASIONS
         assert Occasion(occasion).label in body
+
+
+def test_a_resent_invitation_has_a_bell_entry_with_its_new_link(cast, review, sent):
+    nina = make_user("nina")
+    accounts.email_verified(user=nina, email=nina.email)
+    invitation = sent(
+        invitations.invitation_create,
+        session=review, user=cast.admin, email="nina@example.com", role="operations",
+    )  # fmt: skip
+    invitation = sent(invitations.invitation_resend, invitation=invitation)
+    newer, older = [n.url for n in bells(nina, Occasion.SESSION_INVITED)]
+    assert opens(newer) == invitation
+    with pytest.raises(invitations.InvitationError, match="A newer invitation was sent"):
+        opens(older)
