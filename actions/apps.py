@@ -22,3 +22,10 @@ class ActionsConfig(AppConfig):
 
         if open_actions_of not in OPEN_ACTION_SOURCES:
             OPEN_ACTION_SOURCES.append(open_actions_of)
+        # The bell (and the email, as each person chose) for what reviews tells people.
+        from actions import messages, notice_messages, notices
+        from reviews.notices import NOTICE_HOOKS
+
+        messages.BUILDERS.update(notice_messages.BUILDERS)
+        if notices.on_notice not in NOTICE_HOOKS:
+            NOTICE_HOOKS.append(notices.on_notice)

@@ -19,7 +19,7 @@ from icalendar import Event, vDuration
 from actions.models import ActionItem, CalendarFeed, FollowUp
 from reviews import ical
 from reviews.emails import absolute_url
-from reviews.models import Membership, Participant, ReviewSession, SessionKind, Workload
+from reviews.models import Membership, Participant, Phase, ReviewSession, SessionKind, Workload
 
 TOKEN_BYTES = 32
 # Sessions further back than this are left out of the feed.
@@ -65,6 +65,10 @@ def feed_sessions(user):
     return (
         ReviewSession.objects.filter(
             participants__user=user, review_starts_at__isnull=False, review_starts_at__gte=since
+        )
+        # A review moved past the review phase was held: never an upcoming event.
+        .exclude(
+            ~Q(phase__in=(Phase.PREPARATION, Phase.REVIEW)), review_starts_at__gt=timezone.now()
         )
         .select_related("workload")
         .prefetch_related("participants__user")

@@ -103,8 +103,12 @@ def dashboard_workloads(
     actions: one query. `sort` is a column of DASHBOARD_SORTS, "-" first for descending;
     returns the queryset and the sort applied."""
     upcoming = (
-        ReviewSession.objects.filter(workload=OuterRef("pk"), review_starts_at__gte=timezone.now())
-        .exclude(phase=Phase.CLOSED)
+        ReviewSession.objects.filter(
+            workload=OuterRef("pk"),
+            review_starts_at__gte=timezone.now(),
+            # A review moved past the review phase was held, whatever its date said.
+            phase__in=(Phase.PREPARATION, Phase.REVIEW),
+        )
         .order_by("review_starts_at")
         .values("review_starts_at")[:1]
     )

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 
+from actions import notices
 from actions.findings import is_http_url
 from actions.models import ActionChange, ActionComment, ActionItem, ActionItemQuerySet, Finding
 from questionnaires.models import Choice, Question
@@ -206,6 +207,7 @@ def action_create(
         action.completed_at = timezone.now()
     action.save()
     ActionChange.objects.create(action=action, user=user, field="created", new_value=action.title)
+    notices.action_assigned(action=action, by_id=user.pk)
     return action
 
 
@@ -295,6 +297,8 @@ def action_update(*, action: ActionItem, user: User, changes: dict[str, Any]) ->
     if updated:
         action.save(update_fields=[*updated, "updated_at"])
         ActionChange.objects.bulk_create(history)
+    if "owner" in updated:
+        notices.action_assigned(action=action, by_id=user.pk)
     return action
 
 

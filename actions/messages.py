@@ -33,6 +33,8 @@ class Message:
     context: dict[str, Any]
     path: str  # the page to act on
     summary: str  # one line for the in-app notification
+    # False: the bell only, where an email of its own went already (an invitation's link).
+    email: bool = True
 
 
 def _days_in_words(days: int) -> str:

@@ -411,6 +411,10 @@ class Occasion(models.TextChoices):
     NEXT_REVIEW_DUE = "next_review_due", "Next review due"
     RISK_EXPIRING = "risk_expiring", "Risk acceptance expiring"
     WEEKLY_DIGEST = "weekly_digest", "Weekly digest"
+    SESSION_ADDED = "session_added", "Added to a review"
+    SESSION_INVITED = "session_invited", "Invited to a review"
+    TEAM_INVITED = "team_invited", "Invited to a team"
+    ACTION_ASSIGNED = "action_assigned", "Action assigned to you"
 
 
 class Reminder(Job):

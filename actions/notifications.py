@@ -49,6 +49,12 @@ OCCASIONS: dict[str, str] = {
     "next review is due and on the day.",
     Occasion.RISK_EXPIRING: "Whoever accepted a risk, and the workload owner, 14 days before "
     "the acceptance expires.",
+    Occasion.SESSION_ADDED: "A team member, when the facilitator adds them to a review.",
+    Occasion.ACTION_ASSIGNED: "The owner of an action, when someone else makes them its owner.",
+    Occasion.SESSION_INVITED: "Someone with an account, when they are invited to a review (the "
+    "invitation's own email, which carries its link, always goes).",
+    Occasion.TEAM_INVITED: "Someone with an account, when they are invited to a team (the "
+    "invitation's own email, which carries its link, always goes).",
 }
 
 

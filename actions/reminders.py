@@ -270,7 +270,7 @@ def _deliver_here(reminder: Reminder) -> tuple[str, str]:
         via_digest=mode == Mode.WEEKLY_DIGEST,
         team_id=recipients.message_team_id(message),
     )
-    if mode == Mode.EMAIL_AND_APP and user.email:
+    if mode == Mode.EMAIL_AND_APP and user.email and message.email:
         _email(reminder, message)
         return Status.SENT, "email"
     return Status.SENT, "digest" if mode == Mode.WEEKLY_DIGEST else "app"

@@ -4,8 +4,9 @@ The email carries a signed link. It works once, expires seven days after it was 
 stops working when the facilitator revokes the invitation or resends it (each resend signs a
 new link). Each link's email is a job row (InvitationEmail, reviews.jobs): sent once, tried
 again after mail-server trouble, sent again by the sweep when a message was lost or the
-worker died. Accepting makes the person a participant with the invited role, and a member
-of the workload's team if they were not; a new user sets a password on accept.
+worker died. Invitations are for people outside the workload's team (members are added
+directly: reviews.participants). Accepting makes the person a participant with the invited
+role, a guest of this one review; a new user sets a password on accept.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from reviews.models import (
     ParticipantRole,
     ReviewSession,
 )
+from reviews.notices import NoticeKind, notify
 
 logger = logging.getLogger("pillarwise.invitations")
 
@@ -101,6 +103,14 @@ def invitation_create(*, session: ReviewSession, user: User, email: str, role: s
         raise ServiceError(f"{email} already takes part in this review.")
     if Invitation.objects.pending().filter(session=session, email__iexact=email).exists():
         raise ServiceError(f"{email} has already been invited: resend that invitation instead.")
+    if Membership.objects.filter(
+        team_id=session.workload.team_id, user__email__iexact=email
+    ).exists():
+        raise ServiceError(
+            f"{email} is a member of the team: add them under Participants, "
+            "with “Add team members”, instead of inviting them.",
+            field="email",
+        )
     try:
         with transaction.atomic():
             invitation = Invitation.objects.create(
@@ -113,7 +123,22 @@ def invitation_create(*, session: ReviewSession, user: User, email: str, role: s
     except IntegrityError:
         raise ServiceError(f"{email} has already been invited.") from None
     _queue_email(invitation)
+    _notify_account(invitation, by_id=user.pk)
     return invitation
+
+
+def _notify_account(invitation: Invitation, *, by_id: int | None) -> None:
+    """A bell entry for the account that verified the invited address, if there is one: one
+    per link (a resent link has its own, the old one stops working)."""
+    account = accounts.account_for_email(invitation.email)
+    if account is not None:
+        notify(
+            NoticeKind.SESSION_INVITED,
+            [account.pk],
+            by_id=by_id,
+            invitation=invitation.pk,
+            nonce=invitation.nonce,
+        )
 
 
 @transaction.atomic
@@ -127,6 +152,7 @@ def invitation_resend(*, invitation: Invitation) -> Invitation:
     invitation.sent_at = None
     invitation.save(update_fields=["nonce", "expires_at", "sent_at"])
     _queue_email(invitation)
+    _notify_account(invitation, by_id=invitation.invited_by_id)
     return invitation
 
 

@@ -103,8 +103,9 @@ class WorkloadQuerySet(models.QuerySet):
                 .values("review_starts_at")[:1]
             ),
             next_review_at=models.Subquery(
-                sessions.filter(review_starts_at__gte=now)
-                .exclude(phase=Phase.CLOSED)
+                sessions.filter(
+                    review_starts_at__gte=now, phase__in=(Phase.PREPARATION, Phase.REVIEW)
+                )
                 .order_by("review_starts_at")
                 .values("review_starts_at")[:1]
             ),
@@ -238,6 +239,10 @@ class ReviewSession(models.Model):
     # The plan: each phase's dates, from the seeds' cadence, all editable.
     preparation_starts_on = models.DateField(null=True, blank=True)
     review_starts_at = models.DateTimeField(null=True, blank=True)
+    # A review started before its planned day starts when it really did: review_starts_at
+    # moves to that moment (so the PDF, the calendar feed and the dashboards show the real
+    # date), and the date it had been planned for is kept here.
+    review_planned_at = models.DateTimeField(null=True, blank=True)
     review_duration_minutes = models.PositiveSmallIntegerField(default=300)
     analysis_due_on = models.DateField(null=True, blank=True)
     action_plan_due_on = models.DateField(null=True, blank=True)

@@ -185,6 +185,8 @@ def session_move(*, session: ReviewSession, user: User, to_phase: str) -> Review
     if current in OPEN_PHASES and target not in OPEN_PHASES:
         # Answers close: a blind round left open ends unrevealed, its picks kept.
         BlindRound.objects.filter(session=session, closed_at__isnull=True).update(closed_at=now)
+    if current == Phase.PREPARATION and target == Phase.REVIEW:
+        fields += _started_early(session, now)
     if target == Phase.CLOSED:
         session.closed_at = now
         fields.append("closed_at")
@@ -195,6 +197,19 @@ def session_move(*, session: ReviewSession, user: User, to_phase: str) -> Review
     _phase_entered(session, current)
     events.publish_on_commit(session.uuid, EventKind.PHASE, phase=to_phase)
     return session
+
+
+def _started_early(session: ReviewSession, now: datetime) -> list[str]:
+    """A review that starts before its planned day starts now: its date moves to the real
+    start, and the planned one is kept (the first plan, should it start early twice). The
+    fields changed."""
+    planned = session.review_starts_at
+    if planned is None or timezone.localdate(now) >= timezone.localdate(planned):
+        return []
+    if session.review_planned_at is None:
+        session.review_planned_at = planned
+    session.review_starts_at = now.replace(microsecond=0)
+    return ["review_starts_at", "review_planned_at"]
 
 
 # Called (in the move's transaction) with the session and the phase it left, after every phase

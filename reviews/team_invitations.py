@@ -23,6 +23,7 @@ from reviews.emails import absolute_url, build_email
 from reviews.errors import ServiceError
 from reviews.jobs import error_text, job_claim, job_fail, job_finish, job_queue
 from reviews.models import Membership, Team, TeamInvitation, TeamInvitationEmail
+from reviews.notices import NoticeKind, notify
 
 logger = logging.getLogger("pillarwise.invitations")
 
@@ -72,6 +73,10 @@ def team_invitation_create(*, team: Team, user, email: str, role: str) -> TeamIn
     job = TeamInvitationEmail.objects.create(invitation=invitation, queued_at=timezone.now())
     job_queue(TeamInvitationEmail, [job.pk])
     audit.record(team=team, actor=user, action=Action.INVITED, subject=email, role=role)
+    # The bell of an existing account with that verified address (the admin sees nothing of it).
+    account = accounts.account_for_email(email)
+    if account is not None:
+        notify(NoticeKind.TEAM_INVITED, [account.pk], by_id=user.pk, invitation=invitation.pk)
     return invitation
 
 

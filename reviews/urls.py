@@ -66,6 +66,11 @@ urlpatterns = [
     ),
     path("sessions/<uuid:session_uuid>/budgets/", sessions.session_budgets, name="session_budgets"),
     path(
+        "sessions/<uuid:session_uuid>/participants/add/",
+        sessions.participants_add,
+        name="participants_add",
+    ),
+    path(
         "sessions/<uuid:session_uuid>/participants/<int:participant_id>/role/",
         sessions.participant_role,
         name="participant_role",

@@ -8,11 +8,12 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from config.http import SignedInRequest
-from reviews import focus, sessions
+from reviews import focus, participants, sessions
 from reviews.access import SessionAccess, session_for_user, workload_for_user
 from reviews.errors import ServiceError
 from reviews.forms import (
@@ -139,6 +140,11 @@ def _detail_context(access: SessionAccess, request: SignedInRequest) -> dict:
         "roles": Participant._meta.get_field("role").choices,
         "parking_count": session.parking_lot.filter(dismissed_at__isnull=True).count(),
         **light_context(session),
+        # The picker of team members to add: for who runs the session, never for a guest.
+        "candidates": participants.candidates(session)
+        if access.can_manage and not access.is_guest
+        else [],
+        "picked_ids": set(),
     }
 
 
@@ -302,3 +308,42 @@ def participant_remove(
     else:
         messages.success(request, f"{participant.user} no longer takes part.")
     return redirect("reviews:session_detail", access.session.uuid)
+
+
+@require_POST
+def participants_add(request: SignedInRequest, session_uuid: UUID) -> HttpResponse:
+    """Add team members picked on the session page, each with a session role."""
+    access = session_for_user(request.user, session_uuid)
+    access.require_run("add participants")
+    picks = [(uid, request.POST.get(f"role-{uid}", "")) for uid in request.POST.getlist("member")]
+    error, added = "", []
+    try:
+        added = participants.participants_add(
+            session=access.session, user=request.user, picks=picks
+        )
+    except ServiceError as exc:
+        error = str(exc)
+    names = ", ".join(p.user.get_full_name() or p.user.username for p in added)
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(request, f"Added to the review: {names}.")
+        return redirect(
+            reverse("reviews:session_detail", args=[access.session.uuid]) + "#participants"
+        )
+    context = _detail_context(access, request)
+    if error:
+        # Show the picks again as they were sent, with what was wrong.
+        roles = dict(picks)
+        context["picked_ids"] = {
+            c.user.pk for c in context["candidates"] if str(c.user.pk) in roles
+        }
+        context["candidates"] = [
+            participants.Candidate(c.membership, roles.get(str(c.user.pk)) or c.role)
+            if str(c.user.pk) in roles
+            else c
+            for c in context["candidates"]
+        ]
+    context |= {"add_error": error, "added_names": names}
+    return render(request, "reviews/session_detail.html#participants", context)

@@ -265,6 +265,7 @@ URLS: dict[str, list[Variant]] = {
     "reviews:session_budgets": [v("run the session")],
     "reviews:participant_role": [v("run the session")],
     "reviews:participant_remove": [v("run the session")],
+    "reviews:participants_add": [v("run the session")],
     "reviews:invitation_create": [v("run the session")],
     "reviews:invitation_resend": [v("run the session")],
     "reviews:invitation_revoke": [v("run the session")],

@@ -156,8 +156,15 @@ def test_a_review_from_planning_to_its_third_follow_up(cast):
         date(2027, 3, 15): [("bob", "phase_start"), ("fay", "phase_start")],
         # The analysis is due a week after the review, the plan two weeks after that.
         date(2027, 3, 22): [("alice", "analysis_due")],
-        # The action plan starts: the facilitator and the workload owner.
-        date(2027, 3, 23): [("alice", "phase_start"), ("bob", "phase_start")],
+        # The action plan starts: the facilitator and the workload owner; the facilitator
+        # writes the actions, and each owner hears of each action given to them.
+        date(2027, 3, 23): [
+            ("alice", "phase_start"),
+            ("bob", "action_assigned"),
+            ("bob", "action_assigned"),
+            ("bob", "phase_start"),
+            ("fay", "action_assigned"),
+        ],
         date(2027, 4, 5): [("alice", "action_plan_due")],
         # A1 is done before it would be "due tomorrow".
         date(2027, 4, 23): [("bob", "action_due")],
@@ -225,7 +232,7 @@ def test_an_action_that_slips_overdue_then_gets_a_new_date(cast, lenses):
         action = items.action_create(
             workload=cast.workload,
             session=session,
-            user=cast.admin,
+            user=cast.member,  # their own action: no one tells them of it
             title="Rotate the database credentials",
             owner=cast.member,
             due_on=date(2027, 3, 12),

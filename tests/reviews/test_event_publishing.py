@@ -124,10 +124,10 @@ def test_joining_and_the_checklist_publish_participants(
 ):
     with django_capture_on_commit_callbacks(execute=False):  # the invitation email
         invitation = invitations.invitation_create(
-            session=review, user=cast.admin, email="bob@example.com", role="operations"
+            session=review, user=cast.admin, email=cast.outsider.email, role="operations"
         )
     with committed():
-        accepted = invitations.invitation_accept(invitation=invitation, user=cast.member)
+        accepted = invitations.invitation_accept(invitation=invitation, user=cast.outsider)
     with committed():
         sessions.checklist_update(
             participant=accepted.participant,

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from reviews import invitations, sessions
+from reviews.errors import ServiceError
 from reviews.models import Membership, Participant, ParticipantRole, Phase
 from tests.conftest import HTMX, make_user
 
@@ -71,14 +72,22 @@ def test_an_existing_account_outside_the_team_also_joins_as_a_guest(client, cast
     )
 
 
-def test_a_member_invited_joins_as_a_member(client, cast, review):
+def test_a_member_of_the_team_is_added_not_invited(cast, review):
+    with pytest.raises(ServiceError, match="add them under Participants"):
+        invitations.invitation_create(
+            session=review, user=cast.admin, email=cast.member.email, role="operations"
+        )
+    assert not review.invitations.exists()
+
+
+def test_someone_invited_who_joined_the_team_meanwhile_joins_as_a_member(client, cast, review):
     invitation = invitations.invitation_create(
-        session=review, user=cast.admin, email=cast.member.email, role="operations"
+        session=review, user=cast.admin, email=cast.outsider.email, role="operations"
     )
-    client.force_login(cast.member)
+    Membership.objects.create(team=cast.team, user=cast.outsider, role=Membership.Role.MEMBER)
+    client.force_login(cast.outsider)
     client.post(link_for(invitation))
-    assert not Participant.objects.get(session=review, user=cast.member).is_guest
-    assert Membership.objects.get(user=cast.member, team=cast.team).role == "member"
+    assert not Participant.objects.get(session=review, user=cast.outsider).is_guest
 
 
 def test_a_guest_sees_the_session_pages(client, guest, review, answer):
