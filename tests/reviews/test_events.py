@@ -15,9 +15,11 @@ from django.urls import reverse
 
 from reviews import events
 from reviews.eventkinds import (
+    EVERYONE,
     EventDataError,
     EventId,
     EventKind,
+    FocusData,
     NoData,
     QuestionData,
     Swap,
@@ -27,6 +29,7 @@ from reviews.events import HEARTBEAT, PREFIX, RESYNC, InProcessBackend, RedisBac
 from reviews.models import Membership, Participant, ParticipantRole
 from reviews.views.events import sse_format
 from tests.conftest import make_user, require_redis
+from tests.live_page import parse_sse
 from tests.services import private_redis  # noqa: F401 - fixture
 
 HIGH0 = "ops_priorities_ext_cust_needs"
@@ -284,6 +287,32 @@ def test_an_event_with_html_sends_each_viewer_theirs():
         events.Event(EventId("ab12", 9), *answered(), swaps={"notes-x": swaps[f"choices-{Q1}"]})
     with pytest.raises(EventDataError):
         Swap(html=("<p></p>",), pick={"": 3})
+
+
+def test_notes_swap_in_for_readers_and_still_tell_an_editor_they_changed():
+    """Notes go out rendered, and under the name on which the badge of someone editing
+    them re-fetches itself (their own revision); caught up from the history (no HTML), the
+    notes re-fetch too."""
+    rendered = Swap(html=("<div>notes</div>",), pick={EVERYONE: 0})
+    event = events.Event(
+        EventId("ab12", 3), EventKind.NOTES, QuestionData(Q2), {f"notes-{Q2}-html": rendered}
+    )
+    assert sse_format(event, "member/operations") == (
+        f"id: ab12-3\nevent: notes-{Q2}-html\ndata: <div>notes</div>\n\n"
+        f'id: ab12-3\nevent: notes-{Q2}\ndata: {{"question":"{Q2}"}}\n\n'
+    )
+    caught_up = events.Event(EventId("ab12", 3), EventKind.NOTES, QuestionData(Q2))
+    assert sse_format(caught_up, "member/operations").startswith(
+        f'id: ab12-3\nevent: notes-text-{Q2}\ndata: {{"question":"{Q2}"}}\n\n'
+    )
+    # Focus: the script's event (follow) goes out with its data either way.
+    focus = events.Event(
+        EventId("ab12", 4),
+        EventKind.FOCUS,
+        FocusData(question=Q2, url="/q/"),
+        {"focus-html": Swap(html=("<div>on</div>",), pick={EVERYONE: 0})},
+    )
+    assert [name for _, name, _ in parse_sse(sse_format(focus, ""))] == ["focus", "focus-html"]
 
 
 def test_a_failure_to_publish_never_reaches_the_service(
