@@ -392,6 +392,9 @@ LIVE_HEARTBEAT_SECONDS = envfloat("LIVE_HEARTBEAT_SECONDS", 15.0)
 # A change is rendered once and its HTML sent with its event (reviews/live_fragments.py), in
 # this many threads of each web process, after the change commits; 0: in the request itself.
 LIVE_RENDER_THREADS = envint("LIVE_RENDER_THREADS", 2)
+# Who is here changes whenever a live page opens or closes: at most one such event per
+# session every this many seconds, carrying the list as it stands then; 0: one per change.
+LIVE_PRESENCE_SECONDS = envfloat("LIVE_PRESENCE_SECONDS", 1.0)
 
 # Email: EMAIL_URL, e.g. smtp://user:password@mail.example.com:587?tls=1
 EMAIL_URL = os.getenv("EMAIL_URL", "console://")

@@ -188,7 +188,15 @@ KINDS: Final[Mapping[EventKind, KindSpec]] = MappingProxyType(
         ),
         EventKind.NOTES: KindSpec(
             QuestionData,
-            (SseEvent("notes-{question}", _on(QUESTION_PAGE, "notes", "notes_stale")),),
+            (
+                SseEvent(
+                    "notes-text-{question}",
+                    _on(QUESTION_PAGE, "notes"),
+                    swap="notes-{question}-html",
+                ),
+                # Whoever is editing them learns they changed: that badge is their own.
+                SseEvent("notes-{question}", _on(QUESTION_PAGE, "notes_stale")),
+            ),
         ),
         EventKind.PHASE: KindSpec(
             PhaseData,
@@ -196,7 +204,10 @@ KINDS: Final[Mapping[EventKind, KindSpec]] = MappingProxyType(
         ),
         EventKind.FOCUS: KindSpec(
             FocusData,
-            (SseEvent("focus", _on(QUESTION_PAGE, "facilitator"), ScriptRole.FOLLOW),),
+            (
+                SseEvent("focus", script=ScriptRole.FOLLOW),
+                SseEvent("focus-status", _on(QUESTION_PAGE, "facilitator"), swap="focus-html"),
+            ),
         ),
         EventKind.BUDGETS: KindSpec(
             NoData, (SseEvent("budgets", _on(QUESTION_PAGE, "facilitator")),)
@@ -211,9 +222,11 @@ KINDS: Final[Mapping[EventKind, KindSpec]] = MappingProxyType(
             ),
         ),
         EventKind.PRESENCE: KindSpec(
-            NoData, (SseEvent("presence", _on(QUESTION_PAGE, "presence")),)
+            NoData, (SseEvent("presence", _on(QUESTION_PAGE, "presence"), swap="presence-html"),)
         ),
-        EventKind.PARKING: KindSpec(NoData, (SseEvent("parking", _on(QUESTION_PAGE, "parking")),)),
+        EventKind.PARKING: KindSpec(
+            NoData, (SseEvent("parking", _on(QUESTION_PAGE, "parking"), swap="parking-html"),)
+        ),
         # Never published: a stream sends it when it cannot tell what its page missed.
         EventKind.RESYNC: KindSpec(NoData, (SseEvent("refresh", script=ScriptRole.RESYNC),)),
         # Never published: a stream sends it once it hears the session, then after each
@@ -336,6 +349,9 @@ class Swap:
 
     html: tuple[str, ...]
     pick: Mapping[str, int]
+    # Each rendering as SSE data lines, made once for every stream of the process that
+    # sends it (the same Swap reaches them all).
+    _wire: dict[int, str] = dataclass_field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not all(isinstance(h, str) for h in self.html) or not all(
@@ -347,6 +363,17 @@ class Swap:
     def for_viewer(self, viewer: str) -> str | None:
         index = self.pick.get(viewer, self.pick.get(EVERYONE))
         return None if index is None else self.html[index]
+
+    def sse_data(self, viewer: str) -> str | None:
+        """The viewer's HTML as the data lines of a Server-Sent Event."""
+        index = self.pick.get(viewer, self.pick.get(EVERYONE))
+        if index is None:
+            return None
+        wire = self._wire.get(index)
+        if wire is None:
+            lines = self.html[index].splitlines() or [""]
+            wire = self._wire[index] = "".join(f"data: {line}\n" for line in lines)
+        return wire
 
     def as_dict(self) -> dict[str, object]:
         return {"html": list(self.html), "pick": dict(self.pick)}

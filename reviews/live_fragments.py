@@ -5,7 +5,8 @@ question page its outline (the left column). Rather than each page re-fetching t
 request, a session, a user and an access check per person watching), the change is rendered
 here once, after it commits, and its HTML travels with the event (reviews.eventkinds.Swap);
 htmx's SSE extension swaps it in. The work per change is the same for 2 people watching or
-200.
+200. The same goes for an answer's notes, the facilitator's focus and clock, who is here and
+the parking lot (RENDERERS).
 
 - The outline is the same for everyone: one rendering. Each page marks its own question in
   it (static/js/live.js).
@@ -14,6 +15,15 @@ htmx's SSE extension swaps it in. The work per change is the same for 2 people w
   answers closed), and each stream sends its viewer's (by their role in the session).
 - During a blind round each person sees their own picks: no HTML then, and each page
   re-fetches its choices.
+- Notes: one rendering for those who may edit them, one for the others. Whoever is editing
+  them re-fetches the badge that says they changed (their own revision).
+- Focus, who is here: one rendering; each page marks its own question in it (live.js), and
+  a facilitator's page sets its two buttons from it.
+- Parking lot: one rendering for those who may remove any item, one for the others, whose
+  page shows the remove buttons of their own items (marked with `owner_mark`).
+- Who is here changes whenever a page opens or closes: at most one event per session every
+  LIVE_PRESENCE_SECONDS (the last state always goes out), so that a room filling up does
+  not make every page hear every arrival.
 
 Renderings of one session are taken one at a time, each after its change committed, and the
 event goes out before the next one starts: the last HTML a page receives shows every change
@@ -21,10 +31,11 @@ committed before it (never an older state arriving late)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -32,15 +43,16 @@ from django.conf import settings
 from django.db import close_old_connections, connection, connections, transaction
 from django.db.models import OuterRef, Subquery
 from django.template.loader import render_to_string
+from django.utils.crypto import salted_hmac
 
 from questionnaires import structure
 from questionnaires.structure import QuestionInfo
-from reviews import live
+from reviews import events, live, presence
+from reviews import focus as facilitation
 from reviews.access import SessionAccess
 from reviews.answers import selected_idents
 from reviews.choices import choice_exclusions
 from reviews.eventkinds import EVERYONE, EventData, EventKind, Swap
-from reviews.events import Send
 from reviews.forms import ApplicabilityForm
 from reviews.models import (
     Answer,
@@ -115,6 +127,50 @@ def _seat_access(session: ReviewSession, viewer: str) -> SessionAccess:
 # --- Rendering once per change -------------------------------------------------------------------
 
 
+def _viewers(session: ReviewSession) -> list[str]:
+    """The seats taken in this session, each with its person's team role (one query), and
+    team members in each team role who take no part."""
+    team_role = Membership.objects.filter(
+        team_id=session.workload.team_id, user_id=OuterRef("user_id")
+    ).values("role")[:1]
+    seats = Participant.objects.filter(session=session).annotate(team_role=Subquery(team_role))
+    return sorted(
+        {viewer_key(role, None) for role in Membership.Role.values}
+        | {viewer_key(t, s) for t, s in seats.values_list("team_role", "role")}
+    )
+
+
+def per_variant(
+    session: ReviewSession,
+    variant: Callable[[SessionAccess], Hashable],
+    render: Callable[[SessionAccess], str],
+) -> Swap:
+    """A fragment rendered once per variant (what `variant` tells apart), and which one each
+    seat taken in the session gets."""
+    html: list[str] = []
+    index: dict[Hashable, int] = {}
+    pick: dict[str, int] = {}
+    for viewer in _viewers(session):
+        access = _seat_access(session, viewer)
+        key = variant(access)
+        if key not in index:
+            index[key] = len(html)
+            html.append(render(access).strip())
+        pick[viewer] = index[key]
+    return Swap(html=tuple(html), pick=pick)
+
+
+def for_everyone(html: str) -> Swap:
+    return Swap(html=(html.strip(),), pick={EVERYONE: 0})
+
+
+def owner_mark(session: ReviewSession, user_id: int | None) -> str:
+    """Who made something, as a page may tell its own (never the user's id itself)."""
+    if user_id is None:
+        return ""
+    return salted_hmac("pillarwise.owner", f"{session.uuid}:{user_id}").hexdigest()[:16]
+
+
 def render_choices(session: ReviewSession, answer: Answer, info: QuestionInfo) -> Swap:
     """The choices fragment once per variant, outside a blind round."""
     shared = {
@@ -128,43 +184,27 @@ def render_choices(session: ReviewSession, answer: Answer, info: QuestionInfo) -
         "shared": True,
         **choices_context(answer, info),
     }
-    # The seats taken in this session, each with its person's team role (one query), and
-    # team members in each team role who take no part.
-    team_role = Membership.objects.filter(
-        team_id=session.workload.team_id, user_id=OuterRef("user_id")
-    ).values("role")[:1]
-    seats = Participant.objects.filter(session=session).annotate(team_role=Subquery(team_role))
-    viewers = sorted(
-        {viewer_key(role, None) for role in Membership.Role.values}
-        | {viewer_key(t, s) for t, s in seats.values_list("team_role", "role")}
+
+    def render(access: SessionAccess) -> str:
+        ctx = {
+            **shared,
+            "access": access,
+            "can_answer": access.may_answer(info),
+            "answer_refusal": access.rights.answer_refusal(info),
+            "is_facilitator": access.can_manage,
+        }
+        return render_to_string(f"{QUESTION_TEMPLATE}#choices", ctx)
+
+    return per_variant(
+        session,
+        lambda a: (a.may_answer(info), a.rights.answer_refusal(info), a.can_manage),
+        render,
     )
-    html: list[str] = []
-    index: dict[tuple[bool, str, bool], int] = {}
-    pick: dict[str, int] = {}
-    for viewer in viewers:
-        access = _seat_access(session, viewer)
-        can_answer = access.may_answer(info)
-        refusal = access.rights.answer_refusal(info)
-        variant = (can_answer, refusal, access.can_manage)
-        if variant not in index:
-            ctx = {
-                **shared,
-                "access": access,
-                "can_answer": can_answer,
-                "answer_refusal": refusal,
-                "is_facilitator": access.can_manage,
-            }
-            index[variant] = len(html)
-            html.append(render_to_string(f"{QUESTION_TEMPLATE}#choices", ctx).strip())
-        pick[viewer] = index[variant]
-    return Swap(html=tuple(html), pick=pick)
 
 
 def render_nav(session: ReviewSession) -> Swap:
     ctx = {"session": session, "q": None, **nav_context(session, None)}
-    return Swap(
-        html=(render_to_string(f"{QUESTION_TEMPLATE}#nav_body", ctx).strip(),), pick={EVERYONE: 0}
-    )
+    return for_everyone(render_to_string(f"{QUESTION_TEMPLATE}#nav_body", ctx))
 
 
 def render_answer(session_uuid: str, question_uuid: str) -> dict[str, Swap]:
@@ -186,9 +226,88 @@ def render_answer(session_uuid: str, question_uuid: str) -> dict[str, Swap]:
     return swaps
 
 
+def _session(session_uuid: str) -> ReviewSession:
+    return ReviewSession.objects.select_related("workload").get(uuid=session_uuid)
+
+
+def render_notes(session_uuid: str, question_uuid: str) -> dict[str, Swap]:
+    session = _session(session_uuid)
+    question_id = structure.question_id(question_uuid)
+    if question_id is None:
+        raise ValueError(f"No question {question_uuid}.")
+    answer = Answer.objects.get(session=session, question_id=question_id)
+    answer.session = session
+    info = structure.question_info(question_id)
+    shared = {"session": session, "q": info, "answer": answer, "shared": True}
+
+    def render(access: SessionAccess) -> str:
+        ctx = {**shared, "access": access, "can_answer": access.may_answer(info)}
+        return render_to_string(f"{QUESTION_TEMPLATE}#notes", ctx)
+
+    return {
+        f"notes-{question_uuid}-html": per_variant(session, lambda a: a.may_answer(info), render)
+    }
+
+
+def focus_context(session: ReviewSession) -> dict:
+    """Where the facilitator is, and the pillars' clocks."""
+    timers = facilitation.timers(session)
+    focus = (
+        structure.question_info(session.focus_question_id) if session.focus_question_id else None
+    )
+    return {
+        "timers": timers,
+        "focus": focus,
+        "focus_timer": next((t for t in timers if focus and t.pillar_id == focus.pillar_id), None),
+    }
+
+
+def render_focus(session_uuid: str) -> dict[str, Swap]:
+    session = _session(session_uuid)
+    ctx = {"session": session, "q": None, "shared": True, **focus_context(session)}
+    return {"focus-html": for_everyone(render_to_string(f"{QUESTION_TEMPLATE}#focus_status", ctx))}
+
+
+def render_presence(session_uuid: str) -> dict[str, Swap]:
+    session = _session(session_uuid)
+    ctx = {"session": session, "q": None, "shared": True, "people": presence.presence(session)}
+    return {"presence-html": for_everyone(render_to_string(f"{QUESTION_TEMPLATE}#people", ctx))}
+
+
+def parking_items(session: ReviewSession) -> list:
+    """The items parked and not dismissed, each with its `owner_mark`."""
+    items = list(
+        session.parking_lot.filter(dismissed_at__isnull=True).select_related(
+            "created_by", "question"
+        )
+    )
+    for item in items:
+        setattr(item, "owner_mark", owner_mark(session, item.created_by_id))  # noqa: B010
+    return items
+
+
+def render_parking(session_uuid: str) -> dict[str, Swap]:
+    session = _session(session_uuid)
+    shared = {"session": session, "q": None, "shared": True, "parking": parking_items(session)}
+
+    def render(access: SessionAccess) -> str:
+        ctx = {**shared, "access": access}
+        return render_to_string(f"{QUESTION_TEMPLATE}#parking_list", ctx)
+
+    return {"parking-html": per_variant(session, lambda a: a.can_manage, render)}
+
+
+def _question(data: EventData) -> str:
+    return data.as_dict()["question"]
+
+
 # What each kind of event carries; kinds not named here go out without HTML.
 RENDERERS: Mapping[EventKind, Callable[[str, EventData], dict[str, Swap]]] = {
-    EventKind.ANSWER: lambda channel, data: render_answer(channel, data.as_dict()["question"]),
+    EventKind.ANSWER: lambda channel, data: render_answer(channel, _question(data)),
+    EventKind.NOTES: lambda channel, data: render_notes(channel, _question(data)),
+    EventKind.FOCUS: lambda channel, data: render_focus(channel),
+    EventKind.PRESENCE: lambda channel, data: render_presence(channel),
+    EventKind.PARKING: lambda channel, data: render_parking(channel),
 }
 
 
@@ -214,7 +333,7 @@ def one_at_a_time(channel: str) -> Iterator[None]:
         yield
 
 
-def _render_and_send(channel: str, kind: EventKind, data: EventData, send: Send) -> None:
+def _render_and_send(channel: str, kind: EventKind, data: EventData, send: events.Send) -> None:
     with one_at_a_time(channel):
         swaps: Mapping[str, Swap] = {}
         render = RENDERERS.get(kind)
@@ -226,7 +345,7 @@ def _render_and_send(channel: str, kind: EventKind, data: EventData, send: Send)
         send(swaps)
 
 
-def _in_thread(channel: str, kind: EventKind, data: EventData, send: Send) -> None:
+def _in_thread(channel: str, kind: EventKind, data: EventData, send: events.Send) -> None:
     close_old_connections()
     try:
         _render_and_send(channel, kind, data, send)
@@ -238,14 +357,76 @@ def _in_thread(channel: str, kind: EventKind, data: EventData, send: Send) -> No
 
 _executor: ThreadPoolExecutor | None = None
 
+# Who is here: the sessions for which this process has a presence event due.
+_presence_due: set[str] = set()
 
-def publish(channel: str, kind: EventKind, data: EventData, send: Send) -> None:
+
+def _presence_key(channel: str) -> str:
+    return f"{events.PREFIX}{channel}:presence-due"
+
+
+def _claim_presence(channel: str, seconds: float) -> bool:
+    """Whether this process sends the session's next presence event: no other process has
+    one due (a key in Redis; without Redis this process serves the session alone)."""
+    backend = events.backend()
+    if not isinstance(backend, events.RedisBackend):
+        return True
+    try:
+        # Expires by itself should this process die before it sends.
+        claimed = backend.client.set(
+            _presence_key(channel), b"1", nx=True, px=int(seconds * 10_000)
+        )
+    except Exception:
+        return True  # Redis is away: the event may not go out at all
+    return bool(claimed)
+
+
+def _send_presence(channel: str, kind: EventKind, data: EventData, send: events.Send) -> None:
+    """The presence event due: released first, so that a change from now on makes another,
+    then rendered, so that it shows every change made before."""
+    with _locks_guard:
+        _presence_due.discard(channel)
+    backend = events.backend()
+    if isinstance(backend, events.RedisBackend):
+        with contextlib.suppress(Exception):
+            backend.client.delete(_presence_key(channel))
+    _in_thread(channel, kind, data, send)
+
+
+def _coalesce_presence(
+    channel: str, kind: EventKind, data: EventData, send: events.Send, seconds: float
+) -> None:
+    """One presence event for every change of who is here in the next `seconds`, across
+    processes: a change while one is due is in it."""
+    with _locks_guard:
+        if channel in _presence_due:
+            return
+        _presence_due.add(channel)
+    if not _claim_presence(channel, seconds):
+        with _locks_guard:
+            _presence_due.discard(channel)
+        return
+    _later(seconds, _send_presence, channel, kind, data, send)
+
+
+def _later(seconds: float, function: Callable[..., None], *args: object) -> None:
+    """Call `function(*args)` in a thread of its own after `seconds`."""
+    timer = threading.Timer(seconds, function, args)
+    timer.daemon = True
+    timer.start()
+
+
+def publish(channel: str, kind: EventKind, data: EventData, send: events.Send) -> None:
     """Render what an event changed and publish it with its HTML (reviews.events calls this
     once the change has committed; installed by the app's ready()). In LIVE_RENDER_THREADS
     threads of the process, so that the request that made the change does not wait for it;
-    with 0, at once, in the caller's thread. Every event of a session, with HTML or not, goes
+    with 0, at once, in the caller's thread. Presence events are coalesced (one per session
+    every LIVE_PRESENCE_SECONDS, from a timer's thread). Every event of a session, with HTML or not, goes
     out one at a time (one_at_a_time), so none overtakes a rendering that started before it."""
     global _executor
+    if kind is EventKind.PRESENCE and settings.LIVE_PRESENCE_SECONDS > 0:
+        _coalesce_presence(channel, kind, data, send, settings.LIVE_PRESENCE_SECONDS)
+        return
     threads = settings.LIVE_RENDER_THREADS
     if not threads:
         _render_and_send(channel, kind, data, send)

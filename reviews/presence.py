@@ -83,6 +83,7 @@ class PresenceRow:
     role: str
     online: bool
     question_id: int | None
+    question_uuid: str  # where they are, for each page to mark those on its own question
     question_title: str
     is_facilitator: bool
 
@@ -107,6 +108,7 @@ def presence(session: ReviewSession) -> list[PresenceRow]:
                 role=participant.get_role_display(),
                 online=online,
                 question_id=mark.question_id if online and mark else None,
+                question_uuid=str(mark.question.uuid) if online and mark and mark.question else "",
                 question_title=mark.question.title if online and mark and mark.question else "",
                 is_facilitator=participant.is_facilitator,
             )

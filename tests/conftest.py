@@ -308,6 +308,7 @@ def _live_events_at_once(settings: Any) -> None:
     """Live changes are rendered and published in the request that made them, so that tests
     see their events at once (test_live_scale checks the threads too)."""
     settings.LIVE_RENDER_THREADS = 0
+    settings.LIVE_PRESENCE_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)

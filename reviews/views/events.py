@@ -67,9 +67,8 @@ def sse_format(event: events.Event, viewer: str = "") -> str:
     for sse in KINDS[event.kind].sse:
         swap_name = sse.swap.format_map(values) if sse.swap else ""
         swap = event.swaps.get(swap_name) if swap_name else None
-        html = swap.for_viewer(viewer) if swap is not None else None
-        if html is not None:
-            lines = "".join(f"data: {line}\n" for line in html.splitlines() or [""])
+        lines = swap.sse_data(viewer) if swap is not None else None
+        if lines is not None:
             out.append(f"{ident}event: {swap_name}\n{lines}\n")
         else:
             out.append(f"{ident}event: {sse.name.format_map(values)}\ndata: {data}\n\n")

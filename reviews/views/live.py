@@ -81,6 +81,7 @@ def _context(
         "is_facilitator": access.can_manage,
         "answers_open": access.rights.answers_open,
         "can_park": access.can_park,
+        "me_mark": live_fragments.owner_mark(session, request.user.pk),
     }
     if parts & {"nav"}:
         ctx.update(live_fragments.nav_context(session, info.id))
@@ -94,14 +95,8 @@ def _context(
             initial={"text": answer.notes, "revision": answer.notes_revision}
         )
     if parts & {"facilitator"}:
-        timers = facilitation.timers(session)
-        ctx["timers"] = timers
-        focus = session.focus_question_id
-        ctx["focus"] = structure.question_info(focus) if focus else None
-        ctx["focus_timer"] = next(
-            (t for t in timers if ctx["focus"] and t.pillar_id == ctx["focus"].pillar_id), None
-        )
-        ctx["this_timer"] = next((t for t in timers if t.pillar_id == info.pillar_id), None)
+        ctx.update(live_fragments.focus_context(session))
+        ctx["this_timer"] = next((t for t in ctx["timers"] if t.pillar_id == info.pillar_id), None)
         ctx["following"] = bool(access.participant and access.participant.follows_facilitator)
     if parts & {"presence"}:
         ctx["people"] = presence.presence(session)

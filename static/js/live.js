@@ -1,7 +1,8 @@
 // The live pages: whether the page hears its session (the badge), catching up after any
 // reconnection, fragments that fail to load, following the facilitator, and the pillar timer.
 // Fragments themselves are swapped in by htmx from the HTML an event carries, or re-fetched
-// by htmx on events that carry none.
+// by htmx on events that carry none. HTML sent to every page says nothing of the page's own
+// question or person: the page marks it (markCurrent, markFocus, markHere, showOwnRemovals).
 (function () {
   "use strict";
 
@@ -230,7 +231,56 @@
     const elt = event.detail && event.detail.elt;
     if (elt && elt.id && stream.failing.delete(elt.id)) render();
     if (elt && elt.id === "nav-body") markCurrent(elt);
+    if (elt && elt.id === "focus-status") markFocus(elt);
+    if (elt && elt.id === "people") markHere(elt);
+    if (elt && elt.id === "parking-list") showOwnRemovals(elt);
   });
+
+  function pageQuestion() {
+    const live = document.getElementById("live");
+    return (live && live.dataset.question) || "";
+  }
+
+  // Where the facilitator is arrives with a change of focus, the same for every page: say
+  // "this question" on the page of the focus, and set the facilitator's two buttons.
+  function markFocus(status) {
+    const question = pageQuestion();
+    const focus = status.dataset.focus || "";
+    const link = status.querySelector("a[data-question]");
+    if (link && question && link.dataset.question === question) {
+      const strong = document.createElement("strong");
+      strong.textContent = "this question";
+      link.replaceWith(strong);
+    }
+    const box = document.getElementById("facilitator");
+    if (box) box.dataset.focus = focus;
+    const here = document.querySelector("#facilitator [data-focus-here]");
+    if (here) here.disabled = !!question && focus === question;
+    const stop = document.querySelector("#facilitator [data-focus-stop]");
+    if (stop) stop.hidden = !focus;
+  }
+
+  // Who is here arrives the same for every page: say "on this question" for those on it.
+  function markHere(list) {
+    const question = pageQuestion();
+    if (!question) return;
+    list.querySelectorAll("[data-question]").forEach(function (where) {
+      if (where.dataset.question !== question) return;
+      const here = document.createTextNode("on this question");
+      where.replaceWith(here);
+    });
+  }
+
+  // The parking lot arrives with the remove buttons of every item hidden, for those who may
+  // remove their own items only: show theirs.
+  function showOwnRemovals(list) {
+    const live = document.getElementById("live");
+    const me = live && live.dataset.me;
+    if (!me) return;
+    list.querySelectorAll("form[data-owner]").forEach(function (form) {
+      if (form.dataset.owner === me) form.hidden = false;
+    });
+  }
 
   // HTML that arrives with an event is newer than what a re-fetch of the same fragment, still
   // in flight, would bring: abort that one rather than let it swap an older state in after.

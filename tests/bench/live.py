@@ -23,7 +23,8 @@ side by side (the clients read what each page does from the page it serves).
 Environment: DATABASE_URL (a PostgreSQL server; the benchmark creates the database
 BENCH_DATABASE on it, dropping it first), REDIS_URL; defaults are the local services.
 BENCH_SESSIONS, BENCH_PARTICIPANTS, BENCH_SECONDS, BENCH_STREAMS, BENCH_WORKERS change the
-sizes. Targets from the issue: <= 30 queries per change whatever the number watching; change
+sizes; BENCH_CAPACITY=2,4,6,8,10 also finds the largest load that keeps both targets
+(tests/bench/live_capacity.py), and BENCH_STREAMS=0 skips the capacity part (3). Targets from the issue: <= 30 queries per change whatever the number watching; change
 -> every other participant up to date p95 < 100 ms with the bare endpoint's p95 under 20 ms;
 toggle p95 within 3x the bare endpoint's.
 """
@@ -359,8 +360,9 @@ async def open_pages(url: str, rooms: list[Room], tally: Tally) -> tuple[list[Pa
     connected, counter = asyncio.Event(), [0]
     streams = [asyncio.create_task(page.listen(connected, counter, len(pages))) for page in pages]
     await asyncio.wait_for(connected.wait(), timeout=120)
-    # Each page that opens tells the others (presence), and they re-fetch who is here: wait
-    # until that is over, so that what follows measures changes alone.
+    # Each page that opens tells the others who is here (at most once a second per session,
+    # with its HTML; a page on older code re-fetches it): wait until that is over, so that
+    # what follows measures changes alone.
     await asyncio.sleep(1)
     await settle(pages, quiet=2.0, limit=180)
     return pages, streams
@@ -631,7 +633,12 @@ def main() -> None:
         runs.append(measure("before", Path(BEFORE).resolve(), bench_url, redis_url, rooms))
     runs.append(measure("after" if BEFORE else "this code", ROOT, bench_url, redis_url, rooms))
     report(runs)
+    from tests.bench import live_capacity
 
+    live_capacity.search(bench_url, redis_url, rooms)
+
+    if not STREAMS:
+        return
     server, url = start_server(bench_url, redis_url, 1)
     try:
         print(f"Capacity: {STREAMS} open streams on one web process …", flush=True)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from reviews import sessions
-from reviews.models import Answer, Participant, ParticipantRole
+from reviews.models import Answer, ParkingLotItem, Participant, ParticipantRole
 from tests.conftest import selected
 
 pytestmark = pytest.mark.e2e
@@ -144,3 +144,44 @@ def test_followers_go_where_the_facilitator_goes(room):
     alice.get_by_role("button", name="Bring everyone here").click()
     expect(bob.locator("h1")).to_have_text(alice.locator("h1").inner_text())
     expect(bob.locator("#presence")).to_contain_text("on this question")
+
+
+def test_the_parking_lot_focus_notes_and_who_is_here_arrive_with_their_html(room, live, cast):
+    """Bob's page swaps in what comes with each of Alice's changes and fetches no fragment;
+    it marks in it what is its own: his question, his item's remove button."""
+    review, answer, alice, bob = room
+    # Written behind the app's back: no event tells anyone.
+    ParkingLotItem.objects.create(session=review, text="Bob's own topic", created_by=cast.member)
+    Participant.objects.create(session=review, user=cast.finance, role=ParticipantRole.FINANCE)
+    fetched = []
+    bob.on("request", lambda request: fetched.append(request.url))
+
+    alice.fill("#parking-text", "Who pays for the CDN?")
+    alice.get_by_role("button", name="Park").click()
+    expect(bob.locator("#parking")).to_contain_text("Who pays for the CDN?")
+    expect(bob.locator("#parking")).to_contain_text("Bob's own topic")
+    # His own item's remove button, not Alice's.
+    expect(bob.get_by_role("button", name="Remove “Bob's own topic”")).to_be_visible()
+    expect(bob.get_by_role("button", name="Remove “Who pays for the CDN?”")).to_be_hidden()
+
+    alice.get_by_role("button", name="Bring everyone here").click()
+    expect(bob.locator("#facilitator")).to_contain_text("The facilitator is on this question")
+
+    alice.get_by_role("link", name="Edit notes").click()
+    alice.fill("form#notes textarea", "Backups are *untested*.")
+    alice.get_by_role("button", name="Save notes").click()
+    expect(bob.locator("#notes .notes-rendered em")).to_have_text("untested")
+    expect(bob.get_by_role("link", name="Edit notes")).to_be_visible()  # Bob may edit them
+
+    fay = live.page(cast.finance)
+    fay.goto(alice.url)
+    expect(fay.locator("#live-status .ok")).to_have_text("● Live")
+    fay_row = bob.locator("#presence li", has_text="Fay")
+    expect(fay_row).to_contain_text("on this question")
+    expect(fay_row).to_have_class("online")
+
+    expect(bob.locator("#live-status .ok")).to_have_text("● Live")
+    assert [url for url in fetched if "/fragments/" in url] == []
+    # What arrived still works: Bob removes his item from the swapped-in list.
+    bob.get_by_role("button", name="Remove “Bob's own topic”").click()
+    expect(alice.locator("#parking")).not_to_contain_text("Bob's own topic")

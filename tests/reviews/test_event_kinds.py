@@ -117,17 +117,24 @@ def test_the_fragments_of_the_question_page_and_what_refreshes_them():
         "nav": ["nav"],
         "phase": ["phase"],
         "choices": [f"answer-{Q}", "phase"],
-        "facilitator": ["phase", "focus", "budgets"],
+        "facilitator": ["phase", "focus-status", "budgets"],
         "presence": ["participants", "presence"],
         "parking": ["parking"],
-        "notes": [f"notes-{Q}", "phase"],
+        "notes": [f"notes-text-{Q}", "phase"],
         "notes_stale": [f"notes-{Q}"],
     }
     for partial, names in expected.items():
         assert fragment_sse_names(f"{QUESTION_PAGE}#{partial}", {"question": Q}) == names
     assert fragment_sse_names("reviews/session_detail.html#progress", {}) == ["progress"]
     # What a change sends rendered, swapped in with no request (the rest re-fetches).
-    swapped = {"nav": ["nav-html"], "choices": [f"choices-{Q}"]}
+    swapped = {
+        "nav": ["nav-html"],
+        "choices": [f"choices-{Q}"],
+        "notes": [f"notes-{Q}-html"],
+        "facilitator": ["focus-html"],
+        "presence": ["presence-html"],
+        "parking": ["parking-html"],
+    }
     for partial in expected:
         names = fragment_swap_names(f"{QUESTION_PAGE}#{partial}", {"question": Q})
         assert names == swapped.get(partial, [])

@@ -15,9 +15,11 @@ from django.urls import reverse
 
 from reviews import events
 from reviews.eventkinds import (
+    EVERYONE,
     EventDataError,
     EventId,
     EventKind,
+    FocusData,
     NoData,
     QuestionData,
     Swap,
@@ -27,6 +29,7 @@ from reviews.events import HEARTBEAT, PREFIX, RESYNC, InProcessBackend, RedisBac
 from reviews.models import Membership, Participant, ParticipantRole
 from reviews.views.events import sse_format
 from tests.conftest import make_user, require_redis
+from tests.live_page import parse_sse
 from tests.services import private_redis  # noqa: F401 - fixture
 
 HIGH0 = "ops_priorities_ext_cust_needs"
@@ -256,7 +259,8 @@ def test_sse_names_and_format():
     assert sse_format(RESYNC) == "event: refresh\ndata: {}\n\n"
     assert sse_format(HEARTBEAT) == "event: heartbeat\ndata: {}\n\n"
     assert events.Event(EventId("ab12", 1), EventKind.NOTES, QuestionData(Q2)).sse_names == [
-        f"notes-{Q2}"
+        f"notes-text-{Q2}",
+        f"notes-{Q2}",
     ]
 
 
@@ -283,6 +287,32 @@ def test_an_event_with_html_sends_each_viewer_theirs():
         events.Event(EventId("ab12", 9), *answered(), swaps={"notes-x": swaps[f"choices-{Q1}"]})
     with pytest.raises(EventDataError):
         Swap(html=("<p></p>",), pick={"": 3})
+
+
+def test_notes_swap_in_for_readers_and_still_tell_an_editor_they_changed():
+    """Notes go out rendered, and under the name on which the badge of someone editing
+    them re-fetches itself (their own revision); caught up from the history (no HTML), the
+    notes re-fetch too."""
+    rendered = Swap(html=("<div>notes</div>",), pick={EVERYONE: 0})
+    event = events.Event(
+        EventId("ab12", 3), EventKind.NOTES, QuestionData(Q2), {f"notes-{Q2}-html": rendered}
+    )
+    assert sse_format(event, "member/operations") == (
+        f"id: ab12-3\nevent: notes-{Q2}-html\ndata: <div>notes</div>\n\n"
+        f'id: ab12-3\nevent: notes-{Q2}\ndata: {{"question":"{Q2}"}}\n\n'
+    )
+    caught_up = events.Event(EventId("ab12", 3), EventKind.NOTES, QuestionData(Q2))
+    assert sse_format(caught_up, "member/operations").startswith(
+        f'id: ab12-3\nevent: notes-text-{Q2}\ndata: {{"question":"{Q2}"}}\n\n'
+    )
+    # Focus: the script's event (follow) goes out with its data either way.
+    focus = events.Event(
+        EventId("ab12", 4),
+        EventKind.FOCUS,
+        FocusData(question=Q2, url="/q/"),
+        {"focus-html": Swap(html=("<div>on</div>",), pick={EVERYONE: 0})},
+    )
+    assert [name for _, name, _ in parse_sse(sse_format(focus, ""))] == ["focus", "focus-html"]
 
 
 def test_a_failure_to_publish_never_reaches_the_service(
@@ -547,8 +577,8 @@ def test_a_change_reaches_the_stream(asgi_server, cast, lenses):
     status = wait_for(out, lambda item: item[0] == "status")
     assert status[1] == 200 and status[2].startswith("text/event-stream")
     wait_for(
-        out, lambda item: item[0] == "event" and item[1]["event"] == "presence"
-    )  # the viewer connected
+        out, lambda item: item[0] == "event" and item[1]["event"] == "presence-html"
+    )  # the viewer connected: who is here comes rendered
 
     actor = Client()
     actor.force_login(cast.member)
@@ -596,7 +626,7 @@ def test_a_stream_sends_what_the_viewers_new_seat_sees(asgi_server, cast, lenses
     args = (url, {"sessionid": viewer.cookies["sessionid"].value}, out, stop)
     reader = threading.Thread(target=read_events, args=args, daemon=True)
     reader.start()
-    wait_for(out, lambda item: item[0] == "event" and item[1]["event"] == "presence")
+    wait_for(out, lambda item: item[0] == "event" and item[1]["event"] == "presence-html")
     Participant.objects.create(session=review, user=watcher, role=ParticipantRole.SECURITY)
     events.publish_on_commit(review.uuid, EventKind.PARTICIPANTS)
     wait_for(out, lambda item: item[0] == "event" and item[1]["event"] == "participants")
@@ -650,7 +680,7 @@ def first_events(url, cookies, *, headers=None, until="heartbeat"):
     ):
         assert response.status_code == 200
         for line in response.iter_lines():
-            if line.startswith("event: ") and line != "event: presence":
+            if line.startswith("event: ") and not line.startswith("event: presence"):
                 names.append(line[7:])
                 if names[-1] == until:
                     return names

@@ -8,6 +8,7 @@ the benchmark (tests/bench/live.py) measures time."""
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import timedelta
 
@@ -18,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from reviews import events, sessions
+from reviews import events, live_fragments, presence, sessions
 from reviews.live_fragments import viewer_key
 from reviews.models import Membership, Participant, ParticipantRole
 from reviews.views.events import sse_format
@@ -44,13 +45,19 @@ class Watcher:
         self.page = page
         self.viewer = viewer
         self.requests = 0
-        self.choices_html = ""
+        self.html: dict[str, str] = {}  # what the page shows now, by fragment (see shown)
+        self.url = ""  # the page's address
+        self.user = None  # whose page it is, where a test needs it
+
+    @property
+    def choices_html(self) -> str:
+        return self.html.get("choices", "")
 
     def receive(self, event: events.Event) -> None:
         """What the page does with an event, as its stream writes it for this viewer."""
         for _ident, name, data in parse_sse(sse_format(event, self.viewer)):
-            if name in self.page.swaps and name.startswith("choices-"):
-                self.choices_html = data
+            if name in self.page.swaps:
+                self.html[shown(name)] = data
             for url in self.page.requests_for(name, data):
                 self.get(url)
 
@@ -58,8 +65,22 @@ class Watcher:
         response = self.client.get(url, **HX)
         assert response.status_code == 200, url
         self.requests += 1
-        if "/fragments/choices/" in url:
-            self.choices_html = response.content.decode()
+        self.html[url.rstrip("/").rsplit("/", 1)[-1]] = response.content.decode()
+
+
+def shown(swap_name: str) -> str:
+    """The fragment whose HTML an event's swap replaces ("choices-<uuid>": "choices")."""
+    for prefix, fragment in [
+        ("choices-", "choices"),
+        ("notes-", "notes"),
+        ("nav-", "nav"),
+        ("focus-", "facilitator"),
+        ("presence-", "presence"),
+        ("parking-", "parking"),
+    ]:
+        if swap_name.startswith(prefix):
+            return fragment
+    raise AssertionError(f"No fragment for {swap_name}")
 
 
 def open_page(user, review, question_uuid, participant=None) -> Watcher:
@@ -70,7 +91,9 @@ def open_page(user, review, question_uuid, participant=None) -> Watcher:
     assert response.status_code == 200
     team_role = Membership.objects.get(team=review.workload.team, user=user).role
     viewer = viewer_key(team_role, participant.role if participant else None)
-    return Watcher(client, read_page(response.content.decode()), viewer)
+    watcher = Watcher(client, read_page(response.content.decode()), viewer)
+    watcher.url = url
+    return watcher
 
 
 def seat(review, team, name: str, n: int):
@@ -148,6 +171,98 @@ def toggle_and_count(cast, watchers: int, capture) -> tuple[int, int]:
     return len(queries), sum(w.requests for w in everyone)
 
 
+# The other changes a live page shows: (what the person does, the fragment their page
+# re-fetches after it (data-refresh), the fragment every other page shows it in, and what
+# that fragment says then).
+def _write_notes(actor, review, question):
+    url = reverse("reviews:notes_save", args=[review.uuid, question])
+    return actor.client.post(url, {"text": "Runbooks *live* in the wiki", "revision": "0"}, **HX)
+
+
+def _set_focus(actor, review, question):
+    url = reverse("reviews:focus", args=[review.uuid])
+    return actor.client.post(url, {"question": str(question)}, **HX)
+
+
+def _park(actor, review, question):
+    url = reverse("reviews:parking_add", args=[review.uuid])
+    return actor.client.post(
+        url, {"question": str(question), "text": "Who pays for the CDN?"}, **HX
+    )
+
+
+def _arrive(actor, review, question):
+    """Someone's live page, open already, opens its stream: who is here changes."""
+    presence.presence_connect(session=review, user=actor.user)
+
+
+CHANGES = {
+    "notes": (_write_notes, None, "notes", "Runbooks <em>live</em> in the wiki"),
+    # Each page marks its own question in what everyone gets (live.js).
+    "focus": (_set_focus, "facilitator", "facilitator", 'data-focus="{question}"'),
+    "parking": (_park, "parking", "parking", "Who pays for the CDN?"),
+    "presence": (_arrive, None, "presence", 'data-question="{question}">on “'),
+}
+
+
+def change_and_count(cast, watchers: int, capture, change: str) -> tuple[int, int]:
+    """(queries, requests) from one change until every watcher is up to date."""
+    act, own_refresh, fragment, says = CHANGES[change]
+    review = new_review(cast, f"{change} with {watchers} watching")
+    question = review.answers.get(question__ident="priorities").question.uuid
+    facilitator = review.participants.get(user=cast.admin)
+    pages = [
+        open_page(user, review, question, participant)
+        for user, participant in (
+            seat(review, cast.team, f"{change}{watchers}-{n}", n) for n in range(watchers)
+        )
+    ]
+    if change == "presence":
+        late = make_user(f"late{watchers}", first_name="Late", last_name="Larry")
+        Membership.objects.create(team=cast.team, user=late, role=Membership.Role.MEMBER)
+        late_seat = Participant.objects.create(
+            session=review, user=late, role=ParticipantRole.SECURITY
+        )
+        actor = open_page(late, review, question, late_seat)
+        actor.user = late
+    elif change == "focus":
+        actor = open_page(cast.admin, review, question, facilitator)
+    else:
+        actor = open_page(cast.member, review, question)
+    everyone = [actor, *pages]
+    channel = str(review.uuid)
+    PUBLISHED.pop(channel, None)
+    with CaptureQueriesContext(connection) as queries:
+        with capture(execute=True):
+            response = act(actor, review, question)
+        assert response is None or response.status_code in (200, 204), response.content
+        if own_refresh:
+            for url in actor.page.after_own_change(own_refresh):
+                actor.get(url)
+        published = PUBLISHED.get(channel, [])
+        assert published
+        for event in published:
+            for watcher in everyone:
+                watcher.receive(event)
+    says = says.format(question=question)
+    for watcher in pages:
+        assert says in watcher.html.get(fragment, ""), (change, watcher.viewer)
+    return len(queries), sum(w.requests for w in everyone)
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_each_change_costs_the_same_for_2_and_20_watchers(
+    cast, lenses, django_capture_on_commit_callbacks, change
+):
+    few = change_and_count(cast, 2, django_capture_on_commit_callbacks, change)
+    many = change_and_count(cast, 20, django_capture_on_commit_callbacks, change)
+    assert few[0] <= MAX_QUERIES_PER_TOGGLE, few
+    assert many[0] == few[0]
+    # Nobody but the person who changed it re-fetches anything (their own page, once at
+    # most): the others swap in the HTML that came with the event.
+    assert many[1] == few[1] <= 1
+
+
 def test_a_toggle_costs_the_same_for_2_and_20_watchers(
     cast, lenses, django_capture_on_commit_callbacks
 ):
@@ -219,3 +334,71 @@ def test_a_change_is_rendered_and_published_after_the_response(cast, lenses, set
         "member/operations"
     )
     assert "nav-html" in event.swaps
+
+
+AVATAR = r"<span[^>]*>[^<]*</span>\s*"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_room_filling_up_makes_one_presence_event(cast, lenses, settings, monkeypatch):
+    """Who is here changes with every page that opens: the changes within
+    LIVE_PRESENCE_SECONDS go out as one event, rendered when it goes, so that it shows them
+    all (and N people arriving do not make N events for N pages each)."""
+    settings.LIVE_PRESENCE_SECONDS = 1.0
+    due = []
+    monkeypatch.setattr(live_fragments, "_later", lambda seconds, *call: due.append(call))
+    review = new_review(cast, "Filling up")
+    people = [make_user(f"arriving{n}") for n in range(12)]
+    for person in people:
+        Participant.objects.create(session=review, user=person, role=ParticipantRole.SECURITY)
+    channel = str(review.uuid)
+    PUBLISHED.pop(channel, None)
+    for person in people:
+        presence.presence_connect(session=review, user=person)
+    assert len(due) == 1
+    assert PUBLISHED.get(channel) is None
+    function, *args = due.pop()
+    function(*args)
+    (event,) = PUBLISHED.pop(channel)
+    assert event.kind is events.EventKind.PRESENCE
+    html = event.swaps["presence-html"].for_viewer("member/operations")
+    for person in people:
+        name = person.get_full_name() or person.username
+        assert re.search(rf'<li class="online">\s*{AVATAR}<span><span class="name">{name}<', html)
+    # The next change makes the next event.
+    presence.presence_disconnect(session=review, user=people[0])
+    assert len(due) == 1
+    function, *args = due.pop()
+    function(*args)
+    (event,) = PUBLISHED.pop(channel)
+    html = event.swaps["presence-html"].for_viewer("member/")
+    gone = people[0].username
+    assert re.search(rf'<li class="offline">\s*{AVATAR}<span><span class="name">{gone}<', html)
+
+
+def test_the_parking_lot_shows_each_person_the_remove_buttons_of_their_items(
+    cast, lenses, django_capture_on_commit_callbacks
+):
+    """One rendering for those who may remove any item, one for the others: there every
+    remove button is hidden, marked with who parked it, and each page shows its own
+    (live.js, from the page's data-me)."""
+    review = new_review(cast, "Parking")
+    question = review.answers.get(question__ident="priorities").question.uuid
+    member = open_page(cast.member, review, question)
+    facilitator = open_page(cast.admin, review, question, review.participants.get(user=cast.admin))
+    channel = str(review.uuid)
+    for actor in (member, facilitator):
+        PUBLISHED.pop(channel, None)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert _park(actor, review, question).status_code == 204
+    (event,) = PUBLISHED[channel]
+    swap = event.swaps["parking-html"]
+    assert len(swap.html) == 2
+    reading = swap.for_viewer("member/operations")
+    running = swap.for_viewer("admin/facilitator")
+    assert reading.count(" hidden>") == reading.count("data-owner=") == 2
+    assert "data-owner=" not in running and " hidden>" not in running
+    assert running.count(">remove</button>") == 2
+    me = re.search(r'data-me="([0-9a-f]+)"', member.client.get(member.url).content.decode())[1]
+    assert len(re.findall(rf'data-owner="{me}"', reading)) == 1
+    assert "csrfmiddlewaretoken" not in reading + running

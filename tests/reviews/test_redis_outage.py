@@ -27,6 +27,7 @@ from tests.services import (  # noqa: F401 - fixtures
     give_server_password,
     named,
     private_redis,
+    starting,
 )
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
@@ -128,7 +129,7 @@ def test_redis_stops_and_starts_again_empty(private_redis, app_server, cast, len
     expected: dict[str, object] = {}
     try:
         for stream in streams:  # both attached: each sees the other arrive
-            stream.wait_for(named("presence"))
+            stream.wait_for(starting("presence"))
         assert bob.toggle(page, toggle_url(CHOICES[0])) == 204
         for stream in streams:
             stream.wait_for(answered(question))
