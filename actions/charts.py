@@ -75,13 +75,15 @@ def quadrant_for(impact: float | None, effort: float | None) -> str:
     return "thankless" if high_effort else "fill_in"
 
 
-def _svg(width: float, height: float, label: str, body: list[str], **attrs: str) -> SafeString:
+def _svg(
+    width: float, height: float, label: str, body: list[str], *, role: str = "img", **attrs: str
+) -> SafeString:
     extra = "".join(
         f' {name.rstrip("_").replace("_", "-")}="{escape(value)}"' for name, value in attrs.items()
     )
     return mark_safe(
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_n(width)} {_n(height)}" '
-        f'width="{_n(width)}" height="{_n(height)}" role="img" aria-label="{escape(label)}" '
+        f'width="{_n(width)}" height="{_n(height)}" role="{role}" aria-label="{escape(label)}" '
         f'font-family="{escape(FONT)}"{extra}>'
         f"<title>{escape(label)}</title>" + "".join(body) + "</svg>"
     )
@@ -248,7 +250,10 @@ def matrix_svg(points: list[MatrixPoint], *, interactive: bool = False, width: i
             data_plot=f"{_n(x0)} {_n(y0)} {_n(plot)} {_n(plot)}",
             data_scale=f"{SCALE_MIN} {SCALE_MAX}",
         )
-    return _svg(width, height, label, body, **attrs)
+    # A chart with links or draggable points is a group of them: an image holds nothing
+    # one can focus.
+    role = "group" if interactive or any(p.url for p in points) else "img"
+    return _svg(width, height, label, body, role=role, **attrs)
 
 
 def _point(n: int, p: MatrixPoint, cx: float, cy: float, r: float, interactive: bool) -> str:

@@ -194,6 +194,13 @@ def session_schedule(request: SignedInRequest, session_uuid: UUID) -> HttpRespon
     return render(request, "reviews/session_schedule.html", {"form": form, "session": session})
 
 
+def _phase_moved(phase: str) -> str:
+    """The message after a phase move: the phase named as a phase ("the review phase")."""
+    if phase == Phase.CLOSED:
+        return "The review is now closed."
+    return f"The review is now in its {Phase(phase).label.lower()} phase."
+
+
 @require_POST
 def session_phase(request: SignedInRequest, session_uuid: UUID) -> HttpResponse:
     access = session_for_user(request.user, session_uuid, guests=True)
@@ -204,7 +211,7 @@ def session_phase(request: SignedInRequest, session_uuid: UUID) -> HttpResponse:
     except ServiceError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"The review is now in {Phase(to_phase).label.lower()}.")
+        messages.success(request, _phase_moved(to_phase))
     return redirect("reviews:session_detail", access.session.uuid)
 
 

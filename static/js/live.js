@@ -196,11 +196,15 @@
   // A fragment that fails to load (an error answer, or no answer) is loaded again, after 1 s
   // then 2 s; failing that the page refreshes everything, and so on while it fails. It says
   // nothing in a toast: the badge shows that the page is not up to date meanwhile.
+  function isFragment(elt) {
+    return Boolean(elt && elt.id && elt.matches && elt.matches("[hx-get][hx-trigger]")
+      && elt.closest("[sse-connect]"));
+  }
+
   function failedFragment(event) {
     const elt = event.detail && event.detail.elt;
     const config = event.detail && event.detail.requestConfig;
-    if (!elt || !elt.id || !config || config.verb !== "get") return null;
-    if (!elt.matches("[hx-get][hx-trigger]") || !elt.closest("[sse-connect]")) return null;
+    if (!config || config.verb !== "get" || !isFragment(elt)) return null;
     return elt;
   }
 
@@ -234,6 +238,8 @@
     if (elt && elt.id === "focus-status") markFocus(elt);
     if (elt && elt.id === "people") markHere(elt);
     if (elt && elt.id === "parking-list") showOwnRemovals(elt);
+    // A question swapped in (following the facilitator) brings the badge as first drawn.
+    if (elt && elt.querySelector && elt.querySelector("#live-status")) render();
   });
 
   function pageQuestion() {
@@ -282,11 +288,31 @@
     });
   }
 
-  // HTML that arrives with an event is newer than what a re-fetch of the same fragment, still
-  // in flight, would bring: abort that one rather than let it swap an older state in after.
+  // Only the newest state of a fragment is swapped in, and no request is aborted (htmx logs
+  // an abort as an error). A fragment re-fetches with hx-sync="this:queue last": asked again
+  // while a re-fetch is in flight, it waits for that one and then fetches. An answer is not
+  // swapped in when a newer re-fetch was asked for since it left, nor when HTML that came
+  // with an event (newer than the answer) was swapped in meanwhile.
+  const newest = new Map(); // fragment id -> number of the newest re-fetch asked or HTML swapped
+  let asked = 0;
+  document.addEventListener("htmx:confirm", function (event) {
+    const elt = event.detail && event.detail.elt;
+    if (isFragment(elt) && event.detail.verb === "get") newest.set(elt.id, ++asked);
+  });
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    const elt = event.detail && event.detail.elt;
+    if (isFragment(elt) && event.detail.xhr) event.detail.xhr.pwAsked = newest.get(elt.id) || 0;
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const elt = event.detail && event.detail.elt;
+    const xhr = event.detail && event.detail.xhr;
+    // (The fragment may have left the page meanwhile: HTML from an event replaced it.)
+    if (!elt || !elt.id || !xhr || xhr.pwAsked === undefined) return;
+    if (xhr.pwAsked < (newest.get(elt.id) || 0)) event.detail.shouldSwap = false;
+  });
   document.addEventListener("htmx:sseBeforeMessage", function (event) {
     const fragment = event.target && event.target.closest && event.target.closest("[hx-get]");
-    if (fragment) htmx.trigger(fragment, "htmx:abort");
+    if (fragment && fragment.id) newest.set(fragment.id, ++asked);
   });
 
   // The outline arrives with a change, the same for every page: mark this page's question.

@@ -19,10 +19,10 @@ from actions.charts import (
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-def parse(svg: str) -> ET.Element:
+def parse(svg: str, role: str = "img") -> ET.Element:
     root = ET.fromstring(svg)
     assert root.tag == f"{SVG}svg"
-    assert root.get("role") == "img"
+    assert root.get("role") == role
     assert root.get("aria-label")
     assert root.find(f"{SVG}title") is not None
     return root
@@ -139,7 +139,8 @@ def test_labels_are_escaped():
 
 def test_interactive_matrix_carries_drag_data_and_links():
     svg = matrix_svg([MatrixPoint("abc", "A", 4, 2, "HIGH", url="#finding-abc")], interactive=True)
-    root = parse(svg)
+    # A group, not an image: it holds links and draggable points.
+    root = parse(svg, role="group")
     assert re.fullmatch(r"[\d.]+ [\d.]+ [\d.]+ [\d.]+", root.get("data-plot"))
     assert root.get("data-scale") == "1 5"
     group = next(g for g in root.iter(f"{SVG}g") if g.get("data-key") == "abc")
@@ -151,6 +152,10 @@ def test_interactive_matrix_carries_drag_data_and_links():
 def test_static_matrix_has_no_drag_data():
     root = parse(matrix_svg([MatrixPoint("abc", "A", 4, 2, "HIGH")]))
     assert root.get("data-plot") is None
+
+
+def test_a_static_matrix_with_links_is_a_group():
+    parse(matrix_svg([MatrixPoint("abc", "A", 4, 2, "HIGH", url="#finding-abc")]), role="group")
 
 
 def test_matrix_of_nothing_is_still_a_valid_chart():

@@ -49,18 +49,20 @@ def live(transactional_db, asgi_server, browser):
         contexts: list = []
 
         def page(self, user, *, viewport=(1366, 900)):
-            client = Client()
-            client.force_login(user)
+            """A page signed in as `user` (None: signed out)."""
             context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
-            context.add_cookies(
-                [
-                    {
-                        "name": "sessionid",
-                        "value": client.cookies["sessionid"].value,
-                        "url": asgi_server,
-                    }
-                ]
-            )
+            if user is not None:
+                client = Client()
+                client.force_login(user)
+                context.add_cookies(
+                    [
+                        {
+                            "name": "sessionid",
+                            "value": client.cookies["sessionid"].value,
+                            "url": asgi_server,
+                        }
+                    ]
+                )
             context.set_default_timeout(10_000)
             self.contexts.append(context)
             return context.new_page()

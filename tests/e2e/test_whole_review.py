@@ -56,9 +56,7 @@ def test_a_whole_review(live, cast, lenses, media_root, eager_tasks):
     expect(alice.locator("article").first).to_contain_text("median 2")
     finding = alice.locator("article").first
     finding.locator("details.practices summary").click()
-    finding.get_by_role(
-        "button", name="Create an action: Understand what internal teams need"
-    ).click()
+    finding.get_by_role("button", name="Create action: Understand what internal teams need").click()
     expect(
         alice.locator("article").first.locator("a.badge", has_text="Action: open")
     ).to_have_count(1)

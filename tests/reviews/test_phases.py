@@ -8,7 +8,14 @@ from django.utils import timezone
 
 from reviews import sessions
 from reviews.errors import ServiceError
-from reviews.models import PHASE_MOVES, Participant, ParticipantRole, Phase, PhaseChange
+from reviews.models import (
+    PHASE_MOVES,
+    Participant,
+    ParticipantRole,
+    Phase,
+    PhaseChange,
+    ReviewSession,
+)
 
 LEGAL = {(src, dst) for src, targets in PHASE_MOVES.items() for dst in targets}
 ALL_PAIRS = [(a, b) for a, b in itertools.product(Phase.values, Phase.values) if a != b]
@@ -138,9 +145,28 @@ def test_phase_view_moves_and_reports(client, cast, review):
     response = client.post(
         reverse("reviews:session_phase", args=[review.uuid]), {"to": "review"}, follow=True
     )
-    assert "The review is now in review." in response.content.decode()
+    page = response.content.decode()
+    assert "The review is now in its review phase." in page
+    assert "The review is in its <strong>review</strong> phase." in page
+    assert "in review." not in page  # the phase named as a phase, never "in review."
     review.refresh_from_db()
     assert review.phase == "review"
+
+
+@pytest.mark.parametrize(
+    "phase, says",
+    [
+        ("preparation", "The review is in its <strong>preparation</strong> phase."),
+        ("follow_up", "The review is in its <strong>follow-up</strong> phase."),
+        ("closed", "The review is <strong>closed</strong>."),
+    ],
+)
+def test_the_session_page_names_the_phase_as_a_phase(client, cast, review, phase, says):
+    ReviewSession.objects.filter(pk=review.pk).update(phase=phase)
+    client.force_login(cast.admin)
+    page = client.get(reverse("reviews:session_detail", args=[review.uuid])).content.decode()
+    assert says in page
+    assert f"is in {phase}" not in page and "is in <strong>" not in page
 
 
 def test_phase_view_shows_the_refusal(client, cast, review):
