@@ -96,8 +96,21 @@ def test_a_change_reaches_the_other_page_without_a_reload(live, review, cast):
 
     # A new action from a missing best practice: the owner's card counts it.
     facilitator.click(f"#practices-{high.uuid} summary")
+    facilitator.evaluate(
+        """id => {
+            window.cardEvents = 0;
+            document.addEventListener("htmx:sseBeforeMessage", e => {
+                if (e.target.id === id) window.cardEvents += 1;
+            });
+        }""",
+        f"finding-{high.uuid}",
+    )
     facilitator.locator(f"#practices-{high.uuid} button", has_text="Create action").first.click()
     wait_for_card(owner, high, "1 action")
+    wait_for_card(facilitator, high, "Action: open")
+    facilitator.wait_for_function("() => window.cardEvents > 0")
+    # The fold the facilitator opened stays open through their own change and the event.
+    assert facilitator.locator(f"#practices-{high.uuid}").evaluate("e => e.open") is True
 
     # The facilitator accepts the other finding as a risk; the owner sees it, and may still
     # revoke it (the workload's owner accepts and revokes risks).
