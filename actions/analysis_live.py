@@ -23,8 +23,8 @@ from actions import charts, findings
 from actions.forms import SCALE
 from actions.models import Rating
 from reviews.access import SessionAccess
-from reviews.eventkinds import EVERYONE, EventData, Swap
-from reviews.live_fragments import viewer_key
+from reviews.eventkinds import EventData, Swap
+from reviews.live_fragments import for_everyone, viewer_key
 from reviews.models import Membership, Participant, ReviewSession
 
 PAGE = "actions/analysis.html"
@@ -130,14 +130,11 @@ def render_finding(channel: str, data: EventData) -> dict[str, Swap]:
     viewers = Viewers(session)
     swaps = {
         "matrix-html": _matrix(session, infos, viewers),
-        "quadrants-html": Swap(
-            html=(
-                render_to_string(
-                    f"{PAGE}#summary",
-                    {"session": session, "quadrants": findings.quadrant_counts(infos)},
-                ).strip(),
-            ),
-            pick={EVERYONE: 0},
+        "quadrants-html": for_everyone(
+            render_to_string(
+                f"{PAGE}#summary",
+                {"session": session, "quadrants": findings.quadrant_counts(infos)},
+            )
         ),
     }
     info = next((i for i in infos if str(i.finding.uuid) == finding_uuid), None)
