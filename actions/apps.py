@@ -29,3 +29,10 @@ class ActionsConfig(AppConfig):
         messages.BUILDERS.update(notice_messages.BUILDERS)
         if notices.on_notice not in NOTICE_HOOKS:
             NOTICE_HOOKS.append(notices.on_notice)
+
+        from actions.analysis_live import render_finding
+        from reviews.eventkinds import EventKind
+        from reviews.live_fragments import register_renderer
+
+        # The analysis page's changes travel with their HTML, as the live page's do.
+        register_renderer(EventKind.FINDING, render_finding)

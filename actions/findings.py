@@ -20,8 +20,10 @@ from actions.charts import MatrixPoint, quadrant_for
 from actions.models import ActionItem, Finding, Rating
 from questionnaires.models import Choice, FrameworkPillar
 from questionnaires.risk import Risk
+from reviews import events
 from reviews.access import Right, SessionAccess
 from reviews.errors import ServiceError
+from reviews.eventkinds import EventKind
 from reviews.models import (
     Answer,
     AnswerChoice,
@@ -386,6 +388,13 @@ def analysis_rights(access: SessionAccess, *, user: User) -> AnalysisRights:
     findings and publishes the plan. Accepting a risk: the facilitator, a team admin or the
     workload's owner. Action items: team admins and members. Observers and team viewers
     read only, and everything is read-only outside analysis, action plan and follow-up."""
+    owns = not access.is_guest and access.session.workload.owner_id == user.pk
+    return seat_rights(access, owns_workload=owns)
+
+
+def seat_rights(access: SessionAccess, *, owns_workload: bool) -> AnalysisRights:
+    """The rights of a seat in the session (analysis_rights), given whether its person owns
+    the workload: the only part of them that is not the seat's."""
     session, rights = access.session, access.rights
     if session.phase == Phase.CLOSED:
         return AnalysisRights(read_only_reason="This review is closed: its analysis is read-only.")
@@ -410,8 +419,7 @@ def analysis_rights(access: SessionAccess, *, user: User) -> AnalysisRights:
     return AnalysisRights(
         rate_kinds=frozenset(kinds),
         can_move=access.can_manage,
-        can_accept=access.can_manage
-        or (not access.is_guest and session.workload.owner_id == user.pk),
+        can_accept=access.can_manage or (owns_workload and not access.is_guest),
         can_create_actions=access.can_edit,
         can_publish=access.can_manage and session.phase == Phase.ACTION_PLAN,
         can_sync=access.can_manage,
@@ -419,6 +427,13 @@ def analysis_rights(access: SessionAccess, *, user: User) -> AnalysisRights:
 
 
 # --- Ratings, moves and accepted risks ---------------------------------------------------------------
+
+
+def finding_changed(finding: Finding, session: ReviewSession | None = None) -> None:
+    """Every analysis page of the session shows the change once it commits (its card, the
+    matrix and the quadrants; actions.analysis_live renders them)."""
+    session = session or finding.session
+    events.publish_on_commit(session.uuid, EventKind.FINDING, finding=str(finding.uuid))
 
 
 def _check_scale(value: int | None, what: str) -> None:
@@ -432,6 +447,7 @@ def rating_set(*, finding: Finding, user: User, kind: str, value: int | None) ->
     if kind not in Rating.Kind.values:
         raise ServiceError(f"“{kind}” is not a kind of rating.")
     _check_scale(value, Rating.Kind(kind).label)
+    finding_changed(finding)
     if value is None:
         Rating.objects.filter(finding=finding, user=user, kind=kind).delete()
         return None
@@ -450,6 +466,7 @@ def finding_move(
     _check_scale(effort, "Technical effort")
     finding.impact_override, finding.effort_override = impact, effort
     finding.save(update_fields=["impact_override", "effort_override", "updated_at"])
+    finding_changed(finding)
     return finding
 
 
@@ -482,6 +499,7 @@ def finding_accept(*, finding: Finding, user: User, reason: str, until: date | N
             "updated_at",
         ]
     )
+    finding_changed(finding)
     return finding
 
 
@@ -498,4 +516,5 @@ def finding_revoke_acceptance(*, finding: Finding, user: User) -> Finding:
             "updated_at",
         ]
     )
+    finding_changed(finding)
     return finding

@@ -15,7 +15,7 @@ from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 
 from actions import notices
-from actions.findings import is_http_url
+from actions.findings import finding_changed, is_http_url
 from actions.models import ActionChange, ActionComment, ActionItem, ActionItemQuerySet, Finding
 from questionnaires.models import Choice, Question
 from reviews.access import Right, team_rights, team_writes
@@ -208,6 +208,8 @@ def action_create(
     action.save()
     ActionChange.objects.create(action=action, user=user, field="created", new_value=action.title)
     notices.action_assigned(action=action, by_id=user.pk)
+    if finding is not None and session is not None:
+        finding_changed(finding, session)
     return action
 
 

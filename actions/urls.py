@@ -47,6 +47,11 @@ urlpatterns: list = [
     path("cost/", dashboards.cost_findings, name="cost_findings"),
     path("sessions/<uuid:session_uuid>/analysis/", analysis.analysis, name="analysis"),
     path(
+        "sessions/<uuid:session_uuid>/analysis/fragments/<str:name>/",
+        analysis.analysis_fragment,
+        name="analysis_fragment",
+    ),
+    path(
         "sessions/<uuid:session_uuid>/lenses/<uuid:lens_uuid>/upgrade/",
         lensupgrade.lens_upgrade,
         name="lens_upgrade",

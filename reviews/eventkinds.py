@@ -46,6 +46,7 @@ class EventKind(StrEnum):
     PARTICIPANTS = "participants"  # who takes part, and their preparation checklists
     PRESENCE = "presence"  # who has the live page open, and on which question
     PARKING = "parking"  # the parking lot
+    FINDING = "finding"  # a finding's analysis: ratings, placement, acceptance, its actions
     RESYNC = "resync"  # the stream's own: events may have been missed, refresh everything
     HEARTBEAT = "heartbeat"  # the stream's own: it is connected and hears the session
 
@@ -133,6 +134,16 @@ class FocusData(EventData):
             raise EventDataError(f"FocusData.url must be a path on this site, not {self.url!r}.")
 
 
+@dataclass(frozen=True)
+class FindingData(EventData):
+    """Something about one finding changed, and with it the matrix and its quadrants."""
+
+    finding: str  # the finding's UUID
+
+    def check(self) -> None:
+        _require_uuid(self, "finding", self.finding)
+
+
 # --- The table ------------------------------------------------------------------------------
 
 
@@ -168,6 +179,7 @@ class KindSpec:
 
 QUESTION_PAGE: Final = "reviews/question.html"
 SESSION_PAGE: Final = "reviews/session_detail.html"
+ANALYSIS_PAGE: Final = "actions/analysis.html"
 
 
 def _on(page: str, *partials: str) -> tuple[str, ...]:
@@ -226,6 +238,20 @@ KINDS: Final[Mapping[EventKind, KindSpec]] = MappingProxyType(
         ),
         EventKind.PARKING: KindSpec(
             NoData, (SseEvent("parking", _on(QUESTION_PAGE, "parking"), swap="parking-html"),)
+        ),
+        # The analysis page: the finding's card (one rendering per variant of what the viewer
+        # may do; each page keeps its person's own ratings), the matrix and the quadrants.
+        EventKind.FINDING: KindSpec(
+            FindingData,
+            (
+                SseEvent(
+                    "finding-{finding}",
+                    _on(ANALYSIS_PAGE, "finding"),
+                    swap="finding-card-{finding}",
+                ),
+                SseEvent("matrix", _on(ANALYSIS_PAGE, "matrix"), swap="matrix-html"),
+                SseEvent("quadrants", _on(ANALYSIS_PAGE, "summary"), swap="quadrants-html"),
+            ),
         ),
         # Never published: a stream sends it when it cannot tell what its page missed.
         EventKind.RESYNC: KindSpec(NoData, (SseEvent("refresh", script=ScriptRole.RESYNC),)),

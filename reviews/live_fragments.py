@@ -301,14 +301,22 @@ def _question(data: EventData) -> str:
     return data.as_dict()["question"]
 
 
+Renderer = Callable[[str, EventData], dict[str, Swap]]
+
 # What each kind of event carries; kinds not named here go out without HTML.
-RENDERERS: Mapping[EventKind, Callable[[str, EventData], dict[str, Swap]]] = {
+RENDERERS: dict[EventKind, Renderer] = {
     EventKind.ANSWER: lambda channel, data: render_answer(channel, _question(data)),
     EventKind.NOTES: lambda channel, data: render_notes(channel, _question(data)),
     EventKind.FOCUS: lambda channel, data: render_focus(channel),
     EventKind.PRESENCE: lambda channel, data: render_presence(channel),
     EventKind.PARKING: lambda channel, data: render_parking(channel),
 }
+
+
+def register_renderer(kind: EventKind, render: Renderer) -> None:
+    """What events of `kind` carry, from an app that builds on reviews (its ready()): the
+    analysis page's fragments are the actions app's, and reviews does not import it."""
+    RENDERERS[kind] = render
 
 
 _locks: dict[str, threading.Lock] = {}

@@ -65,6 +65,30 @@ def analysis(request: SignedInRequest, session_uuid: UUID) -> HttpResponse:
     return render(request, "actions/analysis.html", analysis_context(request, access))
 
 
+FRAGMENTS = ("finding", "matrix", "summary")
+
+
+@require_safe
+def analysis_fragment(request: SignedInRequest, session_uuid: UUID, name: str) -> HttpResponse:
+    """Re-fetched pieces of the analysis page (after a live event that carried no HTML for
+    this person, or when the page refreshes everything): a finding's card (?finding=), the
+    matrix, the quadrant counts. A card whose finding is gone comes back empty."""
+    if name not in FRAGMENTS:
+        raise Http404("No such fragment.")
+    access = session_for_user(request.user, session_uuid, guests=True)
+    context = analysis_context(request, access)
+    if name == "finding":
+        try:
+            finding_uuid = UUID(request.GET.get("finding", ""))
+        except ValueError:
+            raise Http404("No such finding.") from None
+        info = next((i for i in context["infos"] if i.finding.uuid == finding_uuid), None)
+        if info is None:
+            return HttpResponse("")
+        context["info"] = info
+    return render(request, f"actions/analysis.html#{name}", context)
+
+
 @require_POST
 def findings_sync(request: SignedInRequest, session_uuid: UUID) -> HttpResponse:
     access = session_for_user(request.user, session_uuid, guests=True)

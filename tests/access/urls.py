@@ -247,6 +247,7 @@ URLS: dict[str, list[Variant]] = {
         v("session page", session_uuid=lambda w, p: w.closed.uuid),
         v("other team's page", "another team's", **OTHER_TEAM_SESSION),
     ],
+    "actions:analysis_fragment": [v("session page", name=lambda w, p: "summary")],
     "actions:plan": [v("session page", session_uuid=lambda w, p: w.closed.uuid)],
     "actions:plan_documents": [v("session page, editors write")],
     "actions:plan_document_download": [v("session page")],
