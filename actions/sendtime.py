@@ -14,6 +14,8 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from django.db import connection
+
 from actions.models import UserPreferences
 from actions.timezones import zone_from_name
 from reviews.models import DEFAULT_REMINDER_HOUR, DEFAULT_WORKING_DAYS, Membership, Team
@@ -76,11 +78,13 @@ def schedules_for(team_ids: Iterable[int | None]) -> dict[int, Schedule]:
 
 
 def zones_for(user_ids: Iterable[int]) -> dict[int, tzinfo]:
-    """The people's time zones (the server's for those without one), in one query per 900."""
+    """The people's time zones (the server's for those without one), in one query (on
+    SQLite, one per 999 people: its limit of parameters)."""
     ids = sorted(set(user_ids))
+    size = connection.features.max_query_params or len(ids) or 1
     zones: dict[int, tzinfo] = {}
-    for start in range(0, len(ids), 900):
-        rows = UserPreferences.objects.filter(user_id__in=ids[start : start + 900]).values_list(
+    for start in range(0, len(ids), size):
+        rows = UserPreferences.objects.filter(user_id__in=ids[start : start + size]).values_list(
             "user_id", "time_zone"
         )
         zones.update((user_id, zone_from_name(name)) for user_id, name in rows)
