@@ -29,7 +29,11 @@ def zone_name(user_id: int) -> str:
 
 def zone_for(user_id: int) -> tzinfo:
     """The user's time zone, or the server's while they have none."""
-    name = zone_name(user_id)
+    return zone_from_name(zone_name(user_id))
+
+
+def zone_from_name(name: str) -> tzinfo:
+    """The zone of a stored name; the server's for "" (none yet)."""
     return zoneinfo.ZoneInfo(name) if name else timezone.get_default_timezone()
 
 

@@ -18,15 +18,38 @@ User = settings.AUTH_USER_MODEL
 P = FrameworkPillar
 
 
+# The hours a team may send its reminders at (never at night), and the defaults.
+REMINDER_HOURS = range(6, 21)
+DEFAULT_REMINDER_HOUR = 9
+DEFAULT_WORKING_DAYS = "12345"  # Monday to Friday
+ESCALATION_WEEKS = range(1, 13)
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
 class Team(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=100)
     # An action overdue this many weeks is escalated to its review's facilitator.
     overdue_escalation_weeks = models.PositiveSmallIntegerField(default=3)
+    # Date-driven reminders go out at this hour, in each recipient's own time zone, on the
+    # team's working days (ISO weekday digits, 1 = Monday ... 7 = Sunday): see actions/sendtime.py.
+    reminder_hour = models.PositiveSmallIntegerField(default=DEFAULT_REMINDER_HOUR)
+    working_days = models.CharField(max_length=7, default=DEFAULT_WORKING_DAYS)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    reminder_hour__gte=REMINDER_HOURS[0], reminder_hour__lte=REMINDER_HOURS[-1]
+                ),
+                name="team_reminder_hour_in_working_hours",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(working_days=""), name="team_has_a_working_day"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -785,6 +808,7 @@ class AuditEntry(models.Model):
         INVITATION_DECLINED = "declined", "declined the invitation"
         SESSION_REOPENED = "session_reopened", "reopened a review"
         LENS_IMPORTED = "lens_imported", "imported a lens"
+        SETTINGS_CHANGED = "settings_changed", "changed the settings"
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="audit_entries")
     actor = models.ForeignKey(
