@@ -28,7 +28,8 @@ Occasions and keys (the key says what makes a reminder recur):
 - follow-up not held: the facilitator, a week after a follow-up fell due while it is not
   held;                                                 follow_up_nudge:<follow-up>:<user>
 - next review due: the workload owner and the last review's facilitator, 14 days before
-  and on the day, unless a review is already planned;  next_review_due:<workload>:<user>:<date>:<when>
+  and on the day, unless a review is planned or under way (held, its plan not published:
+  publishing sets the next date);  next_review_due:<workload>:<user>:<date>:<when>
 - risk acceptance expiring: who accepted it and the workload owner, 14 days before;
                                                        risk_expiring:<finding>:<user>:<date>
 - follow-up summary: the participants, when a follow-up is finished (actions/followups.py).
@@ -315,8 +316,11 @@ def _follow_up_nudge(today: date) -> Iterator[Due]:
 
 
 def _next_review_due(today: date) -> Iterator[Due]:
-    planned = ReviewSession.objects.filter(
-        workload=OuterRef("pk"), phase__in=[Phase.PREPARATION, Phase.REVIEW]
+    # A review planned, or held and not yet published (publishing sets the next date).
+    under_way = ReviewSession.objects.filter(
+        workload=OuterRef("pk"),
+        phase__in=[Phase.PREPARATION, Phase.REVIEW, Phase.ANALYSIS, Phase.ACTION_PLAN],
+        plan_published_at__isnull=True,
     )
     last_facilitator = (
         Participant.objects.filter(
@@ -331,7 +335,7 @@ def _next_review_due(today: date) -> Iterator[Due]:
         Workload.objects.filter(
             next_review_due_on__lte=today + timedelta(days=NEXT_REVIEW_NOTICE_DAYS)
         )
-        .exclude(Exists(planned))
+        .exclude(Exists(under_way))
         .annotate(facilitator_id=Subquery(last_facilitator))
         .values_list("pk", "owner_id", "facilitator_id", "next_review_due_on")
     )
