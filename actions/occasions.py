@@ -34,6 +34,9 @@ Occasions and keys (the key says what makes a reminder recur):
                                                        risk_expiring:<finding>:<user>:<date>
 - follow-up summary: the participants, when a follow-up is finished (actions/followups.py).
 - weekly digest: what people chose to receive weekly, each Monday (`digests_dispatch`).
+
+The queries leave the models' default ordering out (`order_by()`): nothing here depends on
+it, and its joins cost every sweep (and made a DISTINCT keep one row per ordering column).
 """
 
 from __future__ import annotations
@@ -100,8 +103,10 @@ def _phase_start(today: date) -> Iterator[Due]:
         session__plan_published_at__isnull=True,
         role__in=PHASE_ROLES[Phase.ACTION_PLAN],
     )
-    rows = Participant.objects.filter(preparing | analysing | planning).values_list(
-        "user_id", "session_id", "session__phase"
+    rows = (
+        Participant.objects.filter(preparing | analysing | planning)
+        .order_by()
+        .values_list("user_id", "session_id", "session__phase")
     )
     for user_id, session_id, phase in rows:
         yield Due(
@@ -122,6 +127,7 @@ def _preparation(today: date) -> Iterator[Due]:
             session__review_starts_at__lt=day_start(today + timedelta(days=early + 1)),
         )
         .exclude(read_documentation=True, brought_metrics=True, confirmed_attendance=True)
+        .order_by()
         .values_list("user_id", "session_id", "session__review_starts_at")
     )
     for user_id, session_id, starts_at in rows:
@@ -144,6 +150,7 @@ def _review_tomorrow(today: date) -> Iterator[Due]:
             session__review_starts_at__gte=day_start(tomorrow),
             session__review_starts_at__lt=day_start(tomorrow + timedelta(days=1)),
         )
+        .order_by()
         .values_list("user_id", "session_id")
     )
     for user_id, session_id in rows:
@@ -156,11 +163,15 @@ def _review_tomorrow(today: date) -> Iterator[Due]:
 
 
 def _analysis_due(today: date) -> Iterator[Due]:
-    rows = Participant.objects.filter(
-        role=ParticipantRole.FACILITATOR,
-        session__phase__in=[Phase.REVIEW, Phase.ANALYSIS],
-        session__analysis_due_on__range=(today - timedelta(days=CATCH_UP_DAYS), today),
-    ).values_list("user_id", "session_id", "session__analysis_due_on")
+    rows = (
+        Participant.objects.filter(
+            role=ParticipantRole.FACILITATOR,
+            session__phase__in=[Phase.REVIEW, Phase.ANALYSIS],
+            session__analysis_due_on__range=(today - timedelta(days=CATCH_UP_DAYS), today),
+        )
+        .order_by()
+        .values_list("user_id", "session_id", "session__analysis_due_on")
+    )
     for user_id, session_id, due_on in rows:
         yield Due(
             user_id,
@@ -171,12 +182,16 @@ def _analysis_due(today: date) -> Iterator[Due]:
 
 
 def _action_plan_due(today: date) -> Iterator[Due]:
-    rows = Participant.objects.filter(
-        role=ParticipantRole.FACILITATOR,
-        session__phase__in=[Phase.REVIEW, Phase.ANALYSIS, Phase.ACTION_PLAN],
-        session__plan_published_at__isnull=True,
-        session__action_plan_due_on__range=(today - timedelta(days=CATCH_UP_DAYS), today),
-    ).values_list("user_id", "session_id", "session__action_plan_due_on")
+    rows = (
+        Participant.objects.filter(
+            role=ParticipantRole.FACILITATOR,
+            session__phase__in=[Phase.REVIEW, Phase.ANALYSIS, Phase.ACTION_PLAN],
+            session__plan_published_at__isnull=True,
+            session__action_plan_due_on__range=(today - timedelta(days=CATCH_UP_DAYS), today),
+        )
+        .order_by()
+        .values_list("user_id", "session_id", "session__action_plan_due_on")
+    )
     for user_id, session_id, due_on in rows:
         yield Due(
             user_id,
@@ -191,6 +206,7 @@ def _action_due(today: date) -> Iterator[Due]:
     rows = (
         ActionItem.objects.open()
         .filter(owner__isnull=False, due_on__range=(today, today + timedelta(days=early)))
+        .order_by()
         .values_list("pk", "owner_id", "due_on")
     )
     for action_id, owner_id, due_on in rows:
@@ -231,6 +247,7 @@ def _action_overdue(today: date) -> Iterator[Due]:
         .exclude(status=ActionItem.Status.BLOCKED)
         .filter(owner__isnull=False)
         .annotate(changed_on=TruncDate("updated_at"), facilitator_id=Subquery(facilitators))
+        .order_by()
         .values_list(
             "owner_id",
             "due_on",
@@ -268,6 +285,7 @@ def _actions_blocked(today: date) -> Iterator[Due]:
             role=ParticipantRole.FACILITATOR,
             session__actions__status=ActionItem.Status.BLOCKED,
         )
+        .order_by()
         .values_list("user_id", flat=True)
         .distinct()
     )
@@ -284,7 +302,9 @@ def _follow_up_digest(today: date) -> Iterator[Due]:
     rows = list(
         FollowUp.objects.filter(
             held_at__isnull=True, due_on__range=(today - timedelta(days=CATCH_UP_DAYS), today)
-        ).values_list("pk", "session_id")
+        )
+        .order_by()
+        .values_list("pk", "session_id")
     )
     if not rows:
         return
@@ -301,11 +321,18 @@ def _follow_up_digest(today: date) -> Iterator[Due]:
 
 def _follow_up_nudge(today: date) -> Iterator[Due]:
     first = today - timedelta(days=FOLLOW_UP_NUDGE_DAYS + CATCH_UP_DAYS)
-    rows = Participant.objects.filter(
-        role=ParticipantRole.FACILITATOR,
-        session__follow_ups__held_at__isnull=True,
-        session__follow_ups__due_on__range=(first, today - timedelta(days=FOLLOW_UP_NUDGE_DAYS)),
-    ).values_list("user_id", "session__follow_ups__pk")
+    rows = (
+        Participant.objects.filter(
+            role=ParticipantRole.FACILITATOR,
+            session__follow_ups__held_at__isnull=True,
+            session__follow_ups__due_on__range=(
+                first,
+                today - timedelta(days=FOLLOW_UP_NUDGE_DAYS),
+            ),
+        )
+        .order_by()
+        .values_list("user_id", "session__follow_ups__pk")
+    )
     for user_id, follow_up_id in rows:
         yield Due(
             user_id,
@@ -337,6 +364,7 @@ def _next_review_due(today: date) -> Iterator[Due]:
         )
         .exclude(Exists(under_way))
         .annotate(facilitator_id=Subquery(last_facilitator))
+        .order_by()
         .values_list("pk", "owner_id", "facilitator_id", "next_review_due_on")
     )
     for workload_id, owner_id, facilitator_id, due_on in rows:
@@ -351,11 +379,15 @@ def _next_review_due(today: date) -> Iterator[Due]:
 
 
 def _risk_expiring(today: date) -> Iterator[Due]:
-    rows = Finding.objects.filter(
-        accepted_at__isnull=False,
-        resolved_at__isnull=True,
-        accepted_until__range=(today, today + timedelta(days=RISK_NOTICE_DAYS)),
-    ).values_list("pk", "accepted_by_id", "session__workload__owner_id", "accepted_until")
+    rows = (
+        Finding.objects.filter(
+            accepted_at__isnull=False,
+            resolved_at__isnull=True,
+            accepted_until__range=(today, today + timedelta(days=RISK_NOTICE_DAYS)),
+        )
+        .order_by()
+        .values_list("pk", "accepted_by_id", "session__workload__owner_id", "accepted_until")
+    )
     for finding_id, accepted_by_id, owner_id, until in rows:
         for user_id in {accepted_by_id, owner_id} - {None}:
             yield Due(
