@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from actions import followups, notifications, recipients
 from actions.models import ActionItem, Finding, FollowUp, FollowUpNote, Occasion, Reminder
+from actions.occasions import ACTION_DUE_NOTICES, PREPARATION_NOTICES
 from actions.templatetags.due import days_overdue
 from reviews.cadence import cadence_for, next_review_due
 from reviews.models import (
@@ -113,6 +114,14 @@ def _build_phase_start(reminder: Reminder, today: date) -> Message | None:
     )
 
 
+def _overtaken(reminder: Reminder, days: int, notices: tuple[int, int]) -> bool:
+    """A notice that goes out later than its day (moved past a team's day off, or found
+    late) and no longer says what it meant: the early one when the late one is due too,
+    the late one once the date has passed (what comes next has its own reminder)."""
+    early, late = notices
+    return days < 0 or (reminder.payload.get("notice") == early and days <= late)
+
+
 def _build_preparation(reminder: Reminder, today: date) -> Message | None:
     participant = _participant(reminder)
     if participant is None or participant.is_ready:
@@ -124,6 +133,8 @@ def _build_preparation(reminder: Reminder, today: date) -> Message | None:
     if review_on.isoformat() != reminder.payload["review_on"]:
         return None  # moved: the new date has reminders of its own
     days = (review_on - today).days
+    if _overtaken(reminder, days, PREPARATION_NOTICES):
+        return None
     checklist = _checklist(participant)
     left = sum(1 for _, done in checklist if not done)
     return Message(
@@ -152,6 +163,8 @@ def _build_review_tomorrow(reminder: Reminder, today: date) -> Message | None:
         return None
     if timezone.localdate(session.review_starts_at).isoformat() != reminder.payload["review_on"]:
         return None
+    if timezone.localdate(session.review_starts_at) < today:
+        return None  # moved past a day off beyond the review
     day = "Today" if timezone.localdate(session.review_starts_at) == today else "Tomorrow"
     return Message(
         subject=f"{day}: the Well-Architected review of {session.workload.name}",
@@ -256,6 +269,8 @@ def _build_action_due(reminder: Reminder, today: date) -> Message | None:
     if action is None or action.due_on is None:
         return None
     days = (action.due_on - today).days
+    if _overtaken(reminder, days, ACTION_DUE_NOTICES):
+        return None
     return Message(
         subject=f"Due {_days_in_words(days)}: {action.title}",
         template="action_due",
@@ -319,6 +334,9 @@ def _build_action_overdue(reminder: Reminder, today: date) -> Message | None:
 
 
 def _build_actions_blocked(reminder: Reminder, today: date) -> Message | None:
+    year, week, _ = today.isocalendar()
+    if reminder.payload.get("week", "") < f"{year}-W{week:02d}":
+        return None  # moved past a day off into the next week, which has its own
     blocked = list(
         ActionItem.objects.filter(
             status=ActionItem.Status.BLOCKED,

@@ -64,6 +64,10 @@ CATCH_UP_DAYS = 7
 FOLLOW_UP_NUDGE_DAYS = 7
 
 
+# The team of a session's workload, asked for in the same query as the rest of a row.
+TEAM = "session__workload__team_id"
+
+
 def day_start(day: date) -> datetime:
     """Midnight at the start of `day`, local time."""
     return timezone.make_aware(datetime.combine(day, time.min))
@@ -75,6 +79,8 @@ class Due:
     occasion: str
     key: str
     payload: dict[str, Any]
+    # The team whose hour and working days the reminder keeps (actions/sendtime.py).
+    team_id: int | None = None
 
 
 # Who acts in each phase a start is announced for (see the module's docstring).
@@ -106,14 +112,15 @@ def _phase_start(today: date) -> Iterator[Due]:
     rows = (
         Participant.objects.filter(preparing | analysing | planning)
         .order_by()
-        .values_list("user_id", "session_id", "session__phase")
+        .values_list("user_id", "session_id", "session__phase", TEAM)
     )
-    for user_id, session_id, phase in rows:
+    for user_id, session_id, phase, team_id in rows:
         yield Due(
             user_id,
             Occasion.PHASE_START,
             f"phase_start:{session_id}:{phase}:{user_id}",
             {"session": session_id, "phase": phase},
+            team_id,
         )
 
 
@@ -128,9 +135,9 @@ def _preparation(today: date) -> Iterator[Due]:
         )
         .exclude(read_documentation=True, brought_metrics=True, confirmed_attendance=True)
         .order_by()
-        .values_list("user_id", "session_id", "session__review_starts_at")
+        .values_list("user_id", "session_id", "session__review_starts_at", TEAM)
     )
-    for user_id, session_id, starts_at in rows:
+    for user_id, session_id, starts_at, team_id in rows:
         review_on = timezone.localdate(starts_at)
         notice = early if (review_on - today).days > late else late
         yield Due(
@@ -138,6 +145,7 @@ def _preparation(today: date) -> Iterator[Due]:
             Occasion.PREPARATION,
             f"preparation:{session_id}:{user_id}:{review_on}:{notice}d",
             {"session": session_id, "review_on": review_on.isoformat(), "notice": notice},
+            team_id,
         )
 
 
@@ -151,14 +159,15 @@ def _review_tomorrow(today: date) -> Iterator[Due]:
             session__review_starts_at__lt=day_start(tomorrow + timedelta(days=1)),
         )
         .order_by()
-        .values_list("user_id", "session_id")
+        .values_list("user_id", "session_id", TEAM)
     )
-    for user_id, session_id in rows:
+    for user_id, session_id, team_id in rows:
         yield Due(
             user_id,
             Occasion.REVIEW_TOMORROW,
             f"review_tomorrow:{session_id}:{user_id}:{tomorrow}",
             {"session": session_id, "review_on": tomorrow.isoformat()},
+            team_id,
         )
 
 
@@ -170,14 +179,15 @@ def _analysis_due(today: date) -> Iterator[Due]:
             session__analysis_due_on__range=(today - timedelta(days=CATCH_UP_DAYS), today),
         )
         .order_by()
-        .values_list("user_id", "session_id", "session__analysis_due_on")
+        .values_list("user_id", "session_id", "session__analysis_due_on", TEAM)
     )
-    for user_id, session_id, due_on in rows:
+    for user_id, session_id, due_on, team_id in rows:
         yield Due(
             user_id,
             Occasion.ANALYSIS_DUE,
             f"analysis_due:{session_id}:{user_id}:{due_on}",
             {"session": session_id, "due_on": str(due_on)},
+            team_id,
         )
 
 
@@ -190,14 +200,15 @@ def _action_plan_due(today: date) -> Iterator[Due]:
             session__action_plan_due_on__range=(today - timedelta(days=CATCH_UP_DAYS), today),
         )
         .order_by()
-        .values_list("user_id", "session_id", "session__action_plan_due_on")
+        .values_list("user_id", "session_id", "session__action_plan_due_on", TEAM)
     )
-    for user_id, session_id, due_on in rows:
+    for user_id, session_id, due_on, team_id in rows:
         yield Due(
             user_id,
             Occasion.ACTION_PLAN_DUE,
             f"action_plan_due:{session_id}:{user_id}:{due_on}",
             {"session": session_id, "due_on": str(due_on)},
+            team_id,
         )
 
 
@@ -207,9 +218,9 @@ def _action_due(today: date) -> Iterator[Due]:
         ActionItem.objects.open()
         .filter(owner__isnull=False, due_on__range=(today, today + timedelta(days=early)))
         .order_by()
-        .values_list("pk", "owner_id", "due_on")
+        .values_list("pk", "owner_id", "due_on", "workload__team_id")
     )
-    for action_id, owner_id, due_on in rows:
+    for action_id, owner_id, due_on, team_id in rows:
         assert due_on is not None  # the range above leaves no undated action
         notice = early if (due_on - today).days > late else late
         yield Due(
@@ -217,6 +228,7 @@ def _action_due(today: date) -> Iterator[Due]:
             Occasion.ACTION_DUE,
             f"action_due:{action_id}:{owner_id}:{due_on}:{notice}d",
             {"action": action_id, "due_on": str(due_on), "notice": notice},
+            team_id,
         )
 
 
@@ -254,10 +266,12 @@ def _action_overdue(today: date) -> Iterator[Due]:
             "changed_on",
             "facilitator_id",
             "workload__team__overdue_escalation_weeks",
+            "workload__team_id",
         )
     )
     latest: dict[int, date] = {}
-    for owner_id, due_on, changed_on, facilitator_id, escalate_after in rows:
+    teams: dict[int, int] = {}
+    for owner_id, due_on, changed_on, facilitator_id, escalate_after, team_id in rows:
         assert due_on is not None  # overdue() leaves no undated action
         started = _overdue_week_start(today, due_on, changed_on)
         if started is None:
@@ -268,12 +282,14 @@ def _action_overdue(today: date) -> Iterator[Due]:
             recipients.append(facilitator_id)
         for user_id in recipients:
             latest[user_id] = max(latest.get(user_id, week_start), week_start)
+            teams[user_id] = min(teams.get(user_id, team_id), team_id)
     for user_id, since in sorted(latest.items()):
         yield Due(
             user_id,
             Occasion.ACTION_OVERDUE,
             f"action_overdue:{user_id}:{since}",
             {"since": since.isoformat()},
+            teams[user_id],
         )
 
 
@@ -286,15 +302,19 @@ def _actions_blocked(today: date) -> Iterator[Due]:
             session__actions__status=ActionItem.Status.BLOCKED,
         )
         .order_by()
-        .values_list("user_id", flat=True)
+        .values_list("user_id", TEAM)
         .distinct()
     )
-    for user_id in rows:
+    teams: dict[int, int] = {}
+    for user_id, team_id in rows:
+        teams[user_id] = min(teams.get(user_id, team_id), team_id)
+    for user_id, team_id in sorted(teams.items()):
         yield Due(
             user_id,
             Occasion.ACTIONS_BLOCKED,
             f"actions_blocked:{user_id}:{year}-W{week:02d}",
             {"week": f"{year}-W{week:02d}"},
+            team_id,
         )
 
 
@@ -304,18 +324,19 @@ def _follow_up_digest(today: date) -> Iterator[Due]:
             held_at__isnull=True, due_on__range=(today - timedelta(days=CATCH_UP_DAYS), today)
         )
         .order_by()
-        .values_list("pk", "session_id")
+        .values_list("pk", "session_id", TEAM)
     )
     if not rows:
         return
-    series = follow_up_series([session_id for _, session_id in rows])
-    for follow_up_id, session_id in rows:
+    series = follow_up_series([session_id for _, session_id, _ in rows])
+    for follow_up_id, session_id, team_id in rows:
         for user_id in sorted(series[session_id]):
             yield Due(
                 user_id,
                 Occasion.FOLLOW_UP_DIGEST,
                 f"follow_up_digest:{follow_up_id}:{user_id}",
                 {"follow_up": follow_up_id},
+                team_id,
             )
 
 
@@ -331,14 +352,15 @@ def _follow_up_nudge(today: date) -> Iterator[Due]:
             ),
         )
         .order_by()
-        .values_list("user_id", "session__follow_ups__pk")
+        .values_list("user_id", "session__follow_ups__pk", TEAM)
     )
-    for user_id, follow_up_id in rows:
+    for user_id, follow_up_id, team_id in rows:
         yield Due(
             user_id,
             Occasion.FOLLOW_UP_NUDGE,
             f"follow_up_nudge:{follow_up_id}:{user_id}",
             {"follow_up": follow_up_id},
+            team_id,
         )
 
 
@@ -365,9 +387,9 @@ def _next_review_due(today: date) -> Iterator[Due]:
         .exclude(Exists(under_way))
         .annotate(facilitator_id=Subquery(last_facilitator))
         .order_by()
-        .values_list("pk", "owner_id", "facilitator_id", "next_review_due_on")
+        .values_list("pk", "owner_id", "facilitator_id", "next_review_due_on", "team_id")
     )
-    for workload_id, owner_id, facilitator_id, due_on in rows:
+    for workload_id, owner_id, facilitator_id, due_on, team_id in rows:
         when = "due" if due_on <= today else f"{NEXT_REVIEW_NOTICE_DAYS}d"
         for user_id in {owner_id, facilitator_id} - {None}:
             yield Due(
@@ -375,6 +397,7 @@ def _next_review_due(today: date) -> Iterator[Due]:
                 Occasion.NEXT_REVIEW_DUE,
                 f"next_review_due:{workload_id}:{user_id}:{due_on}:{when}",
                 {"workload": workload_id, "due_on": str(due_on)},
+                team_id,
             )
 
 
@@ -386,15 +409,16 @@ def _risk_expiring(today: date) -> Iterator[Due]:
             accepted_until__range=(today, today + timedelta(days=RISK_NOTICE_DAYS)),
         )
         .order_by()
-        .values_list("pk", "accepted_by_id", "session__workload__owner_id", "accepted_until")
+        .values_list("pk", "accepted_by_id", "session__workload__owner_id", "accepted_until", TEAM)
     )
-    for finding_id, accepted_by_id, owner_id, until in rows:
+    for finding_id, accepted_by_id, owner_id, until, team_id in rows:
         for user_id in {accepted_by_id, owner_id} - {None}:
             yield Due(
                 user_id,
                 Occasion.RISK_EXPIRING,
                 f"risk_expiring:{finding_id}:{user_id}:{until}",
                 {"finding": finding_id, "until": str(until)},
+                team_id,
             )
 
 

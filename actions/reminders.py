@@ -8,9 +8,12 @@ exist yet (sent or not, existing ones stay as they are) and returns the ids it c
 SQLite one query finds the keys that exist and one bulk insert creates the rest; should
 another dispatcher create some of them in between, the insert meets the unique key and is made
 again with `bulk_create(ignore_conflicts=True)`, keeping theirs. Either way, sweeping again or
-two dispatchers at once create nothing twice. The dispatcher queues the sending of what it
-created; the job sweep (reviews.jobs) sends again what a lost message, a retry's backoff
-or a dead worker left behind. The number of queries does not depend on how much is due
+two dispatchers at once create nothing twice. Each reminder is meant for the day it is found
+on and goes out at its team's hour in its recipient's time zone, on a working day of the team
+(`actions.sendtime`): its row's next_attempt_at. The dispatcher queues the sending of what it
+created that is due already; the job sweep (reviews.jobs) sends the others when their time
+comes, and again what a lost message, a retry's backoff or a dead worker left behind. The
+recipients' zones and their teams' hours come with two queries per sweep. The number of queries does not depend on how much is due
 (on PostgreSQL; SQLite splits big statements at 999 parameters).
 
 Sending (`reminder_send`) claims the job row, so a duplicate message or a second worker
@@ -29,7 +32,7 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from smtplib import SMTPException
 from typing import TypeVar
 
@@ -38,7 +41,7 @@ from django.db import IntegrityError, connection, models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from actions import followups, notifications, recipients, timezones
+from actions import followups, notifications, recipients, sendtime, timezones
 from actions.messages import Message, build_message
 from actions.models import NotificationPreference, Occasion, Reminder
 from actions.occasions import Due, due_reminders
@@ -62,7 +65,9 @@ class Sweep:
 
     due: int = 0
     follow_ups_created: int = 0
+    # The reminders created and due now, queued; and those created to go out later.
     queued: list[int] = field(default_factory=list)
+    waiting: int = 0
 
 
 T = TypeVar("T")
@@ -85,19 +90,50 @@ def _not_created_yet(dues: list[Due]) -> list[Due]:
     return [due for due in dues if due.key not in existing]
 
 
-def _create(dues: list[Due], now: datetime) -> list[int]:
-    """Create the reminders that do not exist yet and return the ids of those this call
-    created. PostgreSQL's insert passes over the existing keys by itself; elsewhere they are
-    looked up first, as most of what a sweep finds was created by an earlier one."""
+def _send_times(dues: list[Due], day: date, now: datetime) -> list[datetime]:
+    """When each reminder, meant for `day`, goes out (`actions.sendtime`): the zones and the
+    teams' schedules are read in one query each, whatever the number of reminders."""
+    if not dues:
+        return []
+    zones = sendtime.zones_for(due.recipient_id for due in dues)
+    schedules = sendtime.schedules_for(due.team_id for due in dues)
+    times = []
+    for due in dues:
+        schedule = schedules.get(due.team_id or 0, sendtime.DEFAULT_SCHEDULE)
+        times.append(
+            sendtime.send_time(
+                day,
+                zone=zones[due.recipient_id],
+                now=now,
+                hour=schedule.hour,
+                weekdays=schedule.weekdays,
+            )
+        )
+    return times
+
+
+def _create(dues: list[Due], day: date, now: datetime) -> Created:
+    """Create the reminders that do not exist yet, each due at its send time. PostgreSQL's
+    insert passes over the existing keys by itself; elsewhere they are looked up first, as
+    most of what a sweep finds was created by an earlier one."""
     if connection.vendor != "postgresql":
         dues = _not_created_yet(dues)
-    return _insert(dues, now)
+    return _insert(dues, _send_times(dues, day, now), now)
 
 
-def _insert(dues: list[Due], now: datetime) -> list[int]:
-    """Insert a reminder per due, marked queued now, and return the ids of those this call
-    created (the caller queues them). When another dispatcher created some of the same
-    reminders meanwhile, theirs stay and only the others are created, by the unique key."""
+@dataclass
+class Created:
+    """What one insert created: the ids due now (marked queued now, for the caller to
+    queue) and how many wait for their time (the job sweep sends those)."""
+
+    due_now: list[int] = field(default_factory=list)
+    waiting: int = 0
+
+
+def _insert(dues: list[Due], times: list[datetime], now: datetime) -> Created:
+    """Insert a reminder per due, due at its time. When another dispatcher created some of
+    the same reminders meanwhile, theirs stay and only the others are created, by the
+    unique key."""
 
     def rows() -> list[Reminder]:
         return [
@@ -106,20 +142,24 @@ def _insert(dues: list[Due], now: datetime) -> list[int]:
                 occasion=due.occasion,
                 recipient_id=due.recipient_id,
                 payload=due.payload,
-                due_at=now,
-                next_attempt_at=now,
-                queued_at=now,
+                due_at=when,
+                next_attempt_at=when,
+                queued_at=now if when <= now else None,
             )
-            for due in dues
+            for due, when in zip(dues, times, strict=True)
         ]
 
     if not dues:
-        return []
+        return Created()
     if connection.vendor == "postgresql":
-        return _insert_on_conflict(dues, now)
+        return _insert_on_conflict(dues, times, now)
     try:
         with transaction.atomic():
-            return [reminder.pk for reminder in Reminder.objects.bulk_create(rows())]
+            created = Reminder.objects.bulk_create(rows())
+        return Created(
+            due_now=[r.pk for r in created if r.queued_at is not None],
+            waiting=sum(1 for r in created if r.queued_at is None),
+        )
     except IntegrityError:
         with transaction.atomic():
             Reminder.objects.bulk_create(rows(), ignore_conflicts=True)
@@ -128,10 +168,10 @@ def _insert(dues: list[Due], now: datetime) -> list[int]:
             ours += Reminder.objects.filter(key__in=chunk, queued_at=now).values_list(
                 "pk", flat=True
             )
-        return ours
+        return Created(due_now=ours)
 
 
-def _insert_on_conflict(dues: list[Due], now: datetime) -> list[int]:
+def _insert_on_conflict(dues: list[Due], times: list[datetime], now: datetime) -> Created:
     """PostgreSQL: the same insert as one statement, INSERT ... SELECT FROM
     jsonb_to_recordset(...) ON CONFLICT (key) DO NOTHING RETURNING id. The rows travel as one
     JSON document instead of a model instance each (the first sweep over a large team
@@ -151,23 +191,28 @@ def _insert_on_conflict(dues: list[Due], now: datetime) -> list[int]:
         f"{column('attempts')}, {column('max_attempts')}, {column('next_attempt_at')}, "
         f"{column('last_error')}, {column('delivered')}, "
         f"{column('due_at')}, {column('created_at')}, {column('queued_at')}) "
-        "SELECT due.key, due.occasion, due.recipient, due.payload, %s, 0, %s, %s, '', '', "
-        "%s, %s, %s "
+        "SELECT due.key, due.occasion, due.recipient, due.payload, %s, 0, %s, due.at, '', '', "
+        "due.at, %s, CASE WHEN due.at <= %s THEN %s::timestamptz END "
         "FROM jsonb_to_recordset(%s::jsonb) "
-        "AS due(key varchar, occasion varchar, recipient bigint, payload jsonb) "
-        f"ON CONFLICT ({column('key')}) DO NOTHING RETURNING {column('id')}"
+        "AS due(key varchar, occasion varchar, recipient bigint, payload jsonb, at timestamptz) "
+        f"ON CONFLICT ({column('key')}) DO NOTHING "
+        f"RETURNING {column('id')}, {column('queued_at')} IS NOT NULL"
     )
     rows = json.dumps(
         [
             {"key": due.key, "occasion": due.occasion, "recipient": due.recipient_id}
-            | {"payload": due.payload}
-            for due in dues
+            | {"payload": due.payload, "at": when.isoformat()}
+            for due, when in zip(dues, times, strict=True)
         ]
     )
     with transaction.atomic(), connection.cursor() as cursor:
         max_attempts = meta.get_field("max_attempts").get_default()
-        cursor.execute(sql, [Status.PENDING, max_attempts, now, now, now, now, rows])
-        return [row[0] for row in cursor.fetchall()]
+        cursor.execute(sql, [Status.PENDING, max_attempts, now, now, now, rows])
+        created = cursor.fetchall()
+    return Created(
+        due_now=[pk for pk, queued in created if queued],
+        waiting=sum(1 for _, queued in created if not queued),
+    )
 
 
 def reminders_dispatch(*, now: datetime | None = None, queue: bool = True) -> Sweep:
@@ -179,7 +224,9 @@ def reminders_dispatch(*, now: datetime | None = None, queue: bool = True) -> Sw
     sweep = Sweep(follow_ups_created=followups.followups_schedule(today=today))
     dues = list(due_reminders(today=today))
     sweep.due = len(dues)
-    sweep.queued = sorted(_create(dues, now))
+    created = _create(dues, today, now)
+    sweep.queued = sorted(created.due_now)
+    sweep.waiting = created.waiting
     if queue:
         job_queue(Reminder, sweep.queued)
     return sweep
@@ -201,19 +248,25 @@ def reminders_preview(*, now: datetime | None = None) -> list[Due]:
 
 def digests_dispatch(*, now: datetime | None = None, queue: bool = True) -> list[int]:
     """The weekly digest: one reminder per person with notifications they chose to receive
-    weekly, once per ISO week. Returns the ids created, queued with `queue`."""
+    weekly, once per ISO week, at the hour of their first team on its first working day of
+    the week, in their time zone. Returns the ids created and due now, queued with `queue`
+    (the job sweep sends the others when their time comes)."""
     now = now or timezone.now()
-    year, week, _ = timezone.localdate(now).isocalendar()
+    today = timezone.localdate(now)
+    year, week, weekday = today.isocalendar()
+    users = notifications.users_awaiting_digest()
+    teams = sendtime.first_teams(users)
     dues = [
         Due(
             user_id,
             Occasion.WEEKLY_DIGEST,
             f"weekly_digest:{user_id}:{year}-W{week:02d}",
             {"week": f"{year}-W{week:02d}"},
+            team_id=teams.get(user_id),
         )
-        for user_id in notifications.users_awaiting_digest()
+        for user_id in users
     ]
-    created = sorted(_create(dues, now))
+    created = sorted(_create(dues, today - timedelta(days=weekday - 1), now).due_now)
     if queue:
         job_queue(Reminder, created)
     return created

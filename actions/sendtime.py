@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 
 from actions.models import UserPreferences
 from actions.timezones import zone_from_name
-from reviews.models import DEFAULT_REMINDER_HOUR, DEFAULT_WORKING_DAYS, Team
+from reviews.models import DEFAULT_REMINDER_HOUR, DEFAULT_WORKING_DAYS, Membership, Team
 
 # After this local time a reminder waits for the next working day.
 DAY_ENDS = time(21)
@@ -86,3 +86,14 @@ def zones_for(user_ids: Iterable[int]) -> dict[int, tzinfo]:
         zones.update((user_id, zone_from_name(name)) for user_id, name in rows)
     default = zone_from_name("")
     return {user_id: zones.get(user_id, default) for user_id in ids}
+
+
+def first_teams(user_ids: Iterable[int]) -> dict[int, int]:
+    """Each person's first team (the one they joined first), whose hour their weekly digest
+    keeps, in one query."""
+    rows = (
+        Membership.objects.filter(user_id__in=list(user_ids))
+        .order_by("-joined_at", "-pk")
+        .values_list("user_id", "team_id")
+    )
+    return dict(rows)  # the earliest membership comes last and wins

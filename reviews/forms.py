@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from typing import cast
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import password_validation
@@ -13,6 +13,9 @@ from reviews import accounts
 from reviews.access import editable_teams
 from reviews.cadence import INTERVAL_MAX_MONTHS, INTERVAL_MIN_MONTHS
 from reviews.models import (
+    ESCALATION_WEEKS,
+    REMINDER_HOURS,
+    WEEKDAY_NAMES,
     Membership,
     NotApplicableReason,
     ParticipantRole,
@@ -132,6 +135,40 @@ class TeamForm(forms.ModelForm):
 
     def clean_name(self) -> str:
         return self.cleaned_data["name"].strip()
+
+
+class TeamSettingsForm(forms.Form):
+    """When the team's reminders go out; the service checks the ranges."""
+
+    reminder_hour = forms.TypedChoiceField(
+        label="Reminders at",
+        coerce=int,
+        choices=[(hour, f"{hour:02d}:00") for hour in REMINDER_HOURS],
+        help_text="In each person's own time zone.",
+    )
+    working_days = forms.TypedMultipleChoiceField(
+        label="Working days",
+        coerce=int,
+        choices=list(enumerate(WEEKDAY_NAMES, start=1)),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,  # the service says what is missing
+        help_text="A reminder for another day waits for the next working day.",
+    )
+    overdue_escalation_weeks = forms.TypedChoiceField(
+        label="Escalate overdue actions after",
+        coerce=int,
+        choices=[(weeks, f"{weeks} week{'s' if weeks != 1 else ''}") for weeks in ESCALATION_WEEKS],
+        help_text="Then the review's facilitator is told too.",
+    )
+
+    @classmethod
+    def for_team(cls, team: Team, data: Any = None) -> TeamSettingsForm:
+        initial = {
+            "reminder_hour": team.reminder_hour,
+            "working_days": [int(day) for day in team.working_days],
+            "overdue_escalation_weeks": team.overdue_escalation_weeks,
+        }
+        return cls(data, initial=initial)
 
 
 class TeamInvitationForm(forms.Form):

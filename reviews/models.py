@@ -22,6 +22,8 @@ P = FrameworkPillar
 REMINDER_HOURS = range(6, 21)
 DEFAULT_REMINDER_HOUR = 9
 DEFAULT_WORKING_DAYS = "12345"  # Monday to Friday
+ESCALATION_WEEKS = range(1, 13)
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 class Team(models.Model):
@@ -796,6 +798,7 @@ class AuditEntry(models.Model):
         INVITATION_DECLINED = "declined", "declined the invitation"
         SESSION_REOPENED = "session_reopened", "reopened a review"
         LENS_IMPORTED = "lens_imported", "imported a lens"
+        SETTINGS_CHANGED = "settings_changed", "changed the settings"
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="audit_entries")
     actor = models.ForeignKey(

@@ -22,6 +22,9 @@ from django.db.models import QuerySet
 from reviews import audit
 from reviews.errors import ServiceError
 from reviews.models import (
+    ESCALATION_WEEKS,
+    REMINDER_HOURS,
+    WEEKDAY_NAMES,
     Membership,
     Participant,
     Presence,
@@ -105,6 +108,68 @@ def membership_remove(*, membership: Membership, actor: User | None = None) -> N
         left_by_themselves=actor is not None and actor.pk == user_id,
         sessions=sessions,
     )
+
+
+@transaction.atomic
+def team_settings_update(
+    *,
+    team: Team,
+    actor: User,
+    reminder_hour: int,
+    working_days: list[int],
+    overdue_escalation_weeks: int,
+) -> Team:
+    """Change when the team's reminders go out (the hour, in each recipient's time zone, and
+    the working days, as ISO weekdays) and after how many weeks overdue actions escalate.
+    Written to the audit log with what changed."""
+    if reminder_hour not in REMINDER_HOURS:
+        raise ServiceError(
+            f"Choose an hour from {REMINDER_HOURS[0]:02d}:00 to {REMINDER_HOURS[-1]:02d}:00: "
+            "reminders are not sent at night.",
+            field="reminder_hour",
+        )
+    days = sorted(set(working_days))
+    if not days:
+        raise ServiceError("Choose at least one working day.", field="working_days")
+    if any(day not in range(1, 8) for day in days):
+        raise ServiceError("Choose days of the week.", field="working_days")
+    if overdue_escalation_weeks not in ESCALATION_WEEKS:
+        raise ServiceError(
+            f"Choose from {ESCALATION_WEEKS[0]} to {ESCALATION_WEEKS[-1]} weeks.",
+            field="overdue_escalation_weeks",
+        )
+    team = Team.objects.select_for_update().get(pk=team.pk)
+    after: dict[str, int | str] = {
+        "reminder_hour": reminder_hour,
+        "working_days": "".join(str(day) for day in days),
+        "overdue_escalation_weeks": overdue_escalation_weeks,
+    }
+    changed = {name: value for name, value in after.items() if getattr(team, name) != value}
+    if not changed:
+        return team
+    before = {name: getattr(team, name) for name in changed}
+    for name, value in changed.items():
+        setattr(team, name, value)
+    team.save(update_fields=list(changed))
+    audit.record(
+        team=team,
+        actor=actor,
+        action=Action.SETTINGS_CHANGED,
+        subject=team.name,
+        **{
+            name: f"{_describe(name, before[name])} -> {_describe(name, value)}"
+            for name, value in changed.items()
+        },
+    )
+    return team
+
+
+def _describe(name: str, value: int | str) -> str:
+    if name == "reminder_hour":
+        return f"{value:02d}:00"
+    if name == "working_days":
+        return ", ".join(WEEKDAY_NAMES[int(day) - 1][:3] for day in str(value))
+    return str(value)
 
 
 def _keep_an_admin(membership: Membership) -> None:

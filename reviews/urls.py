@@ -159,6 +159,7 @@ urlpatterns = [
     ),
     path("teams/", teams.team_list, name="team_list"),
     path("teams/<uuid:team_uuid>/", teams.team_detail, name="team_detail"),
+    path("teams/<uuid:team_uuid>/settings/", teams.team_settings, name="team_settings"),
     path(
         "teams/<uuid:team_uuid>/members/<int:member_id>/role/",
         teams.member_role,

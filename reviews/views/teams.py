@@ -13,8 +13,14 @@ from config.http import HtmxHttpRequest, SignedInRequest
 from reviews import audit, team_invitations, teams
 from reviews.access import team_for_user
 from reviews.errors import ServiceError
-from reviews.forms import MemberRoleForm, NewAccountForm, TeamForm, TeamInvitationForm
-from reviews.models import Membership, TeamInvitation
+from reviews.forms import (
+    MemberRoleForm,
+    NewAccountForm,
+    TeamForm,
+    TeamInvitationForm,
+    TeamSettingsForm,
+)
+from reviews.models import Membership, Team, TeamInvitation
 
 TeamInvitationError = team_invitations.TeamInvitationError
 
@@ -63,13 +69,25 @@ def team_detail(request: SignedInRequest, team_uuid: UUID) -> HttpResponse:
                 )
                 return redirect("reviews:team_detail", team.uuid)
         status = 400
+    return _team_page(request, team, membership, form=form, status=status)
+
+
+def _team_page(
+    request: SignedInRequest,
+    team: Team,
+    membership: Membership,
+    *,
+    form: TeamInvitationForm | None = None,
+    settings_form: TeamSettingsForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     is_admin = membership.role == Membership.Role.ADMIN
     members = team.memberships.select_related("user").order_by("user__username")
     context = {
         "team": team,
         "membership": membership,
         "members": members,
-        "form": form,
+        "form": form if form is not None else TeamInvitationForm(),
         "roles": Membership.Role.choices,
         "workload_count": team.workloads.count(),
         "is_admin": is_admin,
@@ -77,7 +95,36 @@ def team_detail(request: SignedInRequest, team_uuid: UUID) -> HttpResponse:
     if is_admin:
         context["pending"] = team.invitations.pending().select_related("invited_by")
         context["audit"] = audit.audit_page(team=team, page=request.GET.get("page"))
+        context["settings_form"] = (
+            settings_form if settings_form is not None else TeamSettingsForm.for_team(team)
+        )
     return render(request, "reviews/team_detail.html", context, status=status)
+
+
+@require_POST
+def team_settings(request: SignedInRequest, team_uuid: UUID) -> HttpResponse:
+    """The team's reminder hour, working days and escalation: only its admins change them.
+    An htmx request gets the settings card back; a plain form, a redirect (or the page with
+    the errors)."""
+    team, membership = team_for_user(request.user, team_uuid, admin=True)
+    form = TeamSettingsForm.for_team(team, request.POST)
+    if form.is_valid():
+        try:
+            team = teams.team_settings_update(team=team, actor=request.user, **form.cleaned_data)
+        except ServiceError as exc:
+            exc.add_to(form)
+        else:
+            if not request.htmx:
+                messages.success(request, "Settings saved.")
+                return redirect("reviews:team_detail", team.uuid)
+            context = {"team": team, "settings_form": TeamSettingsForm.for_team(team)}
+            return render(
+                request, "reviews/team_detail.html#team-settings", context | {"saved": True}
+            )
+    if request.htmx:
+        context = {"team": team, "settings_form": form}
+        return render(request, "reviews/team_detail.html#team-settings", context, status=400)
+    return _team_page(request, team, membership, settings_form=form, status=400)
 
 
 def _member_for_admin(request: SignedInRequest, team_uuid: UUID, member_id: int) -> Membership:

@@ -218,6 +218,7 @@ URLS: dict[str, list[Variant]] = {
         v("invitation link (bad token)", "bad token"),
     ],
     "reviews:member_role": [v("team admin")],
+    "reviews:team_settings": [v("team admin")],
     "reviews:member_remove": [v("team admin")],
     "reviews:workload_detail": [
         v("team page"),

@@ -12,7 +12,7 @@ from django.utils import timezone
 from actions import occasions, reminders
 from actions.models import ActionItem, Finding, Reminder
 from reviews import sessions
-from reviews.models import Participant, ParticipantRole, Phase, ReviewSession
+from reviews.models import Participant, ParticipantRole, Phase, ReviewSession, Team
 from tests.conftest import at, travel  # noqa: F401 (the cadence tests import them from here)
 
 
@@ -80,11 +80,11 @@ def accepted_finding(session: ReviewSession, user, *, until: date) -> Finding:
 
 
 def sweep() -> list[Reminder]:
-    """One dispatcher sweep, then send each reminder it queued, like a worker would."""
-    result = reminders.reminders_dispatch()
-    for reminder_id in result.queued:
-        reminders.reminder_send(reminder_id=reminder_id)
-    return list(Reminder.objects.filter(pk__in=result.queued).select_related("recipient"))
+    """One dispatcher sweep, then send what is due now, like the worker and the job sweep
+    would: what it queued and what earlier sweeps created for this hour. Returns those
+    sent (or skipped) now."""
+    reminders.reminders_dispatch(queue=False)
+    return reminders.reminders_send_pending()
 
 
 def sent(since: int = 0) -> list[tuple[str, str]]:
@@ -110,4 +110,14 @@ def without_phase_announcements(monkeypatch):
         occasions,
         "OCCASIONS",
         tuple(o for o in occasions.OCCASIONS if o is not occasions._phase_start),
+    )
+
+
+@pytest.fixture
+def reminders_any_day(cast):
+    """The cast's teams send reminders every day of the week from 06:00, so that a sweep at
+    08:00 UTC sends what it finds at once: for tests about who gets which reminder on which
+    day (the hour and the working days have tests of their own, test_reminder_hours.py)."""
+    Team.objects.filter(pk__in=[cast.team.pk, cast.other_team.pk]).update(
+        reminder_hour=6, working_days="1234567"
     )

@@ -28,6 +28,7 @@ from tests.actions.cadence_helpers import (
     make_session,
     publish,
     ready,
+    reminders_any_day,  # noqa: F401 (a fixture)
     sent,
     sweep,
     travel,
@@ -37,7 +38,7 @@ from tests.actions.cadence_helpers import (
 MONDAY = date(2027, 3, 1)
 
 # The phase-start announcements are tested on their own (test_phase_announcements.py).
-pytestmark = pytest.mark.usefixtures("lenses", "without_phase_announcements")
+pytestmark = pytest.mark.usefixtures("lenses", "without_phase_announcements", "reminders_any_day")
 
 
 @pytest.fixture
@@ -526,10 +527,9 @@ def test_a_dispatcher_that_loses_the_race_creates_and_queues_only_the_rest(
     monkeypatch.setattr(reminders, "_not_created_yet", lambda dues: dues)
     with travel(date(2027, 3, 14)):
         dues = list(occasions.due_reminders(today=date(2027, 3, 14)))
-        taken = reminders._insert(
-            dues + [occasions.Due(cast.admin.pk, "preparation", Reminder.objects.get().key, {})],
-            at(date(2027, 3, 14)),
-        )
+        dues += [occasions.Due(cast.admin.pk, "preparation", Reminder.objects.get().key, {})]
+        now = at(date(2027, 3, 14))
+        taken = reminders._insert(dues, [now] * len(dues), now).due_now
     assert sorted(Reminder.objects.get(pk=pk).recipient.username for pk in taken) == [
         "alice",
         "bob",

@@ -19,12 +19,13 @@ from actions.models import NotificationPreference, Occasion, Reminder
 from tests.actions.cadence_helpers import (  # noqa: F401 (a fixture)
     at,
     make_session,
+    reminders_any_day,
     travel,
     without_phase_announcements,
 )
 
 # The phase-start announcements are tested on their own (test_phase_announcements.py).
-pytestmark = pytest.mark.usefixtures("lenses", "without_phase_announcements")
+pytestmark = pytest.mark.usefixtures("lenses", "without_phase_announcements", "reminders_any_day")
 
 DAY_BEFORE = date(2027, 3, 14)
 

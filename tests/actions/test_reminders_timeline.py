@@ -1,7 +1,9 @@
 """Time travel through a whole review: preparation, the review, analysis, the action plan
 and three monthly follow-ups, then the next review coming due. Each day the dispatcher
 sweeps in the morning and again in the evening (what the worker sends right away is sent
-too); the test asserts exactly which emails go out each day and that none goes out twice."""
+too); the team sends at 09:00 (UTC here) from Monday to Friday. The test asserts exactly
+which emails go out each day, that none goes out twice and none before 09:00 or at a
+weekend."""
 
 from __future__ import annotations
 
@@ -29,12 +31,15 @@ def reminder_emails(since: int) -> list[tuple[str, str]]:
 
 
 def walk(start: date, end: date, events: dict) -> dict[date, list[tuple[str, str]]]:
-    """Each day: sweep at 08:00, the day's events at 12:00 (and the worker sending what
-    they queued), sweep again at 18:00. Returns the emails sent per day (days with any)."""
+    """Each day: sweep at 08:00 (the reminders it finds wait for the team's hour, 09:00),
+    again at 10:00, the day's events at 12:00 (and the worker sending what they queued),
+    sweep again at 18:00. Returns the emails sent per day (days with any)."""
     log = {}
     for day in days(start, end):
         before = len(mail.outbox)
         with travel(day, 8):
+            assert sweep() == [], "sent before the team's hour"
+        with travel(day, 10):
             sweep()
         if day in events:
             with travel(day, 12):
@@ -145,15 +150,18 @@ def test_a_review_from_planning_to_its_third_follow_up(cast):
             ("fay", "phase_start"),
         ],
         # Preparation: a week before, then two days before (fay is ready by then), then all.
+        # Two days before and the day before are Saturday and Sunday: both wait for Monday
+        # 09:00, the review's day ("today"). Held and moved to the analysis at noon: the
+        # raters (owner and finance) are asked.
         date(2027, 3, 8): [("alice", "preparation"), ("fay", "preparation")],
-        date(2027, 3, 13): [("alice", "preparation")],
-        date(2027, 3, 14): [
+        date(2027, 3, 15): [
+            ("alice", "preparation"),
             ("alice", "review_tomorrow"),
+            ("bob", "phase_start"),
             ("bob", "review_tomorrow"),
+            ("fay", "phase_start"),
             ("fay", "review_tomorrow"),
-        ],  # fmt: skip
-        # Held and moved to the analysis: the raters (owner and finance) are asked.
-        date(2027, 3, 15): [("bob", "phase_start"), ("fay", "phase_start")],
+        ],
         # The analysis is due a week after the review, the plan two weeks after that.
         date(2027, 3, 22): [("alice", "analysis_due")],
         # The action plan starts: the facilitator and the workload owner.
@@ -172,14 +180,20 @@ def test_a_review_from_planning_to_its_third_follow_up(cast):
         date(2027, 5, 28): [("fay", "action_overdue")],
         date(2027, 6, 3): [("bob", "action_due")],
         date(2027, 6, 4): [("fay", "action_overdue")],
-        # The accepted risk expiring in 14 days.
-        date(2027, 6, 6): [("alice", "risk_expiring"), ("bob", "risk_expiring")],
-        # Follow-up 2: 6 June is a Sunday, so it falls on Monday 7 June.
-        date(2027, 6, 7): sorted([*digest, *summary, ("alice", "actions_blocked")]),
+        # Follow-up 2: 6 June is a Sunday, so it falls on Monday 7 June. The accepted risk
+        # expires in 14 days on Sunday 6 June: told on Monday.
+        date(2027, 6, 7): sorted(
+            [
+                *digest,
+                *summary,
+                ("alice", "actions_blocked"),
+                ("alice", "risk_expiring"),
+                ("bob", "risk_expiring"),
+            ]
+        ),
         date(2027, 6, 9): [("bob", "action_due")],
-        # ...marked blocked on 5 June: its overdue reminders wait; the facilitator hears of
-        # it that day and then each week (7 June is in the list above) until it is done.
-        date(2027, 6, 5): [("alice", "actions_blocked")],
+        # ...marked blocked on Saturday 5 June: its overdue reminders wait; the facilitator
+        # hears of it on Monday, once (that week's), and then each week until it is done.
         date(2027, 6, 14): [("alice", "actions_blocked")],
         date(2027, 6, 21): [("alice", "actions_blocked")],
         date(2027, 6, 28): [("alice", "actions_blocked")],
@@ -209,7 +223,10 @@ def test_a_review_from_planning_to_its_third_follow_up(cast):
     )  # fmt: skip
     assert "A3: make checkout resilient: 0% -> 90%" in june.body
     assert "2 open, 1 overdue" in june.body
-    assert not Reminder.objects.exclude(status=Reminder.Status.SENT).exists()
+    # Sent, but for Saturday's "actions blocked", overtaken by Monday's of the new week.
+    assert list(Reminder.objects.exclude(status=Reminder.Status.SENT).values_list("key")) == [
+        (f"actions_blocked:{alice.pk}:2027-W22",)
+    ]
 
 
 def test_an_action_that_slips_overdue_then_gets_a_new_date(cast, lenses):
@@ -245,19 +262,21 @@ def test_an_action_that_slips_overdue_then_gets_a_new_date(cast, lenses):
         date(2027, 3, 1): [("alice", "phase_start")],
         date(2027, 3, 5): bob("action_due"),  # due in 7 days
         date(2027, 3, 11): bob("action_due"),  # due tomorrow
-        date(2027, 3, 13): bob("action_overdue"),  # overdue by 1 day
-        date(2027, 3, 20): bob("action_overdue"),
-        date(2027, 3, 27): bob("action_overdue"),
+        # Overdue by 1 day on Saturday 13 March, weekly after: each on the Monday after.
+        date(2027, 3, 15): bob("action_overdue"),
+        date(2027, 3, 22): bob("action_overdue"),
+        date(2027, 3, 29): bob("action_overdue"),
         # 30 March: the owner gives it a new date; its reminders start over from it.
         date(2027, 4, 2): bob("action_due"),
         date(2027, 4, 8): bob("action_due"),
-        date(2027, 4, 10): bob("action_overdue"),
-        date(2027, 4, 17): bob("action_overdue"),
+        date(2027, 4, 12): bob("action_overdue"),
+        date(2027, 4, 19): bob("action_overdue"),
     }
     subjects = [m.subject for m in mail.outbox if m.to == [cast.member.email]]
     assert subjects[:3] == [
         "Due in 7 days: Rotate the database credentials",
         "Due tomorrow: Rotate the database credentials",
-        "Overdue by 1 day: Rotate the database credentials",
+        # Written when it is sent, on Monday.
+        "Overdue by 3 days: Rotate the database credentials",
     ]
-    assert subjects[3] == "Overdue by 8 days: Rotate the database credentials"
+    assert subjects[3] == "Overdue by 10 days: Rotate the database credentials"

@@ -10,7 +10,13 @@ from django.urls import reverse
 
 from actions import timezones
 from actions.models import Notification, UserPreferences
-from tests.actions.cadence_helpers import at, make_session, sweep, travel
+from tests.actions.cadence_helpers import (
+    at,
+    make_session,
+    reminders_any_day,  # noqa: F401 (a fixture)
+    sweep,
+    travel,
+)
 
 pytestmark = pytest.mark.usefixtures("lenses")
 
@@ -80,6 +86,7 @@ def test_pages_show_times_in_the_persons_time_zone(client, cast):
     assert "Monday 15 March 2027, 10:00" in page
 
 
+@pytest.mark.usefixtures("reminders_any_day")  # 14 March is a Sunday
 def test_reminders_are_written_in_the_recipients_time_zone(cast):
     with travel(date(2027, 3, 1)):
         make_session(cast, starts=at(date(2027, 3, 15), 10))

@@ -96,14 +96,14 @@ def test_no_reminders_once_removed(cast):
     with travel(MONDAY):
         session = make_session(cast, starts=at(MONDAY + timedelta(days=14), 10))
     make_action(session, cast.member, due_on=date(2027, 5, 20))
-    with travel(date(2027, 5, 13)):
+    with travel(date(2027, 5, 13), 10):
         sweep()
     assert ("bob", "action_due") in sent()
     before = len(mail.outbox)
     teams.membership_remove(
         membership=Membership.objects.get(team=cast.team, user=cast.member), actor=cast.admin
     )
-    with travel(date(2027, 5, 19)):
+    with travel(date(2027, 5, 19), 10):
         swept = sweep()
     assert [r for r in swept if r.recipient_id == cast.member.pk and r.status == "sent"] == []
     assert sent(before) == []
@@ -113,13 +113,13 @@ def test_a_reminder_scheduled_before_the_removal_is_not_sent_after_it(cast):
     with travel(MONDAY):
         session = make_session(cast, starts=at(MONDAY + timedelta(days=14), 10))
     make_action(session, cast.member, due_on=date(2027, 5, 20))
-    with travel(date(2027, 5, 13)):
+    with travel(date(2027, 5, 13), 10):
         result = reminders.reminders_dispatch(queue=False)
     [reminder] = Reminder.objects.filter(pk__in=result.queued, recipient=cast.member)
     teams.membership_remove(
         membership=Membership.objects.get(team=cast.team, user=cast.member), actor=cast.admin
     )
-    with travel(date(2027, 5, 13)):
+    with travel(date(2027, 5, 13), 10):
         reminders.reminder_send(reminder_id=reminder.pk)
     reminder.refresh_from_db()
     assert reminder.status == "skipped" and mail.outbox == []
@@ -130,7 +130,7 @@ def test_the_teams_notifications_are_hidden_once_removed(client, cast):
     with travel(MONDAY):
         session = make_session(cast, starts=at(MONDAY + timedelta(days=14), 10))
     make_action(session, cast.member, due_on=date(2027, 5, 20))
-    with travel(date(2027, 5, 13)):
+    with travel(date(2027, 5, 13), 10):
         sweep()
     mine = Notification.objects.get(user=cast.member, occasion=Occasion.ACTION_DUE)
     assert mine.team == cast.team

@@ -44,6 +44,9 @@ class Command(BaseCommand):
                 reminder.status, "retry later"
             )
             self.stdout.write(f"{label:<11} {reminders.describe(reminder)}")
+        if sweep.waiting:
+            its = "its" if sweep.waiting == 1 else "their"
+            self.stdout.write(f"{sweep.waiting} waiting for {its} hour (the job sweep sends them).")
         if sweep.follow_ups_created:
             self.stdout.write(f"{sweep.follow_ups_created} follow-up(s) scheduled.")
         self.stdout.write(
