@@ -9,13 +9,14 @@ actions get a digest of where the actions stand on the day (`follow_up_recipient
 facilitator is nudged a week later when it has not been held; the follow-up page opens with the
 actions that are overdue or blocked, lets owners and the facilitator update status and
 percent in place with a short note each (`followup_record`), and finishing it saves a
-milestone and emails a summary to the participants (`followup_finish`).
+milestone and emails a summary to the participants (`followup_finish`), at once where it is
+working time for them, else at their next working hour.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -23,7 +24,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from actions import items, milestones
+from actions import items, milestones, sendtime
 from actions.models import ActionItem, FollowUp, FollowUpNote, Occasion, Reminder
 from reviews.access import SessionAccess, team_writes
 from reviews.cadence import add_months
@@ -351,16 +352,38 @@ def followup_finish(*, follow_up: FollowUp, user: User, note: str = "") -> Follo
         .values_list("user_id", flat=True)
         .order_by("user_id")
     )
+    now = follow_up.held_at
+    times = _summary_times(recipients, team_id=session.workload.team_id, now=now)
     summaries = Reminder.objects.bulk_create(
         Reminder(
             key=f"follow_up_summary:{follow_up.pk}:{user_id}",
             occasion=Occasion.FOLLOW_UP_SUMMARY,
             recipient_id=user_id,
             payload={"follow_up": follow_up.pk},
-            due_at=follow_up.held_at,
-            queued_at=follow_up.held_at,
+            due_at=times[user_id],
+            next_attempt_at=times[user_id],
+            queued_at=now if times[user_id] <= now else None,
         )
         for user_id in recipients
     )
-    job_queue(Reminder, [reminder.pk for reminder in summaries])
+    # Those whose working day has ended (or not begun) get it at their next working hour:
+    # the job sweep sends it then.
+    job_queue(Reminder, [reminder.pk for reminder in summaries if reminder.queued_at])
     return follow_up
+
+
+def _summary_times(user_ids: list[int], *, team_id: int, now: datetime) -> dict[int, datetime]:
+    """When each participant gets the summary: now, unless it is night or a day off where
+    they are (`actions.sendtime`)."""
+    zones = sendtime.zones_for(user_ids)
+    schedule = sendtime.schedules_for([team_id]).get(team_id, sendtime.DEFAULT_SCHEDULE)
+    return {
+        user_id: sendtime.send_time(
+            timezone.localdate(now),
+            zone=zones[user_id],
+            now=now,
+            hour=schedule.hour,
+            weekdays=schedule.weekdays,
+        )
+        for user_id in user_ids
+    }

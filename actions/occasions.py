@@ -28,11 +28,15 @@ Occasions and keys (the key says what makes a reminder recur):
 - follow-up not held: the facilitator, a week after a follow-up fell due while it is not
   held;                                                 follow_up_nudge:<follow-up>:<user>
 - next review due: the workload owner and the last review's facilitator, 14 days before
-  and on the day, unless a review is already planned;  next_review_due:<workload>:<user>:<date>:<when>
+  and on the day, unless a review is planned or under way (held, its plan not published:
+  publishing sets the next date);  next_review_due:<workload>:<user>:<date>:<when>
 - risk acceptance expiring: who accepted it and the workload owner, 14 days before;
                                                        risk_expiring:<finding>:<user>:<date>
 - follow-up summary: the participants, when a follow-up is finished (actions/followups.py).
 - weekly digest: what people chose to receive weekly, each Monday (`digests_dispatch`).
+
+The queries leave the models' default ordering out (`order_by()`): nothing here depends on
+it, and its joins cost every sweep (and made a DISTINCT keep one row per ordering column).
 """
 
 from __future__ import annotations
@@ -105,8 +109,10 @@ def _phase_start(today: date) -> Iterator[Due]:
         session__plan_published_at__isnull=True,
         role__in=PHASE_ROLES[Phase.ACTION_PLAN],
     )
-    rows = Participant.objects.filter(preparing | analysing | planning).values_list(
-        "user_id", "session_id", "session__phase", TEAM
+    rows = (
+        Participant.objects.filter(preparing | analysing | planning)
+        .order_by()
+        .values_list("user_id", "session_id", "session__phase", TEAM)
     )
     for user_id, session_id, phase, team_id in rows:
         yield Due(
@@ -128,6 +134,7 @@ def _preparation(today: date) -> Iterator[Due]:
             session__review_starts_at__lt=day_start(today + timedelta(days=early + 1)),
         )
         .exclude(read_documentation=True, brought_metrics=True, confirmed_attendance=True)
+        .order_by()
         .values_list("user_id", "session_id", "session__review_starts_at", TEAM)
     )
     for user_id, session_id, starts_at, team_id in rows:
@@ -151,6 +158,7 @@ def _review_tomorrow(today: date) -> Iterator[Due]:
             session__review_starts_at__gte=day_start(tomorrow),
             session__review_starts_at__lt=day_start(tomorrow + timedelta(days=1)),
         )
+        .order_by()
         .values_list("user_id", "session_id", TEAM)
     )
     for user_id, session_id, team_id in rows:
@@ -164,11 +172,15 @@ def _review_tomorrow(today: date) -> Iterator[Due]:
 
 
 def _analysis_due(today: date) -> Iterator[Due]:
-    rows = Participant.objects.filter(
-        role=ParticipantRole.FACILITATOR,
-        session__phase__in=[Phase.REVIEW, Phase.ANALYSIS],
-        session__analysis_due_on__range=(today - timedelta(days=CATCH_UP_DAYS), today),
-    ).values_list("user_id", "session_id", "session__analysis_due_on", TEAM)
+    rows = (
+        Participant.objects.filter(
+            role=ParticipantRole.FACILITATOR,
+            session__phase__in=[Phase.REVIEW, Phase.ANALYSIS],
+            session__analysis_due_on__range=(today - timedelta(days=CATCH_UP_DAYS), today),
+        )
+        .order_by()
+        .values_list("user_id", "session_id", "session__analysis_due_on", TEAM)
+    )
     for user_id, session_id, due_on, team_id in rows:
         yield Due(
             user_id,
@@ -180,12 +192,16 @@ def _analysis_due(today: date) -> Iterator[Due]:
 
 
 def _action_plan_due(today: date) -> Iterator[Due]:
-    rows = Participant.objects.filter(
-        role=ParticipantRole.FACILITATOR,
-        session__phase__in=[Phase.REVIEW, Phase.ANALYSIS, Phase.ACTION_PLAN],
-        session__plan_published_at__isnull=True,
-        session__action_plan_due_on__range=(today - timedelta(days=CATCH_UP_DAYS), today),
-    ).values_list("user_id", "session_id", "session__action_plan_due_on", TEAM)
+    rows = (
+        Participant.objects.filter(
+            role=ParticipantRole.FACILITATOR,
+            session__phase__in=[Phase.REVIEW, Phase.ANALYSIS, Phase.ACTION_PLAN],
+            session__plan_published_at__isnull=True,
+            session__action_plan_due_on__range=(today - timedelta(days=CATCH_UP_DAYS), today),
+        )
+        .order_by()
+        .values_list("user_id", "session_id", "session__action_plan_due_on", TEAM)
+    )
     for user_id, session_id, due_on, team_id in rows:
         yield Due(
             user_id,
@@ -201,6 +217,7 @@ def _action_due(today: date) -> Iterator[Due]:
     rows = (
         ActionItem.objects.open()
         .filter(owner__isnull=False, due_on__range=(today, today + timedelta(days=early)))
+        .order_by()
         .values_list("pk", "owner_id", "due_on", "workload__team_id")
     )
     for action_id, owner_id, due_on, team_id in rows:
@@ -242,6 +259,7 @@ def _action_overdue(today: date) -> Iterator[Due]:
         .exclude(status=ActionItem.Status.BLOCKED)
         .filter(owner__isnull=False)
         .annotate(changed_on=TruncDate("updated_at"), facilitator_id=Subquery(facilitators))
+        .order_by()
         .values_list(
             "owner_id",
             "due_on",
@@ -283,6 +301,7 @@ def _actions_blocked(today: date) -> Iterator[Due]:
             role=ParticipantRole.FACILITATOR,
             session__actions__status=ActionItem.Status.BLOCKED,
         )
+        .order_by()
         .values_list("user_id", TEAM)
         .distinct()
     )
@@ -303,7 +322,9 @@ def _follow_up_digest(today: date) -> Iterator[Due]:
     rows = list(
         FollowUp.objects.filter(
             held_at__isnull=True, due_on__range=(today - timedelta(days=CATCH_UP_DAYS), today)
-        ).values_list("pk", "session_id", TEAM)
+        )
+        .order_by()
+        .values_list("pk", "session_id", TEAM)
     )
     if not rows:
         return
@@ -321,11 +342,18 @@ def _follow_up_digest(today: date) -> Iterator[Due]:
 
 def _follow_up_nudge(today: date) -> Iterator[Due]:
     first = today - timedelta(days=FOLLOW_UP_NUDGE_DAYS + CATCH_UP_DAYS)
-    rows = Participant.objects.filter(
-        role=ParticipantRole.FACILITATOR,
-        session__follow_ups__held_at__isnull=True,
-        session__follow_ups__due_on__range=(first, today - timedelta(days=FOLLOW_UP_NUDGE_DAYS)),
-    ).values_list("user_id", "session__follow_ups__pk", TEAM)
+    rows = (
+        Participant.objects.filter(
+            role=ParticipantRole.FACILITATOR,
+            session__follow_ups__held_at__isnull=True,
+            session__follow_ups__due_on__range=(
+                first,
+                today - timedelta(days=FOLLOW_UP_NUDGE_DAYS),
+            ),
+        )
+        .order_by()
+        .values_list("user_id", "session__follow_ups__pk", TEAM)
+    )
     for user_id, follow_up_id, team_id in rows:
         yield Due(
             user_id,
@@ -337,8 +365,11 @@ def _follow_up_nudge(today: date) -> Iterator[Due]:
 
 
 def _next_review_due(today: date) -> Iterator[Due]:
-    planned = ReviewSession.objects.filter(
-        workload=OuterRef("pk"), phase__in=[Phase.PREPARATION, Phase.REVIEW]
+    # A review planned, or held and not yet published (publishing sets the next date).
+    under_way = ReviewSession.objects.filter(
+        workload=OuterRef("pk"),
+        phase__in=[Phase.PREPARATION, Phase.REVIEW, Phase.ANALYSIS, Phase.ACTION_PLAN],
+        plan_published_at__isnull=True,
     )
     last_facilitator = (
         Participant.objects.filter(
@@ -353,8 +384,9 @@ def _next_review_due(today: date) -> Iterator[Due]:
         Workload.objects.filter(
             next_review_due_on__lte=today + timedelta(days=NEXT_REVIEW_NOTICE_DAYS)
         )
-        .exclude(Exists(planned))
+        .exclude(Exists(under_way))
         .annotate(facilitator_id=Subquery(last_facilitator))
+        .order_by()
         .values_list("pk", "owner_id", "facilitator_id", "next_review_due_on", "team_id")
     )
     for workload_id, owner_id, facilitator_id, due_on, team_id in rows:
@@ -370,11 +402,15 @@ def _next_review_due(today: date) -> Iterator[Due]:
 
 
 def _risk_expiring(today: date) -> Iterator[Due]:
-    rows = Finding.objects.filter(
-        accepted_at__isnull=False,
-        resolved_at__isnull=True,
-        accepted_until__range=(today, today + timedelta(days=RISK_NOTICE_DAYS)),
-    ).values_list("pk", "accepted_by_id", "session__workload__owner_id", "accepted_until", TEAM)
+    rows = (
+        Finding.objects.filter(
+            accepted_at__isnull=False,
+            resolved_at__isnull=True,
+            accepted_until__range=(today, today + timedelta(days=RISK_NOTICE_DAYS)),
+        )
+        .order_by()
+        .values_list("pk", "accepted_by_id", "session__workload__owner_id", "accepted_until", TEAM)
+    )
     for finding_id, accepted_by_id, owner_id, until, team_id in rows:
         for user_id in {accepted_by_id, owner_id} - {None}:
             yield Due(

@@ -7,9 +7,10 @@ from datetime import date, timedelta
 
 import pytest
 from django.core import mail
+from django.test import TestCase
 from django.urls import reverse
 
-from actions import followups, reminders
+from actions import followups, reminders, timezones
 from actions.models import ActionChange, ActionItem, FollowUp, FollowUpNote, Occasion, Reminder
 from reviews.errors import ServiceError
 from reviews.models import Milestone, Participant, Phase, ReviewSession
@@ -308,9 +309,28 @@ def test_a_finished_follow_up_is_read_only(client, cast, follow_up):
 
 
 def test_the_summary_skips_nobody_and_sends_once(cast, follow_up):
-    followups.followup_finish(follow_up=follow_up, user=cast.admin)
-    reminders.reminders_send_pending()
-    reminders.reminders_send_pending()
+    with travel(date(2027, 5, 7), 12):  # a Friday, in working hours
+        followups.followup_finish(follow_up=follow_up, user=cast.admin)
+        reminders.reminders_send_pending()
+        reminders.reminders_send_pending()
+    assert len(mail.outbox) == 3
+
+
+def test_the_summary_waits_for_the_working_hours_of_each_participant(cast, follow_up):
+    """Finished at 14:00 UTC on Friday 7 May: 16:00 in Berlin, 10:00 in New York, 23:00 in
+    Tokyo, where it goes out at 09:00 on Monday."""
+    zones = {cast.admin: "Europe/Berlin", cast.member: "America/New_York"}
+    zones[cast.finance] = "Asia/Tokyo"
+    for user, zone in zones.items():
+        timezones.time_zone_set(user=user, name=zone)
+    with travel(date(2027, 5, 7), 14), TestCase.captureOnCommitCallbacks(execute=True):
+        followups.followup_finish(follow_up=follow_up, user=cast.admin)
+    assert sorted(m.to[0] for m in mail.outbox) == [cast.admin.email, cast.member.email]
+    with travel(date(2027, 5, 9), 23, 59):
+        assert reminders.reminders_send_pending() == []
+    with travel(date(2027, 5, 10), 0):  # 09:00 in Tokyo
+        reminders.reminders_send_pending()
+    assert mail.outbox[-1].to == [cast.finance.email]
     assert len(mail.outbox) == 3
 
 

@@ -257,6 +257,23 @@ def test_next_review_due_is_quiet_when_a_review_is_planned(cast, session):
     assert on(date(2027, 3, 10)) == []
 
 
+def test_next_review_due_is_quiet_while_the_last_review_is_not_published(cast, session):
+    """Held, in analysis or planning its actions: the date the workload had before is the
+    one this review meets; publishing its plan sets the next."""
+    cast.workload.next_review_due_on = date(2027, 3, 1)
+    cast.workload.save(update_fields=["next_review_due_on"])
+    for phase in (Phase.ANALYSIS, Phase.ACTION_PLAN):
+        ReviewSession.objects.filter(pk=session.pk).update(phase=phase)
+        assert on(date(2027, 3, 16)) == []
+    ReviewSession.objects.filter(pk=session.pk).update(
+        phase=Phase.FOLLOW_UP, plan_published_at=at(date(2027, 3, 16))
+    )
+    assert sorted(on(date(2027, 3, 17))) == [
+        ("alice", "next_review_due"),
+        ("bob", "next_review_due"),
+    ]
+
+
 def test_risk_acceptance_expiring_goes_to_who_accepted_it_and_the_owner(cast, session):
     accepted_finding(session, cast.admin, until=date(2027, 6, 20))
     assert on(date(2027, 6, 5)) == []
