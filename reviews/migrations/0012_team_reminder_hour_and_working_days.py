@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reviews', '0009_guests_and_reopen_reasons'),
+        ('reviews', '0011_review_planned_at'),
     ]
 
     operations = [
