@@ -310,9 +310,42 @@
     if (!elt || !elt.id || !xhr || xhr.pwAsked === undefined) return;
     if (xhr.pwAsked < (newest.get(elt.id) || 0)) event.detail.shouldSwap = false;
   });
+  // HTML that comes with an event while the pointer is pressed inside the element it
+  // replaces waits until the pointer is released: replaced between the press and the
+  // release, the box under the pointer would be gone and the click with it (a choice ticked
+  // at the moment another person's change arrives would not count). Only the newest HTML
+  // waits, and none once a re-fetch of its fragment was asked since (its answer is newer).
+  let pressed = null; // what the pointer is pressed on
+  const held = new Map(); // id of the element to replace -> { message, fragment, mark }
   document.addEventListener("htmx:sseBeforeMessage", function (event) {
     const fragment = event.target && event.target.closest && event.target.closest("[hx-get]");
     if (fragment && fragment.id) newest.set(fragment.id, ++asked);
+    if (!pressed || !event.target.id || !event.target.contains(pressed)) return;
+    event.preventDefault(); // htmx does not swap it in now
+    heard(event.detail);
+    const id = fragment && fragment.id;
+    held.set(event.target.id, { message: event.detail, fragment: id, mark: newest.get(id) });
+  });
+  function release() {
+    pressed = null;
+    const source = stream.source;
+    held.forEach(function (waiting) {
+      if (!source || newest.get(waiting.fragment) !== waiting.mark) return;
+      // Heard again, as from the stream: the element swaps it in now.
+      source.dispatchEvent(new MessageEvent(waiting.message.type, {
+        data: waiting.message.data, lastEventId: waiting.message.lastEventId,
+      }));
+    });
+    held.clear();
+  }
+  document.addEventListener("pointerdown", function (event) {
+    pressed = event.target;
+  }, true);
+  // Released after the click that follows (dispatched in the same turn).
+  ["pointerup", "pointercancel", "dragend"].forEach(function (name) {
+    document.addEventListener(name, function () {
+      window.setTimeout(release, 0);
+    }, true);
   });
 
   // The outline arrives with a change, the same for every page: mark this page's question.
