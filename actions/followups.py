@@ -16,7 +16,7 @@ working time for them, else at their next working hour.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -353,7 +353,7 @@ def followup_finish(*, follow_up: FollowUp, user: User, note: str = "") -> Follo
         .order_by("user_id")
     )
     now = follow_up.held_at
-    times = _summary_times(recipients, team_id=session.workload.team_id, now=now)
+    times = sendtime.working_times(recipients, team_id=session.workload.team_id, now=now)
     summaries = Reminder.objects.bulk_create(
         Reminder(
             key=f"follow_up_summary:{follow_up.pk}:{user_id}",
@@ -370,20 +370,3 @@ def followup_finish(*, follow_up: FollowUp, user: User, note: str = "") -> Follo
     # the job sweep sends it then.
     job_queue(Reminder, [reminder.pk for reminder in summaries if reminder.queued_at])
     return follow_up
-
-
-def _summary_times(user_ids: list[int], *, team_id: int, now: datetime) -> dict[int, datetime]:
-    """When each participant gets the summary: now, unless it is night or a day off where
-    they are (`actions.sendtime`)."""
-    zones = sendtime.zones_for(user_ids)
-    schedule = sendtime.schedules_for([team_id]).get(team_id, sendtime.DEFAULT_SCHEDULE)
-    return {
-        user_id: sendtime.send_time(
-            timezone.localdate(now),
-            zone=zones[user_id],
-            now=now,
-            hour=schedule.hour,
-            weekdays=schedule.weekdays,
-        )
-        for user_id in user_ids
-    }

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from actions import sendtime
 from actions.models import ActionItem, Occasion, Reminder
 from reviews.jobs import job_queue
 from reviews.notices import Notice, NoticeKind
@@ -23,24 +24,33 @@ OCCASION_OF: dict[NoticeKind, str] = {
 }
 
 
-def _queue(dues: list[tuple[int, str, str, dict[str, Any]]]) -> None:
+# Notices for the bell alone go at once; those that email wait for the person's working hours.
+BELL_ONLY = {Occasion.SESSION_INVITED, Occasion.TEAM_INVITED}
+
+
+def _queue(dues: list[tuple[int, str, str, dict[str, Any]]], *, team_id: int | None = None) -> None:
     """Create each (recipient, occasion, key, payload) reminder that does not exist yet and
-    queue its sending once the transaction commits (a few at a time: one by one)."""
+    queue its sending once the transaction commits (a few at a time: one by one); one that
+    emails someone at night or on a day off is sent by the job sweep at their next working
+    hour (actions.sendtime)."""
     now = timezone.now()
+    emailed = [recipient_id for recipient_id, occasion, *_ in dues if occasion not in BELL_ONLY]
+    times = sendtime.working_times(emailed, now=now, team_id=team_id) if emailed else {}
     created = []
     for recipient_id, occasion, key, payload in dues:
+        when = times.get(recipient_id, now) if occasion not in BELL_ONLY else now
         reminder, made = Reminder.objects.get_or_create(
             key=key,
             defaults={
                 "occasion": occasion,
                 "recipient_id": recipient_id,
                 "payload": payload,
-                "due_at": now,
-                "next_attempt_at": now,
-                "queued_at": now,
+                "due_at": when,
+                "next_attempt_at": when,
+                "queued_at": now if when <= now else None,
             },
         )
-        if made:
+        if made and when <= now:
             created.append(reminder.pk)
     job_queue(Reminder, created)
 
@@ -65,4 +75,7 @@ def action_assigned(*, action: ActionItem, by_id: int) -> None:
         return
     now = timezone.now()
     key = f"{Occasion.ACTION_ASSIGNED}:{action.pk}:{action.owner_id}:{now:%Y%m%d%H%M%S%f}"
-    _queue([(action.owner_id, Occasion.ACTION_ASSIGNED, key, {"action": action.pk, "by": by_id})])
+    _queue(
+        [(action.owner_id, Occasion.ACTION_ASSIGNED, key, {"action": action.pk, "by": by_id})],
+        team_id=action.workload.team_id,
+    )

@@ -8,7 +8,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from smtplib import SMTPException
 from typing import Any
 
@@ -18,7 +18,7 @@ from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from actions import notifications, timezones
+from actions import notifications, sendtime, timezones
 from actions.documents import plan_document_request
 from actions.findings import analysis_findings
 from actions.milestones import long_date, milestone_create
@@ -27,7 +27,7 @@ from questionnaires.risk import Risk
 from reviews.cadence import cadence_plan_next
 from reviews.emails import absolute_url, send_email
 from reviews.errors import ServiceError
-from reviews.jobs import error_text, job_claim, job_fail, job_finish, job_queue
+from reviews.jobs import error_text, job_claim, job_fail, job_finish, job_queue, job_wait
 from reviews.models import Milestone, Participant, Phase, ReviewSession
 
 Mode = NotificationPreference.Mode
@@ -198,10 +198,12 @@ def plan_recap_queue(recap: PlanRecap) -> None:
     job_queue(PlanRecap, [recap.pk])
 
 
-def _recap_deliver(recap: PlanRecap) -> None:
+def _recap_deliver(recap: PlanRecap, now: datetime) -> datetime | None:
     """One message per recipient, never a shared To:, each in the recipient's time zone, with
     its bell entry, as the recipient chose for "Action plan published" (off: nothing). Each
-    recipient done is struck off the row, so a retry after a mail error sends only the rest."""
+    recipient done is struck off the row, so a retry after a mail error sends only the rest.
+    A recipient outside their working hours (the team's hour and working days, in their zone:
+    `actions.sendtime`) waits: returns the earliest time one still waits for, or None."""
     context = recap.context
     subject = f"Action plan published: {context['workload']} ({context['session']})"
     path = reverse("actions:plan", args=[recap.session.uuid])
@@ -211,8 +213,15 @@ def _recap_deliver(recap: PlanRecap) -> None:
         .select_related("user")
         .order_by("pk")
     }
+    times = sendtime.working_times(
+        [user.pk for user in users.values()], team_id=recap.session.workload.team_id, now=now
+    )
+    waiting: list[datetime] = []
     for email in list(recap.recipients):
         user = users.get(email)
+        if user is not None and times[user.pk] > now:
+            waiting.append(times[user.pk])
+            continue
         mode = notifications.preference_mode(user.pk, Occasion.PLAN_PUBLISHED) if user else ""
         if user is not None and mode != Mode.OFF:
             notifications.notification_for_recap(
@@ -223,6 +232,7 @@ def _recap_deliver(recap: PlanRecap) -> None:
                 send_email(to=[email], template="plan_published", context=context, subject=subject)
         recap.recipients.remove(email)
         PlanRecap.objects.filter(pk=recap.pk).update(recipients=recap.recipients)
+    return min(waiting, default=None)
 
 
 def plan_recap_send(*, recap_id: int) -> bool:
@@ -233,8 +243,9 @@ def plan_recap_send(*, recap_id: int) -> bool:
     recap = job_claim(PlanRecap, recap_id)
     if recap is None:
         return False
+    now = timezone.now()
     try:
-        _recap_deliver(recap)
+        waits_until = _recap_deliver(recap, now)
     except (SMTPException, OSError) as exc:
         job_fail(recap, error_text(exc), retry=True)
         return False
@@ -242,5 +253,8 @@ def plan_recap_send(*, recap_id: int) -> bool:
         logger.exception("The recap email %s could not be sent", recap_id)
         job_fail(recap, error_text(exc), retry=False)
         return False
+    if waits_until is not None:
+        job_wait(recap, until=waits_until)
+        return True
     job_finish(recap, sent_at=timezone.now())
     return True

@@ -101,3 +101,28 @@ def first_teams(user_ids: Iterable[int]) -> dict[int, int]:
         .values_list("user_id", "team_id")
     )
     return dict(rows)  # the earliest membership comes last and wins
+
+
+def working_times(
+    user_ids: Iterable[int], *, now: datetime, team_id: int | None = None
+) -> dict[int, datetime]:
+    """When a message that something just happened (a plan published, a follow-up held, an
+    action given to someone) reaches each person: `now`, unless it is night or a day off
+    where they are; then at their next working hour. The team's schedule, or without
+    `team_id` each person's first team's (as the weekly digest)."""
+    ids = sorted(set(user_ids))
+    zones = zones_for(ids)
+    teams = dict.fromkeys(ids, team_id) if team_id else first_teams(ids)
+    schedules = schedules_for(teams.values())
+    times = {}
+    for user_id in ids:
+        schedule = schedules.get(teams.get(user_id) or 0, DEFAULT_SCHEDULE)
+        zone = zones[user_id]
+        times[user_id] = send_time(
+            now.astimezone(zone).date(),
+            zone=zone,
+            now=now,
+            hour=schedule.hour,
+            weekdays=schedule.weekdays,
+        )
+    return times

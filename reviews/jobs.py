@@ -216,6 +216,19 @@ def job_finish(job: Job, *, status: str = JobStatus.DONE, **fields: object) -> b
     return _end(job, {"last_error": "", **values, **fields})
 
 
+def job_wait(job: Job, *, until: datetime) -> bool:
+    """End this claim without using an attempt: the row is pending again, due at `until`
+    (part of its work waits for a later hour, e.g. a recipient's working day)."""
+    values = {
+        "status": JobStatus.PENDING,
+        "next_attempt_at": until,
+        "queued_at": None,
+        "lease_expires_at": None,
+        "attempts": job.attempts - 1,
+    }
+    return _end(job, values)
+
+
 def job_fail(job: Job, error: str, *, retry: bool = True, now: datetime | None = None) -> bool:
     """End this claim with `error`. With `retry` and attempts left, the row is pending again,
     due after the backoff (the sweep sends it then); otherwise it is failed for good."""

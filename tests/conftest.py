@@ -628,3 +628,16 @@ def asgi_server() -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def working_now(cast):
+    """A Wednesday at noon UTC, the clock running, and every team working every day from
+    06:00: what something that just happened tells people goes out at once, whenever the
+    tests run (the working hours have tests of their own: tests/actions/test_reminder_hours.py
+    and the 150-day cadence)."""
+    Team.objects.filter(pk__in=[cast.team.pk, cast.other_team.pk]).update(
+        reminder_hour=6, working_days="1234567"
+    )
+    with time_machine.travel(datetime(2027, 3, 3, 12, tzinfo=UTC), tick=True):
+        yield

@@ -10,6 +10,9 @@ from actions.models import Notification, Occasion
 from reviews import accounts, invitations, team_invitations
 from tests.conftest import make_user
 
+# What happens tells people at once: a weekday at noon (the hours: test_reminder_hours.py).
+pytestmark = pytest.mark.usefixtures("working_now")
+
 
 @pytest.fixture
 def sent(django_capture_on_commit_callbacks):

@@ -18,6 +18,9 @@ from reviews.errors import ServiceError
 from reviews.models import Milestone, Phase
 from tests.actions.analysis_helpers import analysed, join, move_to
 
+# What happens tells people at once: a weekday at noon (the hours: test_reminder_hours.py).
+pytestmark = pytest.mark.usefixtures("working_now")
+
 
 def url(name, *args):
     return reverse(f"actions:{name}", args=args)

@@ -12,6 +12,9 @@ from reviews.eventkinds import EventKind
 from reviews.models import Membership, Participant
 from tests.conftest import HTMX, make_user
 
+# What happens tells people at once: a weekday at noon (the hours: test_reminder_hours.py).
+pytestmark = pytest.mark.usefixtures("working_now")
+
 
 def add_url(review):
     return reverse("reviews:participants_add", args=[review.uuid])
