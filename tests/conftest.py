@@ -641,3 +641,24 @@ def working_now(cast):
     )
     with time_machine.travel(datetime(2027, 3, 3, 12, tzinfo=UTC), tick=True):
         yield
+
+
+def midday_now() -> str:
+    """A time zone where it is midday now (a fixed offset, UTC-11 to UTC+12)."""
+    offset = 12 - timezone.now().hour
+    return f"Etc/GMT{-offset:+d}"
+
+
+@pytest.fixture
+def reminders_at_midday(cast):
+    """The cast's teams work every day from 06:00 and its people are where it is midday now,
+    so that what a worker or the web process (another process, on the real clock) finds due
+    goes out at once, whenever the tests run."""
+    from actions.timezones import time_zone_set
+
+    Team.objects.filter(pk__in=[cast.team.pk, cast.other_team.pk]).update(
+        reminder_hour=6, working_days="1234567"
+    )
+    zone = midday_now()
+    for user in (cast.admin, cast.member, cast.finance, cast.viewer, cast.outsider):
+        time_zone_set(user=user, name=zone)

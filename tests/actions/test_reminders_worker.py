@@ -11,26 +11,16 @@ import pytest
 from django.utils import timezone
 
 from actions.models import Notification, Reminder
-from actions.timezones import time_zone_set
-from reviews.models import Team
 from tests.actions.cadence_helpers import make_session
 
 pytestmark = [pytest.mark.worker, pytest.mark.redis]
 
 
-def midday_now() -> str:
-    """A time zone where it is midday now (a fixed offset, UTC-11 to UTC+12), so that what
-    the dispatcher finds is within the recipients' working hours, whenever the test runs."""
-    offset = 12 - timezone.now().hour
-    return f"Etc/GMT{-offset:+d}"
-
-
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_and_beat_on_redis_deliver_the_reminders(cast, lenses, tmp_path, start_worker):
+def test_a_worker_and_beat_on_redis_deliver_the_reminders(
+    cast, lenses, tmp_path, start_worker, reminders_at_midday
+):
     # Every day a working day from 06:00, for recipients at midday: sent as soon as found.
-    Team.objects.filter(pk=cast.team.pk).update(reminder_hour=6, working_days="1234567")
-    for user in (cast.admin, cast.member):
-        time_zone_set(user=user, name=midday_now())
     session = make_session(cast, starts=timezone.now() + timedelta(days=1))
     outbox = tmp_path / "mail"
     outbox.mkdir()

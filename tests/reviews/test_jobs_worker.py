@@ -75,7 +75,7 @@ def test_a_worker_killed_mid_render_is_replaced_and_the_pdf_made_once_with_no_cl
 
 @pytest.mark.django_db(transaction=True)
 def test_mail_refused_for_several_sweeps_then_accepted_delivers_each_email_once(
-    cast, lenses, smtp_server: SmtpServer, start_worker
+    cast, lenses, smtp_server: SmtpServer, start_worker, reminders_at_midday
 ):
     smtp_server.refuse_first = 3
     env = {**FAST, "EMAIL_URL": smtp_server.url, "REMINDER_DISPATCH_SECONDS": "1"}
@@ -162,7 +162,7 @@ def test_a_job_queued_while_the_broker_is_down_runs_once_it_is_back(
 
 @pytest.mark.django_db(transaction=True)
 def test_an_exhausted_job_shows_in_the_admin_and_the_requeue_runs_it_once_more(
-    client, cast, review, tmp_path, start_worker
+    client, cast, review, tmp_path, start_worker, reminders_at_midday
 ):
     failed = {"status": "failed", "attempts": 10, "last_error": "SMTPException: refused"}
     exhausted = PlanRecap.objects.create(

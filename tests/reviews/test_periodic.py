@@ -151,7 +151,7 @@ def test_the_asgi_servers_lifespan_starts_and_stops_the_runner(monkeypatch):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_due_reminder_is_sent_by_the_web_process_with_no_command_run(
-    cast, lenses, tmp_path, free_port, worker_database_url
+    cast, lenses, tmp_path, free_port, worker_database_url, reminders_at_midday
 ):
     """uvicorn serves the app with no REDIS_URL, its lifespan on (as `make run`): the
     reminders of a review tomorrow go out by themselves, the dispatcher sped up to every
