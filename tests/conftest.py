@@ -598,6 +598,20 @@ def smtp_server() -> Iterator[SmtpServer]:
     controller.stop()
 
 
+def asgi_server_idle(timeout: float = 10) -> None:
+    """Wait until the test server has no connection open and no request still running (a
+    stream ending writes who left): only then may a test's database be emptied, which would
+    otherwise deadlock with that last write."""
+    deadline = time.monotonic() + timeout
+    for server in ASGI_SERVERS:
+        state = server.server_state
+        while (state.connections or state.tasks) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+ASGI_SERVERS: list[Any] = []
+
+
 @pytest.fixture(scope="session")
 def asgi_server() -> Iterator[str]:
     """The app served over ASGI by uvicorn in a thread, on a free port, for the whole test
@@ -618,6 +632,7 @@ def asgi_server() -> Iterator[str]:
         timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)
+    ASGI_SERVERS.append(server)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

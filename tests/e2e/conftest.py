@@ -12,7 +12,7 @@ import os
 import pytest
 from django.test import Client
 
-from tests.conftest import require_chromium
+from tests.conftest import asgi_server_idle, require_chromium
 
 LAUNCH_ARGS = [
     "--no-sandbox",
@@ -71,6 +71,7 @@ def live(transactional_db, asgi_server, browser):
     yield live
     for context in live.contexts:
         context.close()
+    asgi_server_idle()
 
 
 @pytest.fixture
