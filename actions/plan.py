@@ -18,7 +18,7 @@ from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from actions import notifications, sendtime, timezones
+from actions import notifications, sendtime
 from actions.documents import plan_document_request
 from actions.findings import analysis_findings
 from actions.milestones import long_date, milestone_create
@@ -213,9 +213,9 @@ def _recap_deliver(recap: PlanRecap, now: datetime) -> datetime | None:
         .select_related("user")
         .order_by("pk")
     }
-    times = sendtime.working_times(
-        [user.pk for user in users.values()], team_id=recap.session.workload.team_id, now=now
-    )
+    zones = sendtime.zones_for(user.pk for user in users.values())
+    team_id = recap.session.workload.team_id
+    times = sendtime.working_times(zones, team_id=team_id, now=now, zones=zones)
     waiting: list[datetime] = []
     for email in list(recap.recipients):
         user = users.get(email)
@@ -228,7 +228,7 @@ def _recap_deliver(recap: PlanRecap, now: datetime) -> datetime | None:
                 user=user, title=subject, url=path, via_digest=mode == Mode.WEEKLY_DIGEST
             )
         if mode in ("", Mode.EMAIL_AND_APP):
-            with timezone.override(timezones.zone_for(user.pk) if user else None):
+            with timezone.override(zones[user.pk] if user else None):
                 send_email(to=[email], template="plan_published", context=context, subject=subject)
         recap.recipients.remove(email)
         PlanRecap.objects.filter(pk=recap.pk).update(recipients=recap.recipients)

@@ -104,14 +104,19 @@ def first_teams(user_ids: Iterable[int]) -> dict[int, int]:
 
 
 def working_times(
-    user_ids: Iterable[int], *, now: datetime, team_id: int | None = None
+    user_ids: Iterable[int],
+    *,
+    now: datetime,
+    team_id: int | None = None,
+    zones: dict[int, tzinfo] | None = None,
 ) -> dict[int, datetime]:
     """When a message that something just happened (a plan published, a follow-up held, an
     action given to someone) reaches each person: `now`, unless it is night or a day off
     where they are; then at their next working hour. The team's schedule, or without
-    `team_id` each person's first team's (as the weekly digest)."""
+    `team_id` each person's first team's (as the weekly digest). `zones`: the people's zones,
+    when the caller has them already (`zones_for`)."""
     ids = sorted(set(user_ids))
-    zones = zones_for(ids)
+    zones = zones if zones is not None else zones_for(ids)
     teams = dict.fromkeys(ids, team_id) if team_id else first_teams(ids)
     schedules = schedules_for(teams.values())
     times = {}

@@ -98,6 +98,34 @@ def save_risk(
     )
 
 
+def prefill(
+    answer: Answer,
+    user: User,
+    info: QuestionInfo,
+    *,
+    choice_ids: list[int],
+    not_applicable: bool,
+    not_applicable_reason: str,
+    notes: str,
+    excluded: set[str],
+) -> None:
+    """Pre-fill a new review's answer (from a template or the last review), in the caller's
+    transaction: its selected choices, not applicable with its reason and its notes, marked
+    as pre-filled until someone confirms it; its risk from those (`excluded`: the best
+    practices already marked not applicable)."""
+    AnswerChoice.objects.bulk_create(
+        AnswerChoice(answer=answer, choice_id=choice_id, selected_by=user)
+        for choice_id in choice_ids
+    )
+    answer.not_applicable = not_applicable
+    answer.not_applicable_reason = not_applicable_reason if not_applicable else ""
+    answer.notes = notes
+    answer.from_template = True
+    answer.save(update_fields=["notes", "from_template"])
+    idents = {c.id: c.ident for c in info.choices}
+    save_risk(answer, user, {idents[choice_id] for choice_id in choice_ids}, info, excluded)
+
+
 def _apply(
     answer: Answer, user: User, target: set[str], current: dict[str, int], info: QuestionInfo
 ) -> None:

@@ -33,7 +33,6 @@ from reviews.errors import ServiceError
 from reviews.models import (
     Answer,
     AnswerChange,
-    AnswerChoice,
     ChoiceNotApplicable,
     ReviewSession,
     SessionKind,
@@ -133,10 +132,6 @@ def light_prefill(*, session: ReviewSession, follows: ReviewSession, user: User)
         info = question_info(answer.question_id)
         idents = {c.id: c.ident for c in info.choices}
         picks = [s.choice_id for s in before.selections.all() if s.choice_id in idents]
-        AnswerChoice.objects.bulk_create(
-            AnswerChoice(answer=answer, choice_id=choice_id, selected_by=user)
-            for choice_id in picks
-        )
         excluded = [e for e in before.choice_exclusions.all() if e.choice_id in idents]
         ChoiceNotApplicable.objects.bulk_create(
             ChoiceNotApplicable(
@@ -145,17 +140,15 @@ def light_prefill(*, session: ReviewSession, follows: ReviewSession, user: User)
             for e in excluded
         )
         answer.session = session
-        answer.not_applicable = before.not_applicable
-        answer.not_applicable_reason = before.not_applicable_reason
-        answer.notes = before.notes
-        answer.from_template = True
-        answer.save(update_fields=["notes", "from_template"])
-        answer_services.save_risk(
+        answer_services.prefill(
             answer,
             user,
-            {idents[choice_id] for choice_id in picks},
             info,
-            {idents[e.choice_id] for e in excluded},
+            choice_ids=picks,
+            not_applicable=before.not_applicable,
+            not_applicable_reason=before.not_applicable_reason,
+            notes=before.notes,
+            excluded={idents[e.choice_id] for e in excluded},
         )
         filled += 1
         history.append(

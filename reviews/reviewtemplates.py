@@ -16,7 +16,6 @@ from reviews.errors import ServiceError
 from reviews.models import (
     Answer,
     AnswerChange,
-    AnswerChoice,
     Phase,
     ReviewSession,
     ReviewTemplate,
@@ -125,17 +124,18 @@ def template_prefill(*, session: ReviewSession, template: ReviewTemplate, user) 
         if answer is None:
             continue
         info = question_info(answer.question_id)
-        picks = [c for c in info.choices if c.ident in set(row.choices)]
-        AnswerChoice.objects.bulk_create(
-            AnswerChoice(answer=answer, choice_id=c.id, selected_by=user) for c in picks
-        )
+        chosen = set(row.choices)
         answer.session = session
-        answer.not_applicable = row.not_applicable
-        answer.not_applicable_reason = row.not_applicable_reason if row.not_applicable else ""
-        answer.notes = row.notes
-        answer.from_template = True
-        answer.save(update_fields=["notes", "from_template"])
-        answer_services.save_risk(answer, user, {c.ident for c in picks}, info, set())
+        answer_services.prefill(
+            answer,
+            user,
+            info,
+            choice_ids=[c.id for c in info.choices if c.ident in chosen],
+            not_applicable=row.not_applicable,
+            not_applicable_reason=row.not_applicable_reason,
+            notes=row.notes,
+            excluded=set(),
+        )
         filled += 1
         history.append(
             AnswerChange(
