@@ -612,6 +612,17 @@ def asgi_server_idle(timeout: float = 10) -> None:
 ASGI_SERVERS: list[Any] = []
 
 
+@pytest.fixture(autouse=True)
+def _asgi_server_idle_before_flush(
+    request: pytest.FixtureRequest, _django_db_marker: None
+) -> Iterator[None]:
+    """A test that reached the test server leaves only once that server is idle. Asking for
+    pytest-django's database marker makes this teardown run before the database is emptied."""
+    yield
+    if "asgi_server" in request.fixturenames:
+        asgi_server_idle()
+
+
 @pytest.fixture(scope="session")
 def asgi_server() -> Iterator[str]:
     """The app served over ASGI by uvicorn in a thread, on a free port, for the whole test
