@@ -202,9 +202,17 @@ def render_choices(session: ReviewSession, answer: Answer, info: QuestionInfo) -
     )
 
 
-def render_nav(session: ReviewSession) -> Swap:
-    ctx = {"session": session, "q": None, **nav_context(session, None)}
-    return for_everyone(render_to_string(f"{QUESTION_TEMPLATE}#nav_body", ctx))
+def render_nav_change(session: ReviewSession, question_id: int) -> Swap:
+    """What a change of one answer changes in the outline, the same for everyone: the
+    question's risk, its pillar's counts and the total, each to be swapped in by its id (a
+    few hundred bytes, where the whole outline is tens of kilobytes)."""
+    ctx: dict = {"session": session, "q": None, **nav_context(session, None)}
+    for pillar in ctx["outline"]:
+        item = next((item for item in pillar.questions if item["id"] == question_id), None)
+        if item is not None:
+            ctx.update(pillar=pillar, item=item)
+            return for_everyone(render_to_string(f"{QUESTION_TEMPLATE}#nav_change", ctx))
+    raise ValueError(f"Question {question_id} is not in session {session.uuid}.")
 
 
 def render_answer(session_uuid: str, question_uuid: str) -> dict[str, Swap]:
@@ -219,7 +227,7 @@ def render_answer(session_uuid: str, question_uuid: str) -> dict[str, Swap]:
         .get()
     )
     answer.session = session
-    swaps = {"nav-html": render_nav(session)}
+    swaps = {"nav-html": render_nav_change(session, question_id)}
     if not answer.blind_open:
         info = structure.question_info(question_id)
         swaps[f"choices-{question_uuid}"] = render_choices(session, answer, info)

@@ -302,6 +302,33 @@ def queries(probe: Path) -> int:
     return sum(int(path.read_text() or 0) for path in probe.iterdir() if not path.suffix)
 
 
+def cpu_by_process_group() -> dict[str, float]:
+    """CPU seconds used so far by the benchmark's clients (this process), the web server,
+    PostgreSQL and Redis: where a run's time goes, on a machine they share."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {"clients": 0.0, "web": 0.0, "postgresql": 0.0, "redis": 0.0}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        seconds = (int(fields[11]) + int(fields[12])) / ticks
+        if int(entry.name) == os.getpid():
+            used["clients"] += seconds
+        elif b"gunicorn" in cmdline:
+            used["web"] += seconds
+        elif name.startswith("postgres"):
+            used["postgresql"] += seconds
+        elif name.startswith("redis-server"):
+            used["redis"] += seconds
+    return used
+
+
 def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -335,6 +362,7 @@ class Run:
     queries: float = float("nan")
     errors: int = 0
     load: tuple[str, str] = ("", "")
+    cpu: dict[str, float] = field(default_factory=dict)  # seconds of CPU per second of load
     swaps: bool = False  # the page swaps HTML sent with events
 
 
@@ -473,11 +501,14 @@ async def load_run(url: str, rooms: list[Room], probe: Path, run: Run) -> None:
     log: list = []
     start_load = loadavg()
     before, requests_before = queries(probe), tally.requests
-    until = time.monotonic() + DURATION
+    cpu_before, started = cpu_by_process_group(), time.monotonic()
+    until = started + DURATION
     await asyncio.gather(
         *(driver(room, by_room[room.uuid], until, log, run) for room in rooms),
         *(pinger(url, run, until) for _ in pages),
     )
+    cpu_after, elapsed = cpu_by_process_group(), time.monotonic() - started
+    run.cpu = {group: (cpu_after[group] - cpu_before[group]) / elapsed for group in cpu_after}
     await settle(pages, quiet=1.0, limit=10)
     run.load = (start_load, loadavg())
     run.changes = len(log)
@@ -609,6 +640,14 @@ def report(runs: list[Run]) -> None:
             lambda value: f"{value:.2f}x",
         ),
         ("load: errors", lambda r: r.errors, str),
+        *(
+            (
+                f"load: CPU used by {group} (cores)",
+                lambda r, g=group: r.cpu.get(g, 0.0),
+                lambda value: f"{value:.2f}",
+            )
+            for group in ("clients", "web", "postgresql", "redis")
+        ),  # fmt: skip
         ("load average (1 min) at the start", lambda r: r.load[0].split()[0], str),
         ("load average (1 min) at the end", lambda r: r.load[1].split()[0], str),
     ]

@@ -402,3 +402,36 @@ def test_the_parking_lot_shows_each_person_the_remove_buttons_of_their_items(
     me = re.search(r'data-me="([0-9a-f]+)"', member.client.get(member.url).content.decode())[1]
     assert len(re.findall(rf'data-owner="{me}"', reading)) == 1
     assert "csrfmiddlewaretoken" not in reading + running
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_sends_only_what_it_changed_in_the_outline(
+    cast, lenses, django_capture_on_commit_callbacks
+):
+    """The outline (every question of the review) is not sent again on each change: the
+    event carries the question's risk, its pillar's counts and the total, each as the whole
+    outline shows them now, swapped in by its id."""
+    review = new_review(cast, "Outline")
+    question = review.answers.get(question__ident="priorities").question.uuid
+    actor = open_page(cast.member, review, question)
+    before = actor.client.get(
+        reverse("reviews:question_fragment", args=[review.uuid, question, "nav"]), **HX
+    ).content.decode()
+    event = toggle(actor, review, question, django_capture_on_commit_callbacks)
+    change = event.swaps["nav-html"].for_viewer("member/operations")
+    after = actor.client.get(
+        reverse("reviews:question_fragment", args=[review.uuid, question, "nav"]), **HX
+    ).content.decode()
+    parts = re.findall(r'<(?:div|span) id="([^"]+)"[^>]* hx-swap-oob="true"', change)
+    pillar = review.answers.get(question__ident="priorities").question.pillar_id
+    assert parts == [
+        "nav-total",
+        f"nav-pillar-{pillar}",
+        f"nav-dot-{question}",
+        f"nav-risk-{question}",
+    ]
+    for part in re.split(r"(?=<(?:div|span) id=\"nav-)", change.strip())[1:]:
+        shown = part.strip().replace(' hx-swap-oob="true"', "")
+        assert shown in after and shown not in before, shown
+    assert "1 of " in change and "risk-UNANSWERED" not in change
+    assert len(change) < 2000 < len(after) / 5
