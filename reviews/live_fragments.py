@@ -12,7 +12,8 @@ the parking lot (RENDERERS).
   it (static/js/live.js).
 - The choices differ by what the viewer may do: one rendering per variant (answering,
   facilitating, reading as finance or observer, a team member who is not a participant,
-  answers closed), and each stream sends its viewer's (by their role in the session).
+  answers closed) among the people watching (their stream open), and each stream sends its
+  viewer's (by their role in the session).
 - During a blind round each person sees their own picks: no HTML then, and each page
   re-fetches its choices.
 - Notes: one rendering for those who may edit them, one for the others. Whoever is editing
@@ -59,6 +60,7 @@ from reviews.models import (
     Membership,
     NotApplicableReason,
     Participant,
+    Presence,
     ReviewSession,
 )
 
@@ -128,16 +130,22 @@ def _seat_access(session: ReviewSession, viewer: str) -> SessionAccess:
 
 
 def _viewers(session: ReviewSession) -> list[str]:
-    """The seats taken in this session, each with its person's team role (one query), and
-    team members in each team role who take no part."""
+    """The seats of the people who have the session's event stream open, each with its
+    person's team role (one query): only what someone is watching is rendered. Whoever opens
+    a stream after the rendering gets that event without HTML, and their page re-fetches the
+    fragment (as in a blind round)."""
     team_role = Membership.objects.filter(
         team_id=session.workload.team_id, user_id=OuterRef("user_id")
     ).values("role")[:1]
-    seats = Participant.objects.filter(session=session).annotate(team_role=Subquery(team_role))
-    return sorted(
-        {viewer_key(role, None) for role in Membership.Role.values}
-        | {viewer_key(t, s) for t, s in seats.values_list("team_role", "role")}
+    session_role = Participant.objects.filter(
+        session=session, user_id=OuterRef("user_id")
+    ).values("role")[:1]
+    watching = (
+        Presence.objects.filter(session=session, streams__gt=0)
+        .annotate(team_role=Subquery(team_role), session_role=Subquery(session_role))
+        .values_list("team_role", "session_role")
     )
+    return sorted({viewer_key(t, s) for t, s in watching})
 
 
 def per_variant(
@@ -145,8 +153,8 @@ def per_variant(
     variant: Callable[[SessionAccess], Hashable],
     render: Callable[[SessionAccess], str],
 ) -> Swap:
-    """A fragment rendered once per variant (what `variant` tells apart), and which one each
-    seat taken in the session gets."""
+    """A fragment rendered once per variant (what `variant` tells apart) among the seats of
+    those watching, and which one each of those seats gets."""
     html: list[str] = []
     index: dict[Hashable, int] = {}
     pick: dict[str, int] = {}

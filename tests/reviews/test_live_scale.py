@@ -20,7 +20,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from reviews import events, live_fragments, presence, sessions
-from reviews.live_fragments import viewer_key
+from reviews.live_access import session_access
+from reviews.live_fragments import viewer_of
 from reviews.models import Membership, Participant, ParticipantRole
 from reviews.views.events import sse_format
 from tests.conftest import make_user
@@ -89,8 +90,10 @@ def open_page(user, review, question_uuid, participant=None) -> Watcher:
     url = reverse("reviews:question", args=[review.uuid, question_uuid])
     response = client.get(url)
     assert response.status_code == 200
-    team_role = Membership.objects.get(team=review.workload.team, user=user).role
-    viewer = viewer_key(team_role, participant.role if participant else None)
+    # The page holds the session's event stream (what is rendered is what someone watches).
+    presence.presence_connect(session=review, user=user)
+    # Its viewer, as its stream tells it.
+    viewer = viewer_of(session_access(user, review.uuid, guests=True))
     watcher = Watcher(client, read_page(response.content.decode()), viewer)
     watcher.url = url
     return watcher
@@ -284,14 +287,22 @@ def test_watchers_in_every_seat_see_what_they_may_do(
     question = review.answers.get(question__ident="priorities").question.uuid
     actor = open_page(cast.member, review, question)
     for n in range(len(SEATS)):
-        seat(review, cast.team, f"seat{n}", n)
+        open_page(*seat(review, cast.team, f"seat{n}", n)[:1], review, question)
+    reader = make_user("admin-reading")
+    Membership.objects.create(team=cast.team, user=reader, role=Membership.Role.ADMIN)
+    open_page(reader, review, question)
+    # A note taker whose page is closed: nothing is rendered for that seat.
+    absent = make_user("absent-note-taker")
+    Membership.objects.create(team=cast.team, user=absent, role=Membership.Role.MEMBER)
+    Participant.objects.create(session=review, user=absent, role=ParticipantRole.NOTE_TAKER)
     facilitator_seat = review.participants.get(user=cast.admin)
     facilitator = open_page(cast.admin, review, question, facilitator_seat)
     event = toggle(actor, review, question, django_capture_on_commit_callbacks)
     swap = event.swaps[f"choices-{question}"]
     seats = ["member/", "admin/", *(f"member/{role}" for role in ParticipantRole.values)]
     html = {viewer: swap.for_viewer(viewer) for viewer in [*seats, "admin/facilitator"]}
-    # Rendered for the seats taken only: a seat nobody holds here would re-fetch.
+    # Rendered for the seats of those watching only: a seat whose page is closed would
+    # re-fetch once it opens.
     assert html.pop("member/note_taker") is None
     assert html.pop("member/workload_owner") is None
     assert html.pop("member/facilitator") is None
@@ -327,9 +338,13 @@ def test_a_change_is_rendered_and_published_after_the_response(cast, lenses, set
     url = reverse("reviews:choice_toggle", args=[review.uuid, question, CHOICE])
     assert actor.client.post(url, {"select": "1"}, **HX).status_code == 204
     deadline = time.monotonic() + 10
-    while not PUBLISHED.get(channel) and time.monotonic() < deadline:
+
+    def answers() -> list[events.Event]:
+        return [e for e in PUBLISHED.get(channel, []) if e.kind is events.EventKind.ANSWER]
+
+    while not answers() and time.monotonic() < deadline:
         time.sleep(0.02)
-    (event,) = PUBLISHED[channel]
+    (event,) = answers()
     assert f'value="{CHOICE}" checked' in event.swaps[f"choices-{question}"].for_viewer(
         "member/operations"
     )
