@@ -7,7 +7,9 @@ Inside the element that holds the event stream (sse-connect):
   "pw:refresh-X from:body" after the person's own change marked data-refresh="X";
 - an element with sse-swap="NAME" swaps in the HTML an event NAME carries: no request;
 - the script handles the names written in data-sse-resync (every fragment re-fetches),
-  data-sse-heartbeat and data-sse-follow (no request unless the person follows).
+  data-sse-heartbeat and data-sse-follow (no request unless the person follows);
+- after the person's own change marked data-refresh-late="X", fragment X re-fetches only
+  if no HTML for it came with an event meanwhile (its own event brings it).
 
 Fragments swapped in keep their attributes (the same template renders them), so what the
 page does stays what it first read."""
@@ -27,6 +29,10 @@ class LivePage:
     resync_name: str = ""
     # Page-level triggers (pw:resync, pw:refresh-X): the fragments that re-fetch on them.
     local: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    # The fragment (its id) that each swap's HTML lands in (on it, or inside it).
+    swap_fragment: dict[str, str] = field(default_factory=dict)
+    # What changes marked data-refresh-late name: re-fetched only if no HTML came for them.
+    late: set[str] = field(default_factory=set)
 
     def requests_for(self, name: str, data: str) -> list[str]:
         """The GETs the page issues when an event `name` arrives with `data`: none when a
@@ -37,10 +43,14 @@ class LivePage:
             return []
         return list(self.refetch.get(name, []))
 
-    def after_own_change(self, refresh: str) -> list[str]:
-        """The GETs after the person's own change marked data-refresh="refresh"."""
+    def after_own_change(self, refresh: str, swapped: set[str] | None = None) -> list[str]:
+        """The GETs after the person's own change marked data-refresh="refresh" (or
+        data-refresh-late: none for a fragment in `swapped`, whose HTML came with an event
+        since the change)."""
         urls: list[str] = []
         for name in refresh.split():
+            if name in self.late and name in (swapped or set()):
+                continue
             urls += self.local[f"pw:refresh-{name}"]
         return urls
 
@@ -51,6 +61,7 @@ class _Reader(HTMLParser):
         self.page = LivePage()
         self.inside = 0  # depth inside the stream's element, 0 when outside
         self.depth = 0
+        self.fragments: list[tuple[int, str]] = []  # (depth, id) of the fragments open here
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {name: value or "" for name, value in attrs}
@@ -62,6 +73,8 @@ class _Reader(HTMLParser):
             self.inside = self.depth
             self.page.stream = values["sse-connect"]
             self.page.resync_name = values.get("data-sse-resync", "")
+        if values.get("hx-get") and values.get("id"):
+            self.fragments.append((self.depth, values["id"]))
         self._element(values)
 
     def handle_endtag(self, tag: str) -> None:
@@ -69,6 +82,8 @@ class _Reader(HTMLParser):
             return
         if self.inside and self.depth == self.inside:
             self.inside = 0
+        if self.fragments and self.fragments[-1][0] == self.depth:
+            self.fragments.pop()
         self.depth -= 1
 
     def _element(self, values: dict[str, str]) -> None:
@@ -76,6 +91,9 @@ class _Reader(HTMLParser):
             return
         for name in filter(None, (n.strip() for n in values.get("sse-swap", "").split(","))):
             self.page.swaps.add(name)
+            if self.fragments:
+                self.page.swap_fragment[name] = self.fragments[-1][1]
+        self.page.late.update(values.get("data-refresh-late", "").split())
         url = values.get("hx-get")
         if not url or "hx-trigger" not in values:
             return

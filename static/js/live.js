@@ -310,6 +310,44 @@
     if (!elt || !elt.id || !xhr || xhr.pwAsked === undefined) return;
     if (xhr.pwAsked < (newest.get(elt.id) || 0)) event.detail.shouldSwap = false;
   });
+  // A change marked data-refresh-late="choices" (a box ticked): its own event brings the
+  // fragment's HTML to every page, this one included, so the page does not re-fetch it at
+  // once (that answer would be dropped as older anyway). It re-fetches it only if no HTML
+  // for it came within LATE_REFRESH_MS of the change, and at once when the change was
+  // refused or the page does not hear its session.
+  const LATE_REFRESH_MS = 3000;
+  function lateNames(source) {
+    const marked = source && source.closest && source.closest("[data-refresh-late]");
+    return marked ? marked.dataset.refreshLate.split(/\s+/).filter(Boolean) : [];
+  }
+  function refreshNow(name) {
+    document.body.dispatchEvent(new CustomEvent("pw:refresh-" + name, { bubbles: true }));
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    const names = lateNames(event.detail && event.detail.elt);
+    if (!names.length || !event.detail.xhr) return;
+    const marks = {};
+    names.forEach(function (name) { marks[name] = newest.get(name) || 0; });
+    event.detail.xhr.pwLate = marks;
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    const xhr = event.detail && event.detail.xhr;
+    const marks = xhr && xhr.pwLate;
+    if (!marks) return;
+    const refused = xhr.status >= 400 && xhr.status < 500;
+    if (!event.detail.successful && !refused) return;
+    const hearing = document.body.dataset.live === "ok";
+    Object.keys(marks).forEach(function (name) {
+      if (refused || !hearing) {
+        refreshNow(name);
+        return;
+      }
+      window.setTimeout(function () {
+        if ((newest.get(name) || 0) === marks[name]) refreshNow(name);
+      }, LATE_REFRESH_MS);
+    });
+  });
+
   // HTML that comes with an event while the pointer is pressed inside the element it
   // replaces waits until the pointer is released: replaced between the press and the
   // release, the box under the pointer would be gone and the click with it (a choice ticked

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 from tests.live_page import LivePage, read_page
 
+LATE_REFRESH_SECONDS = 3.0  # as the page's script waits (LATE_REFRESH_MS, static/js/live.js)
+
 
 class Http:
     """A minimal HTTP/1.1 client on one keep-alive connection. A general client (httpx)
@@ -101,6 +103,7 @@ class Page:
         self.idle: list[Http] = []
         self.page: LivePage | None = None
         self.pending: set[asyncio.Task] = set()
+        self.swapped: dict[str, float] = {}  # fragment id -> when HTML for it last came
 
     async def request(
         self, method: str, path: str, headers: dict[str, str], body: bytes = b""
@@ -148,10 +151,25 @@ class Page:
                 "Content-Type": "application/x-www-form-urlencoded",
             }
         )
+        clicked = time.monotonic()
         status = await self.request("POST", path, headers, b"select=1" if select else b"select=0")
         if status == 204 and self.page is not None and question is None:
-            await asyncio.gather(*(self.get(u) for u in self.page.after_own_change("choices")))
+            # data-refresh-late: the change's own event brings the fragment's HTML; the page
+            # re-fetches it only if that does not come within LATE_REFRESH_SECONDS.
+            task = asyncio.get_running_loop().create_task(self._refresh_late("choices", clicked))
+            self.pending.add(task)
+            task.add_done_callback(self.pending.discard)
         return status
+
+    async def _refresh_late(self, refresh: str, since: float) -> None:
+        assert self.page is not None
+        deadline = since + LATE_REFRESH_SECONDS
+        while time.monotonic() < deadline:
+            swapped = {name for name, at in self.swapped.items() if at >= since}
+            if not self.page.after_own_change(refresh, swapped):
+                return
+            await asyncio.sleep(0.01)
+        await asyncio.gather(*(self.get(u) for u in self.page.after_own_change(refresh)))
 
     async def _settle(self, ident: str, requests: list[str]) -> None:
         await asyncio.gather(*(self.get(path) for path in requests))
@@ -169,6 +187,8 @@ class Page:
             )
             if not order or order[-1] != ident:
                 order.append(ident)
+        if self.page and name in self.page.swaps:
+            self.swapped[self.page.swap_fragment.get(name, "")] = now
         requests = self.page.requests_for(name, data) if self.page else []
         if requests:
             task = asyncio.get_running_loop().create_task(self._settle(ident, requests))

@@ -69,3 +69,37 @@ def test_a_click_pressed_as_another_change_arrives_still_counts(room):
     for page in (alice, bob):
         expect(checkbox(page, A_CHOICE)).not_to_be_checked()
         expect(checkbox(page, B_CHOICE)).to_be_checked()
+
+
+def fragment_requests(page: Page) -> list[str]:
+    """The page's re-fetches of its choices, from now on."""
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/fragments/choices/" in r.url else None)
+    return asked
+
+
+def test_your_own_change_comes_back_with_its_event_and_is_not_fetched_again(room):
+    """Bob ticks a box: his page shows the new risk from the HTML that came with the change's
+    event, as Alice's does, and asks for nothing more."""
+    alice, bob = room
+    asked = fragment_requests(bob)
+    checkbox(bob, A_CHOICE).check()
+    for page in (alice, bob):
+        expect(page.locator("#risk-badge")).not_to_have_text("Unanswered")
+    expect(checkbox(alice, A_CHOICE)).to_be_checked()
+    bob.wait_for_timeout(3_500)  # longer than the page waits for its event
+    assert asked == []
+
+
+def test_without_its_event_your_own_change_is_fetched_after_a_wait(room, monkeypatch):
+    """Should the change's event not come while the page hears its session (nothing is
+    published here), the page re-fetches what it changed, a few seconds later."""
+    from reviews import events
+
+    alice, bob = room
+    monkeypatch.setattr(events, "_publish", lambda channel, kind, data: None)
+    asked = fragment_requests(bob)
+    checkbox(bob, A_CHOICE).check()
+    expect(bob.locator("#risk-badge")).not_to_have_text("Unanswered", timeout=6_000)
+    assert len(asked) == 1
+    expect(alice.locator("#risk-badge")).to_have_text("Unanswered")

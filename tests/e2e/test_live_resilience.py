@@ -85,8 +85,9 @@ def test_the_page_converges_and_its_badge_tells_the_truth(
         expect(page.locator("#live-status")).to_have_text(LIVE)
 
     # Bob's next re-fetch of a fragment fails once, as behind a proxy that restarts. (Every
-    # change but a phase move comes with its HTML in the event; the page that made a change
-    # re-fetches its own fragment, so Bob's toggle is followed by his re-fetch.)
+    # change but a phase move comes with its HTML in the event, his own included; a blind
+    # round does not, each person's picks being private, so every page re-fetches its
+    # choices when one opens.)
     failed: list[str] = []
 
     def fail_once(route: Route) -> None:
@@ -97,11 +98,15 @@ def test_the_page_converges_and_its_badge_tells_the_truth(
             route.continue_()
 
     bob.route("**/fragments/choices/", fail_once)
+    alice.get_by_role("button", name="Answer blind").click()
+    expect(bob.get_by_role("region", name="Blind round")).to_be_visible(timeout=5_000)
+    expect(bob.locator("#live-status")).to_have_text(LIVE, timeout=5_000)
+    assert len(failed) == 1
+    alice.get_by_role("button", name="Cancel the round").click()
+    expect(bob.get_by_role("region", name="Blind round")).to_have_count(0, timeout=5_000)
     checkbox(bob, A_CHOICE).check()
     expect(checkbox(alice, A_CHOICE)).to_be_checked(timeout=5_000)
     expect(checkbox(bob, A_CHOICE)).to_be_checked(timeout=5_000)
-    expect(bob.locator("#live-status")).to_have_text(LIVE, timeout=5_000)
-    assert len(failed) == 1
     expect(bob.locator("#live-status")).to_have_text(LIVE)
     expect(bob.locator("#toasts p")).to_have_count(0)
 
