@@ -28,6 +28,10 @@ def listen(page: Page, name: str, errors: list[str]) -> None:
     page.on("pageerror", lambda error: errors.append(f"{name}: {error}"))
 
 
+CLICK = """(choice) => document.querySelector(
+    `#choices input[type=checkbox][value="${choice}"]`).click()"""
+
+
 def checkbox(page: Page, ident: str):
     return page.locator(f'#choices input[type=checkbox][value="{ident}"]')
 
@@ -55,9 +59,11 @@ def test_a_live_session_logs_no_console_error(live, cast, lenses):
     expect(checkbox(bob, A_CHOICE)).to_be_checked()
     checkbox(bob, B_CHOICE).check()
     expect(checkbox(alice, B_CHOICE)).to_be_checked()
-    # Both at once.
-    checkbox(alice, A_CHOICE).click(no_wait_after=True)
-    checkbox(bob, B_CHOICE).click(no_wait_after=True)
+    # Both at once: each box clicked in its page as it stands (a click from outside the
+    # page can land as the other change's HTML replaces the box, and be withheld by the
+    # test driver's own check of what it hits).
+    for page, choice in ((alice, A_CHOICE), (bob, B_CHOICE)):
+        page.evaluate(CLICK, choice)
     for page in (alice, bob):
         expect(checkbox(page, A_CHOICE)).not_to_be_checked()
         expect(checkbox(page, B_CHOICE)).not_to_be_checked()
