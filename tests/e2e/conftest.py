@@ -100,3 +100,11 @@ def _time_zones_known(request):
     post_save.connect(known, sender=User, dispatch_uid="e2e-time-zones")
     yield
     post_save.disconnect(sender=User, dispatch_uid="e2e-time-zones")
+
+
+def click_in_page(page, selector: str) -> None:
+    """Click the element that matches `selector` in the page as it stands, from the page's
+    own script: two people clicking at once, each click landing whatever arrives meanwhile.
+    (A click from the test driver checks what it hits and may withhold a click that lands as
+    another change's HTML replaces the element.)"""
+    page.evaluate("(selector) => document.querySelector(selector).click()", selector)
