@@ -39,10 +39,11 @@ import uuid
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import cache
 
 from django.conf import settings
 from django.db import close_old_connections, connection, connections, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import Field, Model
 from django.template.loader import render_to_string
 from django.utils.crypto import salted_hmac
 
@@ -129,23 +130,39 @@ def _seat_access(session: ReviewSession, viewer: str) -> SessionAccess:
 # --- Rendering once per change -------------------------------------------------------------------
 
 
+@cache
+def _viewers_statement(using: str) -> str:
+    connection = connections[using]
+    quote = connection.ops.quote_name
+
+    def column(model: type[Model], alias: str, name: str) -> str:
+        field = model._meta.get_field(name)
+        assert isinstance(field, Field) and field.column
+        return f"{alias}.{quote(field.column)}"
+
+    return (
+        f"SELECT {column(Membership, 'm', 'role')}, {column(Participant, 'p', 'role')}"
+        f" FROM {quote(Presence._meta.db_table)} pr"
+        f" LEFT OUTER JOIN {quote(Membership._meta.db_table)} m"
+        f" ON {column(Membership, 'm', 'team')} = %s"
+        f" AND {column(Membership, 'm', 'user')} = {column(Presence, 'pr', 'user')}"
+        f" LEFT OUTER JOIN {quote(Participant._meta.db_table)} p"
+        f" ON {column(Participant, 'p', 'session')} = {column(Presence, 'pr', 'session')}"
+        f" AND {column(Participant, 'p', 'user')} = {column(Presence, 'pr', 'user')}"
+        f" WHERE {column(Presence, 'pr', 'session')} = %s"
+        f" AND {column(Presence, 'pr', 'streams')} > 0"
+    )
+
+
 def _viewers(session: ReviewSession) -> list[str]:
     """The seats of the people who have the session's event stream open, each with its
-    person's team role (one query): only what someone is watching is rendered. Whoever opens
-    a stream after the rendering gets that event without HTML, and their page re-fetches the
-    fragment (as in a blind round)."""
-    team_role = Membership.objects.filter(
-        team_id=session.workload.team_id, user_id=OuterRef("user_id")
-    ).values("role")[:1]
-    session_role = Participant.objects.filter(
-        session=session, user_id=OuterRef("user_id")
-    ).values("role")[:1]
-    watching = (
-        Presence.objects.filter(session=session, streams__gt=0)
-        .annotate(team_role=Subquery(team_role), session_role=Subquery(session_role))
-        .values_list("team_role", "session_role")
-    )
-    return sorted({viewer_key(t, s) for t, s in watching})
+    person's team role (one statement, written once: it runs on every change): only what
+    someone is watching is rendered. Whoever opens a stream after the rendering gets that
+    event without HTML, and their page re-fetches the fragment (as in a blind round)."""
+    using = Presence.objects.db
+    with connections[using].cursor() as cursor:
+        cursor.execute(_viewers_statement(using), [session.workload.team_id, session.pk])
+        return sorted({viewer_key(t, s) for t, s in cursor.fetchall()})
 
 
 def per_variant(
@@ -235,6 +252,8 @@ def render_answer(session_uuid: str, question_uuid: str) -> dict[str, Swap]:
         .get()
     )
     answer.session = session
+    if not _viewers(session):
+        return {}  # nobody is watching: nothing to render
     swaps = {"nav-html": render_nav_change(session, question_id)}
     if not answer.blind_open:
         info = structure.question_info(question_id)
