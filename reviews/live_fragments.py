@@ -39,12 +39,14 @@ import uuid
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 
 from django.conf import settings
 from django.db import close_old_connections, connection, connections, transaction
 from django.db.models import Field, Model
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
 from questionnaires import structure
@@ -87,14 +89,30 @@ def nav_context(session: ReviewSession, question_id: int | None) -> dict:
     return ctx
 
 
+@dataclass(frozen=True)
+class ChoiceUrls:
+    """Where a choice's forms post: worked out once per rendering, not once per variant."""
+
+    toggle: str
+    applicability: str
+
+
 def choices_context(answer: Answer, info: QuestionInfo) -> dict:
     """The choices of an answer as anybody sees them (a blind round aside)."""
     selected = selected_idents(answer)
     exclusions = choice_exclusions(answer)
+    where = [answer.session.uuid, info.uuid]
+
+    def urls(ident: str) -> ChoiceUrls:
+        return ChoiceUrls(
+            reverse("reviews:choice_toggle", args=[*where, ident]),
+            reverse("reviews:choice_applicability", args=[*where, ident]),
+        )
+
     return {
         "choices": [(choice, choice.ident in selected) for choice in info.choices],
         "rows": [
-            (choice, choice.ident in selected, exclusions.get(choice.ident))
+            (choice, choice.ident in selected, exclusions.get(choice.ident), urls(choice.ident))
             for choice in info.choices
         ],
         "selected": selected,
