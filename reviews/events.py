@@ -94,6 +94,7 @@ TTL_SECONDS = 86400  # a session's sequence and history, after its last event
 LINK_WAIT = 5.0  # how long a new stream waits for its process's pub/sub link when it attaches
 LINK_CHECK = 2.0  # the link pings Redis after this much silence, and is lost after 3 times it
 RECONNECT_SECONDS = 1.0
+HUB_CONNECTIONS = 20  # Redis connections per process for its pub/sub link and catch-ups
 
 
 class _LinkLost:
@@ -312,12 +313,19 @@ class _RedisHub:
 
     def __init__(self, url: str) -> None:
         # No retries inside redis-py: a broken link must be seen, so that streams resync.
-        self.client = redis.asyncio.Redis.from_url(
+        # The link and the catch-ups of the process's streams share HUB_CONNECTIONS
+        # connections: when a crowd of streams opens at once (every page reconnecting after
+        # a restart), each catch-up waits its turn, at most LINK_WAIT, where an unbounded
+        # pool would refuse those past its size ("Too many connections") and end them.
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
             url,
+            max_connections=HUB_CONNECTIONS,
+            timeout=LINK_WAIT,
             socket_connect_timeout=settings.REDIS_TIMEOUT,
             socket_timeout=settings.REDIS_TIMEOUT,
             retry=Retry(NoBackoff(), 0),
         )
+        self.client = redis.asyncio.Redis(connection_pool=pool)
         self.queues: dict[str, set[EventQueue]] = defaultdict(set)
         self.task: asyncio.Task[None] | None = None
         self.linked = asyncio.Event()

@@ -242,7 +242,7 @@ def start_server(
         "SECRET_KEY": SECRET_KEY,
         "ALLOWED_HOSTS": "127.0.0.1",
         "DB_POOL_MAX": "40",
-        "LOG_LEVEL": "ERROR",
+        "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "ERROR"),
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     # Pages name their static files by content (DEBUG off): collect them for this code.
@@ -361,9 +361,20 @@ class Run:
     requests: float = float("nan")
     queries: float = float("nan")
     errors: int = 0
+    why: dict[str, int] = field(default_factory=dict)  # the errors, by what went wrong
+    reconnects: int = 0  # streams that ended and were opened again, as a browser does
     load: tuple[str, str] = ("", "")
     cpu: dict[str, float] = field(default_factory=dict)  # seconds of CPU per second of load
     swaps: bool = False  # the page swaps HTML sent with events
+
+    def error(self, why: str, count: int = 1) -> None:
+        self.errors += count
+        self.why[why] = self.why.get(why, 0) + count
+
+    def absorb(self, tally: Tally) -> None:
+        for why, count in tally.why.items():
+            self.error(why, count)
+        self.reconnects += tally.reconnects
 
 
 async def settle(pages: list[Page], quiet: float = 0.3, limit: float = 5.0) -> None:
@@ -451,13 +462,13 @@ async def quiet_run(url: str, room: Room, probe: Path, run: Run) -> None:
         await settle(pages, quiet=0.1)
         done = updated_after(tally, room, pages, owner, k, start)
         if done is None:
-            run.errors += 1
+            run.error("a page never showed a change")
         else:
             run.quiet_update.append(done - start)
     await asyncio.sleep(0.5)
     run.quiet_queries = (queries(probe) - before) / 20
     run.quiet_requests = (tally.requests - requests_before) / 20
-    run.errors += tally.errors
+    run.absorb(tally)
     await close_pages(pages, streams)
 
 
@@ -475,7 +486,7 @@ async def driver(room: Room, pages: list[Page], until: float, log: list, run: Ru
             run.toggles.append(time.monotonic() - start)
             log.append((room, page, start))
         else:
-            run.errors += 1
+            run.error(f"a toggle answered {status}")
             states[choice] = not states[choice]
         await asyncio.sleep(random.uniform(*CHANGE_SECONDS))
 
@@ -489,7 +500,7 @@ async def pinger(url: str, run: Run, until: float) -> None:
         if status == 200:
             run.baseline.append(time.monotonic() - start)
         else:
-            run.errors += 1
+            run.error(f"the bare endpoint answered {status}")
         await asyncio.sleep(random.uniform(2, 4))
     http.close()
 
@@ -519,10 +530,10 @@ async def load_run(url: str, rooms: list[Room], probe: Path, run: Run) -> None:
         k = counts[room.uuid] = counts.get(room.uuid, -1) + 1
         done = updated_after(tally, room, by_room[room.uuid], owner, k, start)
         if done is None:
-            run.errors += 1
+            run.error("a page never showed a change")
         else:
             run.update.append(done - start)
-    run.errors += tally.errors
+    run.absorb(tally)
     await close_pages(pages, streams)
 
 
@@ -640,6 +651,7 @@ def report(runs: list[Run]) -> None:
             lambda value: f"{value:.2f}x",
         ),
         ("load: errors", lambda r: r.errors, str),
+        ("streams that ended and reconnected", lambda r: r.reconnects, str),
         *(
             (
                 f"load: CPU used by {group} (cores)",
@@ -655,6 +667,9 @@ def report(runs: list[Run]) -> None:
     print(f"  {'':<46}" + "".join(f"{run.label:>20}" for run in runs))
     for name, value, fmt in lines:
         print(f"  {name:<46}" + "".join(f"{fmt(value(run)):>20}" for run in runs))
+    for run in runs:
+        if run.why:
+            print(f"  {run.label} errors: " + ", ".join(f"{n} {why}" for why, n in run.why.items()))
     print(f"  ({os.cpu_count()} cores)")
 
 

@@ -61,6 +61,12 @@ def search(bench_url: str, redis_url: str, rooms: list[live.Room]) -> None:
             f" {bare * 1000:>6.1f} ms {run.errors:>7} {run.load[1].split()[0]:>13}"
             f"  {'yes' if kept else 'no'}"
         )
+    for size, run in results:
+        if run.why:
+            print(
+                f"  {size} sessions, errors: "
+                + ", ".join(f"{n} {why}" for why, n in run.why.items())
+            )
     if best is None:
         print("  No load tried kept both targets.")
     else:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from tests.live_page import LivePage, read_page
 
+RETRY_SECONDS = 2.0  # until the stream says its own (retry:)
 LATE_REFRESH_SECONDS = 3.0  # as the page's script waits (LATE_REFRESH_MS, static/js/live.js)
 
 
@@ -87,6 +88,13 @@ class Tally:
 
     requests: int = 0  # every request the pages made on events and after their own change
     errors: int = 0
+    why: dict[str, int] = field(default_factory=dict)  # the errors, by what went wrong
+    reconnects: int = 0  # streams opened again after they ended, as EventSource does
+
+    def error(self, why: str) -> None:
+        self.errors += 1
+        self.why[why] = self.why.get(why, 0) + 1
+
     # (receiver, event id) -> when the receiver's page was up to date with that event
     updated: dict[tuple[int, str], float] = field(default_factory=dict)
     # (receiver, session, question) -> the ids of the events about that question, in order
@@ -120,13 +128,13 @@ class Page:
             self.idle.append(http)
             self.tally.requests += 1
             return status
-        self.tally.errors += 1
+        self.tally.error("request failed")
         return 0
 
     async def get(self, path: str) -> int:
         status = await self.request("GET", path, self.person.headers(**{"HX-Request": "true"}))
         if status not in (0, 200):
-            self.tally.errors += 1
+            self.tally.error(f"fragment answered {status}")
         return status
 
     async def open(self) -> None:
@@ -196,35 +204,50 @@ class Page:
             task.add_done_callback(self.pending.discard)
 
     async def listen(self, connected: asyncio.Event, counter: list[int], total: int) -> None:
-        """Hold the page's event stream (its address from the page: ?last= included)."""
-        http = Http(self.url)
+        """Hold the page's event stream (its address from the page: ?last= included) as a
+        browser's EventSource does: when the stream ends or fails, open it again after the
+        retry time the server gave, sending the last event id seen (Last-Event-ID)."""
         stream = self.page.stream if self.page else f"/sessions/{self.person.session}/events/"
-        try:
-            await http.send("GET", stream, self.person.headers(Accept="text/event-stream"))
-            status, _ = await http.head()
-            if status != 200:
-                self.tally.errors += 1
-                counter[0] += 1
-                return
-            ident, name, data = "", "", []
-            while line := await http.reader.readline():
-                text = line.decode().rstrip("\r\n")
-                if text.startswith(": connected"):
-                    counter[0] += 1
-                    if counter[0] == total:
-                        connected.set()
-                elif text.startswith("id: "):
-                    ident = text[4:]
-                elif text.startswith("event: "):
-                    name = text[7:]
-                elif text.startswith("data: "):
-                    data.append(text[6:])
-                elif text == "":
-                    if name and ident:
-                        self.on_event(ident, name, "\n".join(data))
-                    ident, name, data = "", "", []
-        finally:
-            http.close()
+        first, last_id, retry = True, "", RETRY_SECONDS
+        while True:
+            http = Http(self.url)
+            headers = self.person.headers(Accept="text/event-stream")
+            if last_id:
+                headers["Last-Event-ID"] = last_id
+            try:
+                await http.send("GET", stream, headers)
+                status, _ = await http.head()
+                if status != 200:
+                    self.tally.error(f"stream answered {status}")
+                    if first:
+                        counter[0] += 1
+                    return
+                ident, name, data = "", "", []
+                while line := await http.reader.readline():
+                    text = line.decode().rstrip("\r\n")
+                    if text.startswith(": connected") and first:
+                        first = False
+                        counter[0] += 1
+                        if counter[0] == total:
+                            connected.set()
+                    elif text.startswith("retry: "):
+                        retry = int(text[7:]) / 1000
+                    elif text.startswith("id: "):
+                        ident = last_id = text[4:]
+                    elif text.startswith("event: "):
+                        name = text[7:]
+                    elif text.startswith("data: "):
+                        data.append(text[6:])
+                    elif text == "":
+                        if name and ident:
+                            self.on_event(ident, name, "\n".join(data))
+                        ident, name, data = "", "", []
+            except (OSError, ValueError, asyncio.IncompleteReadError):
+                pass  # reset, or a line past the reader's limit: reconnect, as a browser does
+            finally:
+                http.close()
+            self.tally.reconnects += 1
+            await asyncio.sleep(retry)
 
     def close(self) -> None:
         for http in self.idle:

@@ -392,6 +392,32 @@ def test_redis_catch_up_and_resync(redis_backends, monkeypatch):
 
 
 @pytest.mark.redis
+def test_redis_a_crowd_of_streams_opening_at_once_all_catch_up(redis_backends, monkeypatch):
+    """Every page reconnecting at once (after a restart): more streams catching up at the
+    same moment than the process keeps Redis connections each wait their turn, and all catch
+    up; none ends for want of a connection."""
+    monkeypatch.setattr(events, "HUB_CONNECTIONS", 3)
+    web1, _ = redis_backends
+    web2 = RedisBackend(web1.url)  # its link made with the small pool
+    monkeypatch.setattr(events, "backend", lambda: web2)
+    channel = str(uuid.uuid4())
+    first = web1.publish(channel, *answered())
+    web1.publish(channel, *answered())
+
+    async def one() -> list:
+        async with events.Subscription(channel, last_event_id=first, heartbeat=5) as stream:
+            return await take(stream, 1)
+
+    async def crowd() -> list:
+        return await asyncio.gather(*(one() for _ in range(40)))
+
+    got = asyncio.run(crowd())
+    assert [[(e.id, e.kind) for e in g] for g in got] == [
+        [(EventId(first.epoch, 2), EventKind.ANSWER)]
+    ] * 40
+
+
+@pytest.mark.redis
 def test_redis_an_unreadable_event_resyncs_its_session_only(redis_backends, monkeypatch):
     """A message on a session's channel that is not an event (another version of the app, a
     stray publish): that session's streams cannot tell what changed, so they refresh
