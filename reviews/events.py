@@ -2,14 +2,13 @@
 
 A service publishes an event of a kind, with its data, once its transaction commits
 (`publish_on_commit`); each open live page holds a Server-Sent Events stream (`Subscription`)
-and re-fetches only the fragments that show the change. The kinds, their data and what each
-refreshes are in `reviews.eventkinds`.
+and swaps in the HTML the event carries (reviews.live_fragments), or re-fetches what shows
+the change. The kinds, their data and what each refreshes are in `reviews.eventkinds`.
 
 Two backends, chosen by settings.REDIS_URL:
-- Redis: a session's sequence (its epoch and last number) is a hash, the last HISTORY events
-  are kept in a list for catch-up, and events travel by pub/sub, so any number of web
-  processes serve one session. Each process holds one pub/sub link per event loop and fans
-  events out to its streams.
+- Redis: a session's sequence (epoch, last number) is a hash, its last HISTORY events a list
+  for catch-up; events travel by pub/sub, so any number of web processes serve one session,
+  each with one pub/sub link per event loop that fans events out to its streams.
 - In-process (no Redis): the same, inside one process.
 
 Ids are "<epoch>-<number>" (eventkinds.EventId). The epoch is new whenever a sequence starts
@@ -22,12 +21,10 @@ Redis may go away at any time; nothing a page needs waits for it:
 - Publishing that fails is logged (at most once a minute) and the change stands. Every
   publish tries (an event dropped once Redis is back would leave pages stale), each waiting
   at most REDIS_TIMEOUT.
-- When a process's pub/sub link is lost, its streams end, so their pages show that they are
-  reconnecting and reconnect. A stream that opens while the link is down waits, quietly
-  (comments keep the connection open, no heartbeat), and once the link is back catches up
-  from its page's last id, or resyncs. Every (re)connection of the link resyncs every
-  stream on it.
-"""
+- When a process's pub/sub link is lost, its streams end: their pages say so and reconnect.
+  A stream that opens while the link is down waits quietly (comments, no heartbeat), then
+  catches up from its page's last id, or resyncs. Each (re)connection of the link resyncs
+  every stream on it."""
 
 from __future__ import annotations
 
@@ -313,10 +310,8 @@ class _RedisHub:
 
     def __init__(self, url: str) -> None:
         # No retries inside redis-py: a broken link must be seen, so that streams resync.
-        # The link and the catch-ups of the process's streams share HUB_CONNECTIONS
-        # connections: when a crowd of streams opens at once (every page reconnecting after
-        # a restart), each catch-up waits its turn, at most LINK_WAIT, where an unbounded
-        # pool would refuse those past its size ("Too many connections") and end them.
+        # A crowd of catch-ups (every page reconnecting at once) waits its turn, at most
+        # LINK_WAIT, for one of HUB_CONNECTIONS: never refused, which would end its stream.
         pool = redis.asyncio.BlockingConnectionPool.from_url(
             url,
             max_connections=HUB_CONNECTIONS,
