@@ -22,19 +22,11 @@ from django.template.loader import render_to_string
 from actions import charts, findings
 from actions.forms import SCALE
 from actions.models import Rating
-from reviews.access import SessionAccess
 from reviews.eventkinds import EventData, Swap
-from reviews.live_fragments import for_everyone, viewer_key
+from reviews.live_fragments import for_everyone, seat_access, viewer_key
 from reviews.models import Membership, Participant, ReviewSession
 
 PAGE = "actions/analysis.html"
-
-
-def _seat_access(session: ReviewSession, viewer: str) -> SessionAccess:
-    team_role, _, session_role = viewer.partition("/")
-    membership = Membership(role=team_role) if team_role else None
-    participant = Participant(session=session, role=session_role) if session_role else None
-    return SessionAccess(session=session, membership=membership, participant=participant)
 
 
 class Viewers:
@@ -77,7 +69,7 @@ def _card(session: ReviewSession, info: findings.FindingInfo, viewers: Viewers) 
     index: dict[findings.AnalysisRights, int] = {}
     pick: dict[str, int] = {}
     for viewer in viewers.keys:
-        access = _seat_access(session, viewer)
+        access = seat_access(session, viewer)
         rights = findings.seat_rights(access, owns_workload=False)
         if viewer == viewers.owner_key:
             owner_rights = findings.seat_rights(access, owns_workload=True)
@@ -110,7 +102,7 @@ def _matrix(session: ReviewSession, infos: list[findings.FindingInfo], viewers: 
     pick: dict[str, int] = {}
     by_move: dict[bool, int] = {}
     for viewer in viewers.keys:
-        rights = findings.seat_rights(_seat_access(session, viewer), owns_workload=False)
+        rights = findings.seat_rights(seat_access(session, viewer), owns_workload=False)
         if rights.can_move not in by_move:
             svg = charts.matrix_svg(points, interactive=rights.can_move, width=640)
             ctx = {"session": session, "matrix_svg": svg, "rights": rights}

@@ -12,11 +12,13 @@ click cost more than the database took to answer it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from uuid import UUID
 
 from django.db import connections
 from django.db.models import Model
+from django.db.models.expressions import Col
 from django.http import Http404
 
 from reviews.access import SessionAccess
@@ -31,27 +33,50 @@ _TABLES: list[tuple[type[Model], str]] = [
 ]
 
 
+@dataclass(frozen=True)
+class _Table:
+    """How one table's columns in the statement become an instance of its model."""
+
+    model: type[Model]
+    attnames: list[str]
+    pk: int  # the primary key's position: None there when the outer join found no row
+    # Per column: its expression and the conversions of its values (backend's, then field's).
+    columns: list[tuple[Col, list]]
+
+    def instance(self, values: list, using: str) -> Model | None:
+        if values[self.pk] is None:
+            return None
+        connection = connections[using]
+        for i, (col, converters) in enumerate(self.columns):
+            for converter in converters:
+                values[i] = converter(values[i], col, connection)
+        return self.model.from_db(using, self.attnames, values)
+
+
 @cache
-def _statement(vendor: str, using: str) -> tuple[str, list[list]]:
-    """The statement for a database, and per table the converters of each column."""
+def _statement(using: str) -> tuple[str, list[_Table]]:
+    """The statement for a database, and how each of its tables is read back."""
     connection = connections[using]
     quote = connection.ops.quote_name
-    columns, converters = [], []
+    selected, tables = [], []
     for model, alias in _TABLES:
-        table_converters = []
-        for field in model._meta.concrete_fields:
-            columns.append(f"{alias}.{quote(field.column)}")
+        fields = model._meta.concrete_fields
+        selected += [f"{alias}.{quote(field.column)}" for field in fields]
+        columns = []
+        for field in fields:
             col = field.get_col(alias)
-            table_converters.append(
-                connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+            columns.append(
+                (col, connection.ops.get_db_converters(col) + col.get_db_converters(connection))
             )
-        converters.append(table_converters)
+        tables.append(
+            _Table(model, [f.attname for f in fields], fields.index(model._meta.pk), columns)
+        )
 
     def table(model: type[Model]) -> str:
         return quote(model._meta.db_table)
 
     sql = (
-        f"SELECT {', '.join(columns)} FROM {table(ReviewSession)} s"
+        f"SELECT {', '.join(selected)} FROM {table(ReviewSession)} s"
         f" INNER JOIN {table(Workload)} w ON w.{quote('id')} = s.{quote('workload_id')}"
         f" LEFT OUTER JOIN {table(Membership)} m ON m.{quote('team_id')} = w.{quote('team_id')}"
         f" AND m.{quote('user_id')} = %s"
@@ -59,25 +84,16 @@ def _statement(vendor: str, using: str) -> tuple[str, list[list]]:
         f" AND p.{quote('user_id')} = %s"
         f" WHERE s.{quote('uuid')} = %s"
     )
-    return sql, converters
+    return sql, tables
 
 
-def _instances(row: tuple, converters: list[list], using: str) -> list[Model | None]:
+def _instances(row: tuple, tables: list[_Table], using: str) -> list[Model | None]:
     """One instance per table of the row (None where the outer join found nothing)."""
-    connection = connections[using]
-    found: list[Model | None] = []
-    start = 0
-    for (model, alias), table_converters in zip(_TABLES, converters, strict=True):
-        fields = model._meta.concrete_fields
-        values = list(row[start : start + len(fields)])
-        start += len(fields)
-        if values[fields.index(model._meta.pk)] is None:  # no row joined
-            found.append(None)
-            continue
-        for i, (field, field_converters) in enumerate(zip(fields, table_converters, strict=True)):
-            for converter in field_converters:
-                values[i] = converter(values[i], field.get_col(alias), connection)
-        found.append(model.from_db(using, [f.attname for f in fields], values))
+    found, start = [], 0
+    for table in tables:
+        end = start + len(table.attnames)
+        found.append(table.instance(list(row[start:end]), using))
+        start = end
     return found
 
 
@@ -93,7 +109,7 @@ def session_access(user, session_uuid: UUID | str, *, guests: bool = False) -> S
         raise Http404("No such review session.") from None
     using = ReviewSession.objects.db
     connection = connections[using]
-    sql, converters = _statement(connection.vendor, using)
+    sql, tables = _statement(using)
     uuid_field = ReviewSession._meta.get_field("uuid")
     params = [user.pk, user.pk, uuid_field.get_db_prep_value(session_uuid, connection)]
     with connection.cursor() as cursor:
@@ -101,7 +117,7 @@ def session_access(user, session_uuid: UUID | str, *, guests: bool = False) -> S
         row = cursor.fetchone()
     if row is None:
         raise Http404("No such review session.")
-    session, workload, membership, participant = _instances(row, converters, using)
+    session, workload, membership, participant = _instances(row, tables, using)
     assert isinstance(session, ReviewSession) and isinstance(workload, Workload)
     session.workload = workload
     if membership is None and not (

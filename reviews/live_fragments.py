@@ -138,7 +138,8 @@ def viewer_of(access: SessionAccess) -> str:
     return viewer_key(access.team_role, access.participant.role if access.participant else None)
 
 
-def _seat_access(session: ReviewSession, viewer: str) -> SessionAccess:
+def seat_access(session: ReviewSession, viewer: str) -> SessionAccess:
+    """The access of anyone in a viewer's seat (what they may do there, not who they are)."""
     team_role, _, session_role = viewer.partition("/")
     membership = Membership(role=team_role) if team_role else None
     participant = Participant(session=session, role=session_role) if session_role else None
@@ -187,14 +188,15 @@ def per_variant(
     session: ReviewSession,
     variant: Callable[[SessionAccess], Hashable],
     render: Callable[[SessionAccess], str],
+    viewers: list[str] | None = None,
 ) -> Swap:
     """A fragment rendered once per variant (what `variant` tells apart) among the seats of
-    those watching, and which one each of those seats gets."""
+    those watching (`viewers`, read when not given), and which one each of them gets."""
     html: list[str] = []
     index: dict[Hashable, int] = {}
     pick: dict[str, int] = {}
-    for viewer in _viewers(session):
-        access = _seat_access(session, viewer)
+    for viewer in _viewers(session) if viewers is None else viewers:
+        access = seat_access(session, viewer)
         key = variant(access)
         if key not in index:
             index[key] = len(html)
@@ -214,7 +216,9 @@ def owner_mark(session: ReviewSession, user_id: int | None) -> str:
     return salted_hmac("pillarwise.owner", f"{session.uuid}:{user_id}").hexdigest()[:16]
 
 
-def render_choices(session: ReviewSession, answer: Answer, info: QuestionInfo) -> Swap:
+def render_choices(
+    session: ReviewSession, answer: Answer, info: QuestionInfo, viewers: list[str] | None = None
+) -> Swap:
     """The choices fragment once per variant, outside a blind round."""
     shared = {
         "session": session,
@@ -242,6 +246,7 @@ def render_choices(session: ReviewSession, answer: Answer, info: QuestionInfo) -
         session,
         lambda a: (a.may_answer(info), a.rights.answer_refusal(info), a.can_manage),
         render,
+        viewers,
     )
 
 
@@ -259,10 +264,13 @@ def render_nav_change(session: ReviewSession, question_id: int) -> Swap:
 
 
 def render_answer(session_uuid: str, question_uuid: str) -> dict[str, Swap]:
-    session = ReviewSession.objects.select_related("workload").get(uuid=session_uuid)
+    session = _session(session_uuid)
     question_id = structure.question_id(question_uuid)
     if question_id is None:
         raise ValueError(f"No question {question_uuid}.")
+    viewers = _viewers(session)
+    if not viewers:
+        return {}  # nobody is watching: nothing to render
     answer = (
         Answer.objects.filter(session=session, question_id=question_id)
         .with_blind_open()
@@ -270,12 +278,10 @@ def render_answer(session_uuid: str, question_uuid: str) -> dict[str, Swap]:
         .get()
     )
     answer.session = session
-    if not _viewers(session):
-        return {}  # nobody is watching: nothing to render
     swaps = {"nav-html": render_nav_change(session, question_id)}
     if not answer.blind_open:
         info = structure.question_info(question_id)
-        swaps[f"choices-{question_uuid}"] = render_choices(session, answer, info)
+        swaps[f"choices-{question_uuid}"] = render_choices(session, answer, info, viewers)
     return swaps
 
 

@@ -29,12 +29,13 @@ from reviews.eventkinds import (
     fragment_sse_names,
     fragment_swap_names,
 )
-from reviews.live_fragments import RENDERERS, viewer_key
-from reviews.models import Membership, Participant, ParticipantRole
+from reviews.live_fragments import RENDERERS
+from reviews.models import Participant
 from reviews.views.events import sse_format
 from tests.actions.analysis_helpers import analysed, join, operations_engineer
-from tests.conftest import HTMX, make_user
+from tests.conftest import HTMX
 from tests.live_page import LivePage, parse_sse, read_page
+from tests.live_seats import seat, viewer_for
 
 F = str(uuid.uuid4())
 
@@ -260,13 +261,6 @@ def test_the_fragment_is_only_for_the_team(client, room, cast):
 
 # --- What one rating costs -----------------------------------------------------------------
 
-SEATS = [
-    ParticipantRole.OPERATIONS,
-    ParticipantRole.SECURITY,
-    ParticipantRole.FINANCE,
-    ParticipantRole.OBSERVER,
-    None,
-]
 MAX_QUERIES_PER_RATING = 32
 
 
@@ -290,30 +284,23 @@ class Watcher:
                     self.card = response.content.decode()
 
 
-def watch(user, review, participant=None) -> Watcher:
+def watch(user, review) -> Watcher:
     client = Client()
     client.force_login(user)
     response = client.get(url("analysis", review.uuid))
     assert response.status_code == 200
-    team_role = Membership.objects.get(team=review.workload.team, user=user).role
-    viewer = viewer_key(team_role, participant.role if participant else None)
-    return Watcher(client, read_page(response.content.decode()), viewer)
+    return Watcher(client, read_page(response.content.decode()), viewer_for(user, review))
 
 
 def rate_and_count(review, cast, watchers: int, capture) -> tuple[int, int]:
     """(queries, requests) from one rating until every watcher shows it."""
     join(review, cast.member, "workload_owner")
     high, _ = analysed(review, cast)
-    actor = watch(cast.admin, review, review.participants.get(user=cast.admin))
+    actor = watch(cast.admin, review)
     pages = []
     for n in range(watchers):
-        user = make_user(f"watcher{watchers}-{n}", first_name="W", last_name=str(n))
-        Membership.objects.create(team=cast.team, user=user, role=Membership.Role.MEMBER)
-        role = SEATS[n % len(SEATS)]
-        participant = (
-            Participant.objects.create(session=review, user=user, role=role) if role else None
-        )
-        pages.append(watch(user, review, participant))
+        user, _ = seat(review, f"watcher{watchers}-{n}", n, first_name="W", last_name=str(n))
+        pages.append(watch(user, review))
     PUBLISHED.clear()
     with CaptureQueriesContext(connection) as queries:
         with capture(execute=True):

@@ -20,23 +20,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from reviews import events, live_fragments, presence, sessions
-from reviews.live_access import session_access
-from reviews.live_fragments import viewer_of
 from reviews.models import Membership, Participant, ParticipantRole
 from reviews.views.events import sse_format
 from tests.conftest import make_user
 from tests.live_page import LivePage, parse_sse, read_page
+from tests.live_seats import SEATS, seat, viewer_for
 
 HX = {"HTTP_HX_REQUEST": "true"}
 CHOICE = "ops_priorities_ext_cust_needs"
-# Watchers in every kind of seat: answering, reading by role, not taking part.
-SEATS = [
-    ParticipantRole.OPERATIONS,
-    ParticipantRole.SECURITY,
-    ParticipantRole.FINANCE,
-    ParticipantRole.OBSERVER,
-    None,
-]
 MAX_QUERIES_PER_TOGGLE = 30
 
 
@@ -86,7 +77,7 @@ def shown(swap_name: str) -> str:
     raise AssertionError(f"No fragment for {swap_name}")
 
 
-def open_page(user, review, question_uuid, participant=None) -> Watcher:
+def open_page(user, review, question_uuid) -> Watcher:
     client = Client()
     client.force_login(user)
     url = reverse("reviews:question", args=[review.uuid, question_uuid])
@@ -94,19 +85,9 @@ def open_page(user, review, question_uuid, participant=None) -> Watcher:
     assert response.status_code == 200
     # The page holds the session's event stream (what is rendered is what someone watches).
     presence.presence_connect(session=review, user=user)
-    # Its viewer, as its stream tells it.
-    viewer = viewer_of(session_access(user, review.uuid, guests=True))
-    watcher = Watcher(client, read_page(response.content.decode()), viewer)
+    watcher = Watcher(client, read_page(response.content.decode()), viewer_for(user, review))
     watcher.url = url
     return watcher
-
-
-def seat(review, team, name: str, n: int):
-    user = make_user(f"watcher{name}")
-    Membership.objects.create(team=team, user=user, role=Membership.Role.MEMBER)
-    role = SEATS[n % len(SEATS)]
-    participant = Participant.objects.create(session=review, user=user, role=role) if role else None
-    return user, participant
 
 
 def new_review(cast, title: str):
@@ -158,10 +139,8 @@ def toggle_and_count(cast, watchers: int, capture) -> tuple[int, int]:
     question = review.answers.get(question__ident="priorities").question.uuid
     actor = open_page(cast.member, review, question)
     pages = [
-        open_page(user, review, question, participant)
-        for user, participant in (
-            seat(review, cast.team, f"{watchers}-{n}", n) for n in range(watchers)
-        )
+        open_page(seat(review, f"watcher{watchers}-{n}", n)[0], review, question)
+        for n in range(watchers)
     ]
     everyone = [actor, *pages]
     with CaptureQueriesContext(connection) as queries:
@@ -216,23 +195,18 @@ def change_and_count(cast, watchers: int, capture, change: str) -> tuple[int, in
     act, own_refresh, fragment, says = CHANGES[change]
     review = new_review(cast, f"{change} with {watchers} watching")
     question = review.answers.get(question__ident="priorities").question.uuid
-    facilitator = review.participants.get(user=cast.admin)
     pages = [
-        open_page(user, review, question, participant)
-        for user, participant in (
-            seat(review, cast.team, f"{change}{watchers}-{n}", n) for n in range(watchers)
-        )
+        open_page(seat(review, f"watcher{change}{watchers}-{n}", n)[0], review, question)
+        for n in range(watchers)
     ]
     if change == "presence":
         late = make_user(f"late{watchers}", first_name="Late", last_name="Larry")
         Membership.objects.create(team=cast.team, user=late, role=Membership.Role.MEMBER)
-        late_seat = Participant.objects.create(
-            session=review, user=late, role=ParticipantRole.SECURITY
-        )
-        actor = open_page(late, review, question, late_seat)
+        Participant.objects.create(session=review, user=late, role=ParticipantRole.SECURITY)
+        actor = open_page(late, review, question)
         actor.user = late
     elif change == "focus":
-        actor = open_page(cast.admin, review, question, facilitator)
+        actor = open_page(cast.admin, review, question)
     else:
         actor = open_page(cast.member, review, question)
     everyone = [actor, *pages]
@@ -290,7 +264,7 @@ def test_watchers_in_every_seat_see_what_they_may_do(
     question = review.answers.get(question__ident="priorities").question.uuid
     actor = open_page(cast.member, review, question)
     for n in range(len(SEATS)):
-        open_page(*seat(review, cast.team, f"seat{n}", n)[:1], review, question)
+        open_page(seat(review, f"watcherseat{n}", n)[0], review, question)
     reader = make_user("admin-reading")
     Membership.objects.create(team=cast.team, user=reader, role=Membership.Role.ADMIN)
     open_page(reader, review, question)
@@ -298,8 +272,7 @@ def test_watchers_in_every_seat_see_what_they_may_do(
     absent = make_user("absent-note-taker")
     Membership.objects.create(team=cast.team, user=absent, role=Membership.Role.MEMBER)
     Participant.objects.create(session=review, user=absent, role=ParticipantRole.NOTE_TAKER)
-    facilitator_seat = review.participants.get(user=cast.admin)
-    facilitator = open_page(cast.admin, review, question, facilitator_seat)
+    facilitator = open_page(cast.admin, review, question)
     event = toggle(actor, review, question, django_capture_on_commit_callbacks)
     swap = event.swaps[f"choices-{question}"]
     seats = ["member/", "admin/", *(f"member/{role}" for role in ParticipantRole.values)]
@@ -403,7 +376,7 @@ def test_the_parking_lot_shows_each_person_the_remove_buttons_of_their_items(
     review = new_review(cast, "Parking")
     question = review.answers.get(question__ident="priorities").question.uuid
     member = open_page(cast.member, review, question)
-    facilitator = open_page(cast.admin, review, question, review.participants.get(user=cast.admin))
+    facilitator = open_page(cast.admin, review, question)
     channel = str(review.uuid)
     for actor in (member, facilitator):
         PUBLISHED.pop(channel, None)
